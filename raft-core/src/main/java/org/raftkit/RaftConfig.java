@@ -1,0 +1,175 @@
+package org.raftkit;
+
+/**
+ * Tuning of one Raft node. Immutable; every value is checked in the constructor, so a config that
+ * exists is valid. Units are in the names. Start from {@link #defaults()} and change what you need
+ * with the {@code with…} methods.
+ *
+ * @param tickMillis               length of one logical clock tick; every timeout below is counted
+ *                                 in whole ticks of this length
+ * @param electionTimeoutMinMillis lower bound of the randomized election timeout (§5.2)
+ * @param electionTimeoutMaxMillis upper bound (exclusive) of the randomized election timeout
+ * @param heartbeatIntervalMillis  how often a leader sends heartbeats; well below the election timeout
+ * @param preVote                  run a PreVote round before a real election (thesis §9.6)
+ * @param checkQuorum              a leader steps down when it has not heard from a majority within an
+ *                                 election timeout, and followers ignore vote requests while they
+ *                                 hear from a leader (thesis §6.2, §9.6)
+ * @param maxAppendEntries         most entries in one AppendEntries
+ * @param maxAppendBytes           most entry bytes in one AppendEntries (at least one entry is sent)
+ * @param maxInflightMessages      most unacknowledged AppendEntries per follower (the pipeline window)
+ * @param maxInflightBytes         most unacknowledged entry bytes per follower
+ * @param maxApplyBatchBytes       most committed-entry bytes handed to the state machine at once
+ * @param maxPendingRequests       most client requests waiting in the runtime; more fail fast as busy
+ * @param maxPendingBytes          most client request bytes waiting in the runtime; more fail fast as busy
+ * @param requestTimeoutMillis     how long {@code submit} and {@code read} wait before failing with an
+ *                                 unknown outcome
+ */
+public record RaftConfig(
+        long tickMillis,
+        long electionTimeoutMinMillis,
+        long electionTimeoutMaxMillis,
+        long heartbeatIntervalMillis,
+        boolean preVote,
+        boolean checkQuorum,
+        int maxAppendEntries,
+        long maxAppendBytes,
+        int maxInflightMessages,
+        long maxInflightBytes,
+        long maxApplyBatchBytes,
+        int maxPendingRequests,
+        long maxPendingBytes,
+        long requestTimeoutMillis) {
+
+    public static final long DEFAULT_TICK_MILLIS = 10;
+    public static final long DEFAULT_ELECTION_TIMEOUT_MIN_MILLIS = 150;
+    public static final long DEFAULT_ELECTION_TIMEOUT_MAX_MILLIS = 300;
+    public static final long DEFAULT_HEARTBEAT_INTERVAL_MILLIS = 50;
+    public static final int DEFAULT_MAX_APPEND_ENTRIES = 1024;
+    public static final long DEFAULT_MAX_APPEND_BYTES = 1L << 20;
+    public static final int DEFAULT_MAX_INFLIGHT_MESSAGES = 256;
+    public static final long DEFAULT_MAX_INFLIGHT_BYTES = 64L << 20;
+    public static final long DEFAULT_MAX_APPLY_BATCH_BYTES = 4L << 20;
+    public static final int DEFAULT_MAX_PENDING_REQUESTS = 65_536;
+    public static final long DEFAULT_MAX_PENDING_BYTES = 256L << 20;
+    public static final long DEFAULT_REQUEST_TIMEOUT_MILLIS = 5_000;
+
+    public RaftConfig {
+        positive("tickMillis", tickMillis);
+        positive("electionTimeoutMinMillis", electionTimeoutMinMillis);
+        positive("heartbeatIntervalMillis", heartbeatIntervalMillis);
+        positive("maxAppendEntries", maxAppendEntries);
+        positive("maxAppendBytes", maxAppendBytes);
+        positive("maxInflightMessages", maxInflightMessages);
+        positive("maxInflightBytes", maxInflightBytes);
+        positive("maxApplyBatchBytes", maxApplyBatchBytes);
+        positive("maxPendingRequests", maxPendingRequests);
+        positive("maxPendingBytes", maxPendingBytes);
+        positive("requestTimeoutMillis", requestTimeoutMillis);
+        if (electionTimeoutMaxMillis <= electionTimeoutMinMillis) {
+            throw new IllegalArgumentException("electionTimeoutMaxMillis (" + electionTimeoutMaxMillis
+                    + ") must be greater than electionTimeoutMinMillis (" + electionTimeoutMinMillis + ")");
+        }
+        if (heartbeatIntervalMillis >= electionTimeoutMinMillis) {
+            throw new IllegalArgumentException("heartbeatIntervalMillis (" + heartbeatIntervalMillis
+                    + ") must be less than electionTimeoutMinMillis (" + electionTimeoutMinMillis + ")");
+        }
+        if (tickMillis > heartbeatIntervalMillis) {
+            throw new IllegalArgumentException("tickMillis (" + tickMillis
+                    + ") must not exceed heartbeatIntervalMillis (" + heartbeatIntervalMillis + ")");
+        }
+        if (electionTimeoutMaxMillis / tickMillis <= electionTimeoutMinMillis / tickMillis) {
+            throw new IllegalArgumentException("the election timeout range [" + electionTimeoutMinMillis + ", "
+                    + electionTimeoutMaxMillis + ") ms must span at least one tick of " + tickMillis + " ms");
+        }
+    }
+
+    /** The defaults: 10 ms ticks, election timeout in [150, 300) ms, heartbeats every 50 ms, PreVote and CheckQuorum on. */
+    public static RaftConfig defaults() {
+        return new RaftConfig(DEFAULT_TICK_MILLIS, DEFAULT_ELECTION_TIMEOUT_MIN_MILLIS,
+                DEFAULT_ELECTION_TIMEOUT_MAX_MILLIS, DEFAULT_HEARTBEAT_INTERVAL_MILLIS, true, true,
+                DEFAULT_MAX_APPEND_ENTRIES, DEFAULT_MAX_APPEND_BYTES, DEFAULT_MAX_INFLIGHT_MESSAGES,
+                DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_APPLY_BATCH_BYTES, DEFAULT_MAX_PENDING_REQUESTS,
+                DEFAULT_MAX_PENDING_BYTES, DEFAULT_REQUEST_TIMEOUT_MILLIS);
+    }
+
+    /** Election timeout lower bound in ticks. */
+    public int electionTimeoutMinTicks() {
+        return (int) (electionTimeoutMinMillis / tickMillis);
+    }
+
+    /** Election timeout upper bound (exclusive) in ticks. */
+    public int electionTimeoutMaxTicks() {
+        return (int) (electionTimeoutMaxMillis / tickMillis);
+    }
+
+    /** Heartbeat interval in ticks (at least 1). */
+    public int heartbeatIntervalTicks() {
+        return (int) Math.max(1, heartbeatIntervalMillis / tickMillis);
+    }
+
+    public RaftConfig withTickMillis(long v) {
+        return new RaftConfig(v, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis, preVote,
+                checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+    }
+
+    public RaftConfig withElectionTimeoutMillis(long min, long max) {
+        return new RaftConfig(tickMillis, min, max, heartbeatIntervalMillis, preVote, checkQuorum, maxAppendEntries,
+                maxAppendBytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes, maxPendingRequests,
+                maxPendingBytes, requestTimeoutMillis);
+    }
+
+    public RaftConfig withHeartbeatIntervalMillis(long v) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, v, preVote, checkQuorum,
+                maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes,
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+    }
+
+    public RaftConfig withPreVote(boolean v) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                v, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+    }
+
+    public RaftConfig withCheckQuorum(boolean v) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                preVote, v, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+    }
+
+    public RaftConfig withMaxAppend(int entries, long bytes) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                preVote, checkQuorum, entries, bytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes,
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+    }
+
+    public RaftConfig withMaxInflight(int messages, long bytes) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                preVote, checkQuorum, maxAppendEntries, maxAppendBytes, messages, bytes, maxApplyBatchBytes,
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+    }
+
+    public RaftConfig withMaxApplyBatchBytes(long v) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes, v,
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+    }
+
+    public RaftConfig withMaxPending(int requests, long bytes) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
+                maxApplyBatchBytes, requests, bytes, requestTimeoutMillis);
+    }
+
+    public RaftConfig withRequestTimeoutMillis(long v) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, v);
+    }
+
+    private static void positive(String name, long value) {
+        if (value <= 0) {
+            throw new IllegalArgumentException(name + " must be positive, was " + value);
+        }
+    }
+}

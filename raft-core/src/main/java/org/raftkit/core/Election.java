@@ -1,0 +1,172 @@
+package org.raftkit.core;
+
+import java.util.HashSet;
+import java.util.Set;
+
+import org.raftkit.Role;
+import org.raftkit.message.RequestVote;
+import org.raftkit.message.RequestVoteReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Leader election (§5.2), the election restriction (§5.4.1) and PreVote (thesis §9.6).
+ */
+final class Election {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Election.class);
+
+    private final RaftNode node;
+
+    Election(RaftNode node) {
+        this.node = node;
+    }
+
+    /**
+     * Followers (§5.2): "If election timeout elapses without receiving AppendEntries RPC from current
+     * leader or granting vote to candidate: convert to candidate." With PreVote, first ask whether
+     * an election could be won, so a node that cannot win does not raise everyone's term.
+     */
+    void onElectionTimeout() {
+        if (node.config.preVote()) {
+            campaignPreVote();
+        } else {
+            campaign();
+        }
+    }
+
+    private void campaignPreVote() {
+        node.becomePreCandidate();
+        long nextTerm = node.currentTerm + 1;
+        node.tally.grant(node.id);
+        if (tallyDecided()) {
+            return;
+        }
+        for (String peer : node.peers) {
+            node.send(new RequestVote(node.id, peer, nextTerm, node.log.lastIndex(), node.log.lastTerm(), true));
+        }
+    }
+
+    /** §5.2: increment currentTerm, vote for self, send RequestVote RPCs to all other servers. */
+    void campaign() {
+        node.becomeCandidate();
+        node.tally.grant(node.id);
+        if (tallyDecided()) {
+            return;
+        }
+        for (String peer : node.peers) {
+            node.send(new RequestVote(node.id, peer, node.currentTerm, node.log.lastIndex(), node.log.lastTerm(), false));
+        }
+    }
+
+    /**
+     * RequestVote receiver (Figure 2): "1. Reply false if term < currentTerm (§5.1) [done in step].
+     * 2. If votedFor is null or candidateId, and candidate's log is at least as up-to-date as
+     * receiver's log, grant vote (§5.2, §5.4)."
+     *
+     * <p>A PreVote is granted on the same log condition when it asks about a later term, and
+     * changes nothing here (thesis §9.6).
+     */
+    void handleRequestVote(RequestVote rv) {
+        boolean logOk = node.log.isUpToDate(rv.lastLogIndex(), rv.lastLogTerm());
+        boolean canVote;
+        if (rv.preVote()) {
+            canVote = rv.term() > node.currentTerm
+                    || (rv.term() == node.currentTerm && rv.from().equals(node.votedFor));
+        } else {
+            canVote = rv.from().equals(node.votedFor) || (node.votedFor == null && node.leaderId == null);
+        }
+        String kind = rv.preVote() ? "PreVote" : "RequestVote";
+        if (!canVote || !logOk) {
+            String why = !canVote ? "already voted for " + node.votedFor : "log not up to date";
+            LOG.info("{} rejected {} from {} at term {} ({})", node.id, kind, rv.from(), rv.term(), why);
+            node.send(new RequestVoteReply(node.id, rv.from(), node.currentTerm, false, rv.preVote()));
+            return;
+        }
+        if (rv.preVote()) {
+            node.send(new RequestVoteReply(node.id, rv.from(), rv.term(), true, true));
+        } else {
+            node.votedFor = rv.from();
+            node.markTermAndVoteChanged();
+            // Granting a vote resets the election timer (Figure 2, Followers).
+            node.electionTimeout.reset(node.randomElectionTimeoutTicks());
+            node.send(new RequestVoteReply(node.id, rv.from(), node.currentTerm, true, false));
+        }
+        LOG.info("{} granted {} to {} at term {}", node.id, kind, rv.from(), rv.term());
+    }
+
+    void handleRequestVoteReply(RequestVoteReply r) {
+        boolean expected = r.preVote() ? node.role == Role.PRE_CANDIDATE : node.role == Role.CANDIDATE;
+        if (!expected || node.tally == null) {
+            return; // a late answer to an earlier campaign
+        }
+        if (r.preVote() && r.voteGranted() && r.term() != node.currentTerm + 1) {
+            return; // granted for another round
+        }
+        if (r.voteGranted()) {
+            node.tally.grant(r.from());
+        } else {
+            node.tally.reject(r.from());
+        }
+        tallyDecided();
+    }
+
+    /** Acts on the tally if it is decided; returns whether it was. */
+    private boolean tallyDecided() {
+        Quorum.VoteResult result = node.tally.result();
+        if (result == Quorum.VoteResult.WON) {
+            if (node.role == Role.PRE_CANDIDATE) {
+                campaign();
+            } else {
+                node.becomeLeader();
+            }
+            return true;
+        }
+        if (result == Quorum.VoteResult.LOST) {
+            LOG.info("{} lost the {} at term {}", node.id,
+                    node.role == Role.PRE_CANDIDATE ? "PreVote" : "election", node.currentTerm);
+            node.becomeFollower(node.currentTerm, null);
+            return true;
+        }
+        return false;
+    }
+
+    /**
+     * Whether this node has heard from a live leader within the minimum election timeout. While it
+     * has, it refuses to help elect another (thesis §4.2.3 and §9.6).
+     */
+    boolean inLeaderLease() {
+        if (node.role == Role.LEADER) {
+            return node.config.checkQuorum();
+        }
+        return node.leaderId != null && node.electionTimeout.elapsedTicks() < node.config.electionTimeoutMinTicks()
+                && (node.config.checkQuorum() || node.config.preVote());
+    }
+
+    /** Votes received in one campaign. */
+    static final class Tally {
+        private final int voters;
+        private final Set<String> granted = new HashSet<>();
+        private final Set<String> rejected = new HashSet<>();
+
+        Tally(int voters) {
+            this.voters = voters;
+        }
+
+        void grant(String from) {
+            if (!rejected.contains(from)) {
+                granted.add(from);
+            }
+        }
+
+        void reject(String from) {
+            if (!granted.contains(from)) {
+                rejected.add(from);
+            }
+        }
+
+        Quorum.VoteResult result() {
+            return Quorum.voteResult(voters, granted.size(), rejected.size());
+        }
+    }
+}

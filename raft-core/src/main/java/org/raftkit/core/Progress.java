@@ -1,0 +1,163 @@
+package org.raftkit.core;
+
+/**
+ * What a leader knows of one follower's log (Figure 2 "Volatile state on leaders"), and how it is
+ * sending to it.
+ *
+ * <p>In {@link State#PROBE} the leader does not know where the follower's log matches its own: it
+ * sends one AppendEntries at a time and waits for the answer. In {@link State#REPLICATE} it does
+ * know, and streams AppendEntries back to back, optimistically advancing {@code nextIndex}, within a
+ * window of {@code maxInflightMessages} messages and {@code maxInflightBytes} bytes.
+ */
+final class Progress {
+
+    enum State { PROBE, REPLICATE }
+
+    final String peerId;
+
+    /** Index of highest log entry known to be replicated on the follower. Invariant: matchIndex < nextIndex. */
+    long matchIndex;
+
+    /** Index of the next log entry to send to that follower. */
+    long nextIndex;
+
+    State state = State.PROBE;
+
+    /** In PROBE: an AppendEntries is outstanding; do not send another until a reply or heartbeat reply. */
+    boolean probeSent;
+
+    /** Heard from this follower since the last CheckQuorum round. */
+    boolean recentActive;
+
+    /** Highest ReadIndex round this follower has confirmed. */
+    long readRoundAcked;
+
+    /** matchIndex as it was at the previous heartbeat, to notice a stalled pipeline. */
+    long matchAtLastHeartbeat;
+
+    private final Inflights inflights;
+
+    Progress(String peerId, long nextIndex, int maxInflightMessages, long maxInflightBytes) {
+        this.peerId = peerId;
+        this.nextIndex = nextIndex;
+        this.inflights = new Inflights(maxInflightMessages, maxInflightBytes);
+    }
+
+    /** Whether the leader must hold off sending entries to this follower. */
+    boolean isPaused() {
+        return state == State.PROBE ? probeSent : inflights.isFull();
+    }
+
+    void becomeProbe(long next) {
+        state = State.PROBE;
+        nextIndex = Math.max(next, matchIndex + 1);
+        probeSent = false;
+        inflights.clear();
+    }
+
+    void becomeReplicate() {
+        state = State.REPLICATE;
+        nextIndex = matchIndex + 1;
+        probeSent = false;
+        inflights.clear();
+    }
+
+    /** Records that entries up to {@code lastIndex} ({@code bytes} of them) were just sent. */
+    void sentEntries(long lastIndex, long bytes) {
+        if (state == State.REPLICATE) {
+            nextIndex = lastIndex + 1;
+            inflights.add(lastIndex, bytes);
+        } else {
+            probeSent = true;
+        }
+    }
+
+    /** The follower acknowledged entries up to {@code index}. Returns true if matchIndex moved. */
+    boolean acknowledge(long index) {
+        boolean advanced = index > matchIndex;
+        if (advanced) {
+            matchIndex = index;
+        }
+        if (nextIndex <= matchIndex) {
+            nextIndex = matchIndex + 1;
+        }
+        inflights.freeTo(index);
+        return advanced;
+    }
+
+    /** Frees one slot of a full window so a stuck pipeline can send and learn where it stands. */
+    void freeOneInflight() {
+        inflights.freeFirst();
+    }
+
+    int inflightCount() {
+        return inflights.count();
+    }
+
+    void checkInvariants() {
+        if (matchIndex >= nextIndex) {
+            throw new IllegalStateException(peerId + ": matchIndex " + matchIndex + " >= nextIndex " + nextIndex);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return peerId + "{" + state + " match=" + matchIndex + " next=" + nextIndex + " inflight=" + inflights.count() + "}";
+    }
+
+    /** A ring of the last index and byte size of each AppendEntries in flight, oldest first. */
+    static final class Inflights {
+        private final long[] lastIndexes;
+        private final long[] sizes;
+        private final long maxBytes;
+        private int start;
+        private int count;
+        private long bytes;
+
+        Inflights(int maxMessages, long maxBytes) {
+            this.lastIndexes = new long[maxMessages];
+            this.sizes = new long[maxMessages];
+            this.maxBytes = maxBytes;
+        }
+
+        boolean isFull() {
+            return count == lastIndexes.length || bytes >= maxBytes;
+        }
+
+        int count() {
+            return count;
+        }
+
+        void add(long lastIndex, long size) {
+            if (count == lastIndexes.length) {
+                throw new IllegalStateException("inflight window overflow");
+            }
+            int slot = (start + count) % lastIndexes.length;
+            lastIndexes[slot] = lastIndex;
+            sizes[slot] = size;
+            count++;
+            bytes += size;
+        }
+
+        void freeTo(long index) {
+            while (count > 0 && lastIndexes[start] <= index) {
+                freeFirst();
+            }
+        }
+
+        void freeFirst() {
+            if (count == 0) {
+                return;
+            }
+            bytes -= sizes[start];
+            start = (start + 1) % lastIndexes.length;
+            count--;
+        }
+
+        void clear() {
+            start = 0;
+            count = 0;
+            bytes = 0;
+        }
+    }
+}

@@ -1,0 +1,527 @@
+package org.raftkit.core;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.random.RandomGenerator;
+
+import org.raftkit.RaftConfig;
+import org.raftkit.Role;
+import org.raftkit.message.AppendEntries;
+import org.raftkit.message.AppendEntriesReply;
+import org.raftkit.message.Entry;
+import org.raftkit.message.Heartbeat;
+import org.raftkit.message.HeartbeatReply;
+import org.raftkit.message.RaftMessage;
+import org.raftkit.message.ReadIndexReply;
+import org.raftkit.message.ReadIndexRequest;
+import org.raftkit.message.RequestVote;
+import org.raftkit.message.RequestVoteReply;
+import org.raftkit.spi.LogStorage;
+import org.raftkit.spi.TermVoteStore.TermAndVote;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Raft server as a pure state machine: the front door of the core.
+ *
+ * <p>Inputs are method calls that return at once: {@link #tick()}, {@link #step(RaftMessage)},
+ * {@link #propose(byte[])}, {@link #readIndex(long)}, and the driver's reports
+ * {@link #onPersisted} and {@link #onApplied}. Outputs are data, collected into a {@link Ready}
+ * taken with {@link #ready()}; its Javadoc gives the order the driver must keep.
+ *
+ * <p>No threads, no I/O, no clock: time is {@link #tick()}, randomness the {@link RandomGenerator}
+ * passed in. Not thread-safe: one thread (the runtime's Raft thread, or a simulator) calls it.
+ *
+ * <p>Where things are: the §5.1 term rule and role changes ({@code becomeFollower},
+ * {@code becomePreCandidate}, {@code becomeCandidate}, {@code becomeLeader}) are here; elections
+ * and votes (§5.2, §5.4.1, PreVote) in {@link Election}; AppendEntries, heartbeats and commitment
+ * (§5.3, §5.4.2) in {@link Replication}; ReadIndex (thesis §6.4) in {@link ReadIndex}.
+ */
+public final class RaftNode {
+
+    /** {@link #propose} result: this node is not the leader; nothing was appended. */
+    public static final long NOT_LEADER = -1;
+
+    /** {@link #readIndex} result. */
+    public enum ReadAccepted {
+        /** The read is under way; it ends in a {@link ReadState} or in {@link Ready#failedReads()}. */
+        ACCEPTED,
+        /** This node is not leader and knows no leader to ask. */
+        NO_LEADER
+    }
+
+    private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
+
+    final String id;
+    final RaftConfig config;
+    /** Every voting member including this node, in a fixed order. */
+    final List<String> voters;
+    /** The voters other than this node. */
+    final List<String> peers;
+    final RandomGenerator random;
+    final RaftLog log;
+
+    /** [persistent] Latest term this node has seen. Saved before any message that depends on it leaves. */
+    long currentTerm;
+    /** [persistent] Candidate that received this node's vote in currentTerm, or null. Saved before the vote leaves. */
+    String votedFor;
+
+    Role role = Role.FOLLOWER;
+    /** The leader of currentTerm as far as this node knows, or null. Invariant: role == LEADER iff leaderId == id. */
+    String leaderId;
+
+    /** Counts towards an election (followers, candidates) or CheckQuorum (leaders). */
+    final Timeout electionTimeout;
+    /** Leaders only: counts towards the next heartbeat. */
+    final Timeout heartbeatTimeout;
+
+    /** Exists only while leader: per-follower progress and pending reads. */
+    LeaderState leader;
+    /** Exists only while candidate or pre-candidate: the votes received. */
+    Election.Tally tally;
+
+    final Election election;
+    final Replication replication;
+    final ReadIndex reads;
+
+    // Outputs collected until the next ready().
+    private boolean termAndVoteChanged;
+    private boolean softStateChanged = true;
+    private final List<RaftMessage> messages = new ArrayList<>();
+    private final List<RaftMessage> messagesAfterPersist = new ArrayList<>();
+    final List<ReadState> readStates = new ArrayList<>();
+    final List<Long> failedReads = new ArrayList<>();
+
+    /** Last index of each batch of committed entries handed out and not yet fully applied. */
+    private final ArrayDeque<Long> applyBatchesInFlight = new ArrayDeque<>();
+    private long appliedIndex;
+
+    /**
+     * Builds a node from its durable state.
+     *
+     * @param id          this node's id; must be one of {@code voters}
+     * @param voters      every voting member of the cluster
+     * @param config      timeouts and limits
+     * @param storage     the log as it is on disk; the core only reads it
+     * @param termAndVote the saved currentTerm and votedFor
+     * @param random      the source of election-timeout jitter; seed it for reproducible runs
+     */
+    public RaftNode(String id, Collection<String> voters, RaftConfig config, LogStorage storage,
+                    TermAndVote termAndVote, RandomGenerator random) {
+        this.id = Objects.requireNonNull(id, "id");
+        this.config = Objects.requireNonNull(config, "config");
+        Set<String> members = new LinkedHashSet<>(voters);
+        if (!members.contains(id)) {
+            throw new IllegalArgumentException("node " + id + " is not among the voters " + voters);
+        }
+        this.voters = List.copyOf(members);
+        List<String> others = new ArrayList<>(members);
+        others.remove(id);
+        this.peers = List.copyOf(others);
+        this.random = Objects.requireNonNull(random, "random");
+        this.log = new RaftLog(storage);
+        this.currentTerm = termAndVote.currentTerm();
+        this.votedFor = termAndVote.votedFor();
+        this.appliedIndex = log.applyHandedOutIndex();
+        this.electionTimeout = new Timeout(randomElectionTimeoutTicks());
+        this.heartbeatTimeout = new Timeout(config.heartbeatIntervalTicks());
+        this.election = new Election(this);
+        this.replication = new Replication(this);
+        this.reads = new ReadIndex(this);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Inputs
+    // ---------------------------------------------------------------------------------------------
+
+    /** Advances logical time by one tick (config.tickMillis). */
+    public void tick() {
+        if (role == Role.LEADER) {
+            tickLeader();
+        } else {
+            electionTimeout.tick();
+            if (electionTimeout.fired()) {
+                election.onElectionTimeout();
+            }
+        }
+    }
+
+    private void tickLeader() {
+        heartbeatTimeout.tick();
+        if (heartbeatTimeout.fired()) {
+            heartbeatTimeout.reset();
+            replication.onHeartbeatTimeout();
+        }
+        electionTimeout.tick();
+        if (electionTimeout.fired()) {
+            electionTimeout.reset();
+            // CheckQuorum (thesis §6.2): a leader that has not heard from a majority within an
+            // election timeout may be on the wrong side of a partition; stepping down lets clients
+            // find the real leader and stops it from serving reads.
+            if (config.checkQuorum() && !leader.quorumActive()) {
+                LOG.info("{} stepped down at term {} (no quorum heard within an election timeout)", id, currentTerm);
+                becomeFollower(currentTerm, null);
+            }
+        }
+    }
+
+    /**
+     * Handles a message from a peer. Messages from unknown nodes, and stale ones, are dropped.
+     */
+    public void step(RaftMessage m) {
+        if (!m.to().equals(id) || !voters.contains(m.from()) || m.from().equals(id)) {
+            LOG.debug("{} dropped {} (not a message between members for this node)", id, m);
+            return;
+        }
+        if (m.term() > currentTerm) {
+            if (!onHigherTerm(m)) {
+                return;
+            }
+        } else if (m.term() < currentTerm) {
+            onLowerTerm(m);
+            return;
+        }
+        if (m instanceof RequestVote rv) {
+            election.handleRequestVote(rv);
+        } else if (m instanceof RequestVoteReply r) {
+            election.handleRequestVoteReply(r);
+        } else if (m instanceof AppendEntries ae) {
+            replication.handleAppendEntries(ae);
+        } else if (m instanceof AppendEntriesReply r) {
+            replication.handleAppendEntriesReply(r);
+        } else if (m instanceof Heartbeat hb) {
+            replication.handleHeartbeat(hb);
+        } else if (m instanceof HeartbeatReply r) {
+            replication.handleHeartbeatReply(r);
+        } else if (m instanceof ReadIndexRequest r) {
+            reads.handleReadIndexRequest(r);
+        } else if (m instanceof ReadIndexReply r) {
+            reads.handleReadIndexReply(r);
+        }
+    }
+
+    /**
+     * §5.1: "If RPC request or response contains term T > currentTerm: set currentTerm = T, convert
+     * to follower." The only place a message raises our term. PreVote traffic is the exception: it
+     * asks about a future term without anyone moving to it (thesis §9.6).
+     *
+     * @return whether to go on handling the message
+     */
+    private boolean onHigherTerm(RaftMessage m) {
+        if (m instanceof RequestVote rv) {
+            if (election.inLeaderLease()) {
+                // A node that hears from a leader ignores elections (thesis §4.2.3): a server that
+                // was cut off, or removed, must not depose a leader the others still follow.
+                LOG.debug("{} ignored {} at term {} from {} (heard from leader {} within the minimum election timeout)",
+                        id, rv.preVote() ? "PreVote" : "RequestVote", rv.term(), rv.from(), leaderId);
+                if (rv.preVote()) {
+                    send(new RequestVoteReply(id, rv.from(), currentTerm, false, true));
+                }
+                return false;
+            }
+            if (rv.preVote()) {
+                return true; // answered without changing term
+            }
+            becomeFollower(m.term(), null);
+            return true;
+        }
+        if (m instanceof RequestVoteReply r && r.preVote() && r.voteGranted()) {
+            return true; // a PreVote granted for the term we would campaign in
+        }
+        boolean fromLeader = m instanceof AppendEntries || m instanceof Heartbeat;
+        becomeFollower(m.term(), fromLeader ? m.from() : null);
+        return true;
+    }
+
+    /** A message from an older term is stale; a stale leader is told our term so it steps down. */
+    private void onLowerTerm(RaftMessage m) {
+        if (m instanceof AppendEntries || m instanceof Heartbeat) {
+            send(new HeartbeatReply(id, m.from(), currentTerm, 0));
+        } else if (m instanceof RequestVote rv && rv.preVote()) {
+            send(new RequestVoteReply(id, rv.from(), currentTerm, false, true));
+        } else {
+            LOG.debug("{} dropped stale {} (term {} < {})", id, m.getClass().getSimpleName(), m.term(), currentTerm);
+        }
+    }
+
+    /**
+     * Appends a command if this node is leader (Figure 2, Leaders: "If command received from
+     * client: append entry to local log").
+     *
+     * @return the new entry's index (its term is {@link #currentTerm()}), or {@link #NOT_LEADER}
+     */
+    public long propose(byte[] command) {
+        if (role != Role.LEADER) {
+            return NOT_LEADER;
+        }
+        long index = log.lastIndex() + 1;
+        log.append(Entry.command(index, currentTerm, command));
+        replication.entriesAppended();
+        return index;
+    }
+
+    /**
+     * Starts a linearizable read (thesis §6.4). A leader confirms it still leads with a round of
+     * heartbeats; a follower asks the leader. Either way the read ends as a {@link ReadState} in a
+     * later {@link Ready}, or in {@link Ready#failedReads()}.
+     *
+     * @param context the driver's identifier for this read, unique among its reads in flight
+     */
+    public ReadAccepted readIndex(long context) {
+        return reads.readIndex(context);
+    }
+
+    /**
+     * The driver reports that entries up to {@code index}, whose entry has {@code term}, are durable.
+     * A stale report (the entry was since replaced) is ignored.
+     */
+    public void onPersisted(long index, long term) {
+        log.persistedTo(index, term);
+        if (role == Role.LEADER) {
+            replication.maybeCommit(); // the leader's own copy now counts (thesis §10.2.1)
+        }
+    }
+
+    /** The driver reports that the state machine has applied every entry up to {@code index}. */
+    public void onApplied(long index) {
+        if (index > appliedIndex) {
+            appliedIndex = index;
+        }
+        while (!applyBatchesInFlight.isEmpty() && applyBatchesInFlight.peekFirst() <= appliedIndex) {
+            applyBatchesInFlight.pollFirst();
+        }
+    }
+
+    /** Collects the outputs produced since the last call. Never null; may be {@link Ready#isEmpty()}. */
+    public Ready ready() {
+        if (role == Role.LEADER) {
+            replication.flush();
+            reads.flush();
+        }
+        Ready.SoftState soft = null;
+        if (softStateChanged) {
+            soft = new Ready.SoftState(role, currentTerm, leaderId);
+            softStateChanged = false;
+        }
+        TermAndVote hard = null;
+        if (termAndVoteChanged) {
+            hard = new TermAndVote(currentTerm, votedFor);
+            termAndVoteChanged = false;
+        }
+        List<Entry> toPersist = log.takeUnpersisted();
+        List<Entry> committed = Collections.emptyList();
+        // At most two batches wait to be applied, so a slow state machine bounds memory instead of growing it.
+        if (applyBatchesInFlight.size() < 2) {
+            committed = log.takeCommittedToApply(config.maxApplyBatchBytes());
+            if (!committed.isEmpty()) {
+                applyBatchesInFlight.addLast(committed.get(committed.size() - 1).index());
+            }
+        }
+        return new Ready(soft, hard, toPersist, drain(messages), drain(messagesAfterPersist), committed,
+                drain(readStates), drain(failedReads));
+    }
+
+    private static <T> List<T> drain(List<T> list) {
+        if (list.isEmpty()) {
+            return Collections.emptyList();
+        }
+        List<T> out = new ArrayList<>(list);
+        list.clear();
+        return out;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Role changes: the only places role, leaderId and the role-specific state change.
+    // ---------------------------------------------------------------------------------------------
+
+    void becomeFollower(long term, String newLeader) {
+        Role was = role;
+        String leaderWas = leaderId;
+        if (term > currentTerm) {
+            currentTerm = term;
+            votedFor = null;
+            termAndVoteChanged = true;
+        }
+        if (leader != null) {
+            reads.failAllAsLeader();
+            leader = null;
+        }
+        role = Role.FOLLOWER;
+        tally = null;
+        leaderId = newLeader;
+        electionTimeout.reset(randomElectionTimeoutTicks());
+        if (!Objects.equals(leaderWas, newLeader)) {
+            reads.failForwarded();
+        }
+        if (was != Role.FOLLOWER || !Objects.equals(leaderWas, newLeader)) {
+            softStateChanged = true;
+            LOG.info("{} became follower at term {}{}", id, currentTerm, newLeader == null ? "" : " (leader " + newLeader + ")");
+        }
+    }
+
+    void becomePreCandidate() {
+        if (role == Role.LEADER) {
+            throw new IllegalStateException(id + ": a leader cannot become pre-candidate");
+        }
+        role = Role.PRE_CANDIDATE;
+        leaderId = null;
+        tally = new Election.Tally(voters.size());
+        electionTimeout.reset(randomElectionTimeoutTicks());
+        reads.failForwarded();
+        softStateChanged = true;
+        LOG.info("{} became pre-candidate at term {}", id, currentTerm);
+    }
+
+    void becomeCandidate() {
+        if (role == Role.LEADER) {
+            throw new IllegalStateException(id + ": a leader cannot become candidate");
+        }
+        // §5.2: "increment currentTerm, vote for self".
+        currentTerm++;
+        votedFor = id;
+        termAndVoteChanged = true;
+        role = Role.CANDIDATE;
+        leaderId = null;
+        tally = new Election.Tally(voters.size());
+        electionTimeout.reset(randomElectionTimeoutTicks());
+        reads.failForwarded();
+        softStateChanged = true;
+        LOG.info("{} became candidate at term {}", id, currentTerm);
+    }
+
+    void becomeLeader() {
+        if (role != Role.CANDIDATE) {
+            throw new IllegalStateException(id + ": only a candidate can become leader, was " + role);
+        }
+        role = Role.LEADER;
+        leaderId = id;
+        tally = null;
+        leader = new LeaderState(this, log.lastIndex() + 1);
+        heartbeatTimeout.reset();
+        electionTimeout.reset(config.electionTimeoutMinTicks());
+        softStateChanged = true;
+        LOG.info("{} became leader at term {}", id, currentTerm);
+        // §8: a new leader commits an entry of its own term at once, which commits everything
+        // before it (Figure 8) and lets it serve reads (§6.4).
+        log.append(Entry.noOp(log.lastIndex() + 1, currentTerm));
+        replication.entriesAppended();
+    }
+
+    void markTermAndVoteChanged() {
+        termAndVoteChanged = true;
+    }
+
+    int randomElectionTimeoutTicks() {
+        int min = config.electionTimeoutMinTicks();
+        int max = config.electionTimeoutMaxTicks();
+        return min + random.nextInt(max - min);
+    }
+
+    /**
+     * Queues a message. A leader's messages leave at once; everything else waits until what was
+     * persisted before it is durable (see {@link Ready}).
+     */
+    void send(RaftMessage m) {
+        if (role == Role.LEADER) {
+            messages.add(m);
+        } else {
+            messagesAfterPersist.add(m);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Observation (drivers, status, tests)
+    // ---------------------------------------------------------------------------------------------
+
+    public String id() {
+        return id;
+    }
+
+    public Role role() {
+        return role;
+    }
+
+    public long currentTerm() {
+        return currentTerm;
+    }
+
+    public String votedFor() {
+        return votedFor;
+    }
+
+    /** The leader this node knows for currentTerm, or null. */
+    public String leaderId() {
+        return leaderId;
+    }
+
+    public long commitIndex() {
+        return log.commitIndex();
+    }
+
+    public long lastIndex() {
+        return log.lastIndex();
+    }
+
+    public long lastTerm() {
+        return log.lastTerm();
+    }
+
+    /** Last index the driver has reported durable. */
+    public long durableIndex() {
+        return log.durableIndex();
+    }
+
+    public long appliedIndex() {
+        return appliedIndex;
+    }
+
+    public List<String> voters() {
+        return voters;
+    }
+
+    /** Term of the entry at {@code index}, or -1 if this node does not hold it. */
+    public long termAt(long index) {
+        return log.term(index);
+    }
+
+    /** Entries in [from, to) of this node's log (for checkers and tests). */
+    public List<Entry> entries(long from, long to) {
+        return log.entries(from, to, Long.MAX_VALUE, Integer.MAX_VALUE);
+    }
+
+    /** The leader's view of a follower's matchIndex, or -1 when not leader (for tests). */
+    public long matchIndexOf(String peer) {
+        return leader == null ? -1 : leader.progress(peer).matchIndex;
+    }
+
+    /**
+     * Checks every invariant the core states; throws {@link IllegalStateException} naming the broken
+     * one. Tests call it after every input; a broken invariant means the node must stop.
+     */
+    public void checkInvariants() {
+        log.checkInvariants();
+        if ((role == Role.LEADER) != id.equals(leaderId)) {
+            throw new IllegalStateException(id + ": role " + role + " but leaderId " + leaderId);
+        }
+        if ((role == Role.LEADER || role == Role.CANDIDATE) && !id.equals(votedFor)) {
+            throw new IllegalStateException(id + ": " + role + " at term " + currentTerm + " but votedFor " + votedFor);
+        }
+        if ((role == Role.LEADER) != (leader != null)) {
+            throw new IllegalStateException(id + ": role " + role + " with leader state " + leader);
+        }
+        if (leader != null) {
+            leader.checkInvariants();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return id + "{" + role + " term=" + currentTerm + " last=" + log.lastIndex() + " commit=" + log.commitIndex() + "}";
+    }
+}

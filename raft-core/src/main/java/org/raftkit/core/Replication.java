@@ -1,0 +1,286 @@
+package org.raftkit.core;
+
+import java.util.List;
+
+import org.raftkit.Role;
+import org.raftkit.message.AppendEntries;
+import org.raftkit.message.AppendEntriesReply;
+import org.raftkit.message.Entry;
+import org.raftkit.message.Heartbeat;
+import org.raftkit.message.HeartbeatReply;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Log replication (§5.3) and commitment (§5.4.2): the leader's sending side, the follower's
+ * AppendEntries and heartbeat handling, and the commit rule.
+ *
+ * <p>The leader does not send on every proposal or acknowledgement. Those only mark that sending
+ * may be possible; {@link #flush()}, called once per {@link RaftNode#ready()}, then sends each
+ * follower what its window allows. Proposals that arrive together therefore leave together, in
+ * as few AppendEntries as the batch limits allow.
+ */
+final class Replication {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Replication.class);
+
+    private final RaftNode node;
+
+    /** Leader: something changed that may let entries or a new commit index go out. */
+    private boolean sendPending;
+
+    /** Leader: the commit index advanced and followers should hear of it. */
+    private boolean commitAdvanced;
+
+    Replication(RaftNode node) {
+        this.node = node;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Leader: sending
+    // ---------------------------------------------------------------------------------------------
+
+    /** The leader appended to its log. */
+    void entriesAppended() {
+        sendPending = true;
+        // A single-node cluster commits on its own durable write; nothing to send.
+    }
+
+    /** Sends each follower what it can take now. */
+    void flush() {
+        if (!sendPending && !commitAdvanced) {
+            return;
+        }
+        for (String peer : node.peers) {
+            Progress pr = node.leader.progress(peer);
+            boolean sentAny = false;
+            while (sendAppend(pr, false)) {
+                sentAny = true;
+            }
+            if (commitAdvanced && !sentAny) {
+                // Tell the follower of the new commit index now rather than at the next heartbeat,
+                // so its state machine (and the reads it serves) keeps up.
+                sendHeartbeat(pr, node.leader.readRound());
+            }
+        }
+        sendPending = false;
+        commitAdvanced = false;
+    }
+
+    /**
+     * Sends one AppendEntries to a follower if its window allows.
+     *
+     * @param sendIfEmpty send even with no entries (a probe to learn where the logs match)
+     * @return whether a message with entries was sent and more might follow
+     */
+    private boolean sendAppend(Progress pr, boolean sendIfEmpty) {
+        if (pr.isPaused()) {
+            return false;
+        }
+        long prevLogIndex = pr.nextIndex - 1;
+        long prevLogTerm = node.log.term(prevLogIndex);
+        if (prevLogTerm < 0) {
+            // The entry was compacted into a snapshot; InstallSnapshot (a later issue) goes here.
+            throw new IllegalStateException(node.id + ": cannot replicate to " + pr.peerId + " from index "
+                    + pr.nextIndex + ": log starts at " + node.log.firstIndex());
+        }
+        long last = node.log.lastIndex();
+        List<Entry> entries = node.log.entries(pr.nextIndex, last + 1, node.config.maxAppendBytes(),
+                node.config.maxAppendEntries());
+        if (entries.isEmpty() && !sendIfEmpty) {
+            return false;
+        }
+        node.send(new AppendEntries(node.id, pr.peerId, node.currentTerm, prevLogIndex, prevLogTerm, entries,
+                node.log.commitIndex()));
+        long bytes = 0;
+        for (Entry e : entries) {
+            bytes += e.sizeBytes();
+        }
+        pr.sentEntries(prevLogIndex + entries.size(), bytes);
+        return !entries.isEmpty() && pr.state == Progress.State.REPLICATE;
+    }
+
+    private void sendHeartbeat(Progress pr, long readRound) {
+        // Capped at matchIndex: the follower must never commit an entry it may not hold (or hold
+        // a different version of).
+        long commit = Math.min(pr.matchIndex, node.log.commitIndex());
+        node.send(new Heartbeat(node.id, pr.peerId, node.currentTerm, commit, readRound));
+    }
+
+    /** Leaders (Figure 2): "send initial empty AppendEntries RPCs (heartbeat) to each server; repeat during idle periods". */
+    void onHeartbeatTimeout() {
+        broadcastHeartbeat(node.leader.readRound());
+        for (String peer : node.peers) {
+            Progress pr = node.leader.progress(peer);
+            if (pr.state == Progress.State.REPLICATE && pr.matchIndex < node.log.lastIndex()
+                    && pr.matchIndex == pr.matchAtLastHeartbeat && pr.inflightCount() > 0) {
+                // No acknowledgement for a whole heartbeat interval with entries in flight: they or
+                // their answers were probably lost. Fall back to probing from what we know matches.
+                LOG.debug("{} probing {} again (no progress for a heartbeat interval)", node.id, pr);
+                pr.becomeProbe(pr.matchIndex + 1);
+                sendPending = true;
+            }
+            pr.matchAtLastHeartbeat = pr.matchIndex;
+        }
+    }
+
+    void broadcastHeartbeat(long readRound) {
+        for (String peer : node.peers) {
+            sendHeartbeat(node.leader.progress(peer), readRound);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Follower: receiving
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * AppendEntries receiver (Figure 2). Rule 1 (reply false if term < currentTerm) is applied in
+     * {@link RaftNode#step}.
+     */
+    void handleAppendEntries(AppendEntries ae) {
+        acceptLeader(ae.from());
+        long prevLogIndex = ae.prevLogIndex();
+        if (prevLogIndex < node.log.commitIndex()) {
+            // Everything up to our commit index already matches the leader (Leader Completeness),
+            // so skip the part of the request we know we hold.
+            long skipTo = node.log.commitIndex();
+            List<Entry> rest = ae.entries();
+            int skip = (int) Math.min(rest.size(), skipTo - prevLogIndex);
+            if (skip == rest.size() && ae.lastIndex() <= skipTo) {
+                node.send(AppendEntriesReply.success(node.id, ae.from(), node.currentTerm, prevLogIndex, skipTo));
+                return;
+            }
+            ae = new AppendEntries(ae.from(), ae.to(), ae.term(), prevLogIndex + skip,
+                    node.log.term(prevLogIndex + skip), rest.subList(skip, rest.size()), ae.leaderCommit());
+            prevLogIndex = ae.prevLogIndex();
+        }
+        // Rule 2: reply false if log doesn't contain an entry at prevLogIndex whose term matches prevLogTerm.
+        if (!node.log.matchTerm(prevLogIndex, ae.prevLogTerm())) {
+            rejectWithHint(ae);
+            return;
+        }
+        // Rules 3 and 4: delete conflicting entries, append new ones.
+        long lastNewIndex = node.log.appendFromLeader(prevLogIndex, ae.entries());
+        // Rule 5: if leaderCommit > commitIndex, set commitIndex = min(leaderCommit, index of last new entry).
+        if (ae.leaderCommit() > node.log.commitIndex()) {
+            node.log.commitTo(Math.min(ae.leaderCommit(), lastNewIndex));
+        }
+        // Sent only after this Ready's entries are durable (Ready step 3), so matchIndex is a promise we keep.
+        node.send(AppendEntriesReply.success(node.id, ae.from(), node.currentTerm, ae.prevLogIndex(), lastNewIndex));
+    }
+
+    /**
+     * The conflict hint (end of §5.3): name the term of our entry at prevLogIndex and the first
+     * index we hold of that term, so the leader can skip the whole term in one round trip; or, if
+     * our log is too short, our last index + 1.
+     */
+    private void rejectWithHint(AppendEntries ae) {
+        long last = node.log.lastIndex();
+        long conflictTerm;
+        long conflictIndex;
+        if (ae.prevLogIndex() > last) {
+            conflictTerm = 0;
+            conflictIndex = last + 1;
+        } else {
+            conflictTerm = node.log.term(ae.prevLogIndex());
+            conflictIndex = node.log.firstIndexOfTermEndingAt(ae.prevLogIndex(), conflictTerm);
+        }
+        LOG.debug("{} rejected AppendEntries from {} at term {} (no entry {} with term {}; hint term {} index {})",
+                node.id, ae.from(), ae.term(), ae.prevLogIndex(), ae.prevLogTerm(), conflictTerm, conflictIndex);
+        node.send(AppendEntriesReply.reject(node.id, ae.from(), node.currentTerm, ae.prevLogIndex(), conflictTerm,
+                conflictIndex));
+    }
+
+    void handleHeartbeat(Heartbeat hb) {
+        acceptLeader(hb.from());
+        long commit = Math.min(hb.commitIndex(), node.log.lastIndex());
+        if (commit > node.log.commitIndex()) {
+            node.log.commitTo(commit);
+        }
+        node.send(new HeartbeatReply(node.id, hb.from(), node.currentTerm, hb.readRound()));
+    }
+
+    /** A message from the leader of our term: follow it and restart the election timer. */
+    private void acceptLeader(String from) {
+        if (node.role != Role.FOLLOWER || !from.equals(node.leaderId)) {
+            // A candidate that hears from the new leader of its own term steps down (§5.2).
+            node.becomeFollower(node.currentTerm, from);
+        } else {
+            node.electionTimeout.reset();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Leader: replies and commitment
+    // ---------------------------------------------------------------------------------------------
+
+    void handleAppendEntriesReply(AppendEntriesReply r) {
+        if (node.role != Role.LEADER) {
+            return;
+        }
+        Progress pr = node.leader.progress(r.from());
+        pr.recentActive = true;
+        if (r.success()) {
+            boolean wasProbe = pr.state == Progress.State.PROBE;
+            boolean advanced = pr.acknowledge(r.matchIndex());
+            if (wasProbe) {
+                pr.becomeReplicate();
+            }
+            sendPending = true;
+            if (advanced) {
+                maybeCommit();
+            }
+            return;
+        }
+        // A rejection answers one particular probe; ignore answers to messages sent before we moved on.
+        boolean stale = pr.state == Progress.State.REPLICATE
+                ? r.prevLogIndex() <= pr.matchIndex
+                : r.prevLogIndex() != pr.nextIndex - 1;
+        if (stale) {
+            return;
+        }
+        long next = r.conflictIndex();
+        if (r.conflictTerm() > 0) {
+            long ours = node.log.lastIndexOfTerm(r.conflictTerm(), r.prevLogIndex());
+            if (ours > 0) {
+                next = ours + 1; // we hold that term: resume just after our last entry of it
+            }
+        }
+        // Never past the rejected point, never at or below what is known to match.
+        next = Math.min(next, r.prevLogIndex());
+        pr.becomeProbe(Math.max(next, pr.matchIndex + 1));
+        sendPending = true;
+        LOG.debug("{} backs {} off to nextIndex {} after rejection at {}", node.id, r.from(), pr.nextIndex, r.prevLogIndex());
+    }
+
+    void handleHeartbeatReply(HeartbeatReply r) {
+        if (node.role != Role.LEADER) {
+            return;
+        }
+        Progress pr = node.leader.progress(r.from());
+        pr.recentActive = true;
+        pr.probeSent = false; // a probe may have been lost; the next flush sends another
+        if (pr.state == Progress.State.REPLICATE && pr.isPaused()) {
+            pr.freeOneInflight();
+        }
+        if (pr.matchIndex < node.log.lastIndex()) {
+            sendPending = true;
+        }
+        node.reads.onHeartbeatReply(pr, r.readRound());
+    }
+
+    /**
+     * Leaders (Figure 2): "If there exists an N such that N > commitIndex, a majority of
+     * matchIndex[i] ≥ N, and log[N].term == currentTerm: set commitIndex = N (§5.3, §5.4)." The
+     * leader's own matchIndex is its durable index, not its last index (thesis §10.2.1).
+     */
+    void maybeCommit() {
+        long n = node.leader.quorumMatchIndex();
+        if (n > node.log.commitIndex() && node.log.term(n) == node.currentTerm) {
+            node.log.commitTo(n);
+            commitAdvanced = true;
+            node.reads.onCommitAdvanced();
+        }
+    }
+}

@@ -1,0 +1,12 @@
+package org.raftkit.message;
+
+/** What a log entry carries. */
+public enum EntryType {
+    /** A client command, handed to {@code StateMachine.apply} once committed. */
+    COMMAND,
+    /**
+     * The empty entry a new leader appends at the start of its term. Committing it commits every
+     * earlier entry (§5.4.2, Figure 8) and lets the leader serve ReadIndex reads (§6.4).
+     */
+    NO_OP
+}

@@ -1,0 +1,40 @@
+package org.raftkit.spi;
+
+import org.raftkit.message.Message;
+
+/**
+ * Carries messages between the nodes of one cluster.
+ *
+ * <p>Raft tolerates loss, duplication and reordering: every message is retried or superseded by
+ * a later one. So the transport may drop a message whenever it must (peer down, outbound buffer
+ * full) and never needs to retry on its own.
+ */
+public interface Transport extends AutoCloseable {
+
+    /**
+     * Starts delivering inbound messages addressed to this node to {@code handler}. Called once,
+     * by the runtime, before any {@link #send}.
+     */
+    void start(MessageHandler handler);
+
+    /**
+     * Sends a message to {@code message.to()}. Called on the Raft thread and on the storage thread
+     * (acknowledgements leave once durable), so it must be thread-safe. Must not block. May drop
+     * the message; must not throw for a peer that is down or slow.
+     */
+    void send(Message message);
+
+    /** Stops sending and delivering and releases threads and sockets. Idempotent. */
+    @Override
+    void close();
+
+    /** Receives inbound messages. */
+    @FunctionalInterface
+    interface MessageHandler {
+        /**
+         * Called on a transport thread for each inbound message addressed to this node. Must not
+         * block: the runtime only enqueues the message for its Raft thread.
+         */
+        void onMessage(Message message);
+    }
+}
