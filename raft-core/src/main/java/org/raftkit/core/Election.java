@@ -137,7 +137,11 @@ final class Election {
      */
     boolean inLeaderLease() {
         if (node.role == Role.LEADER) {
-            return node.config.checkQuorum();
+            // A leader hears from the current leader: itself. With PreVote on it must refuse like its
+            // followers do, or in a three-node cluster its PreVote grant alone gives a rejoining
+            // server a majority, and the real RequestVote that follows deposes it (thesis §9.6,
+            // §4.2.3). Hence preVote here too, not only checkQuorum.
+            return node.config.checkQuorum() || node.config.preVote();
         }
         return node.leaderId != null && node.electionTimeout.elapsedTicks() < node.config.electionTimeoutMinTicks()
                 && (node.config.checkQuorum() || node.config.preVote());

@@ -35,6 +35,9 @@ final class Progress {
     /** matchIndex as it was at the previous heartbeat, to notice a stalled pipeline. */
     long matchAtLastHeartbeat;
 
+    /** Heartbeat intervals in a row with this follower behind and matchIndex not moving. */
+    int stalledHeartbeats;
+
     private final Inflights inflights;
 
     Progress(String peerId, long nextIndex, int maxInflightMessages, long maxInflightBytes) {

@@ -520,6 +520,11 @@ public final class RaftNode {
         }
     }
 
+    /** A one-line description including, on a leader, each follower's progress (for failure reports). */
+    public String describe() {
+        return toString() + (leader == null ? "" : " " + leader);
+    }
+
     @Override
     public String toString() {
         return id + "{" + role + " term=" + currentTerm + " last=" + log.lastIndex() + " commit=" + log.commitIndex() + "}";

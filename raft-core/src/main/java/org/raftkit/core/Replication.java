@@ -110,14 +110,18 @@ final class Replication {
     /** Leaders (Figure 2): "send initial empty AppendEntries RPCs (heartbeat) to each server; repeat during idle periods". */
     void onHeartbeatTimeout() {
         broadcastHeartbeat(node.leader.readRound());
+        long last = node.log.lastIndex();
         for (String peer : node.peers) {
             Progress pr = node.leader.progress(peer);
-            if (pr.state == Progress.State.REPLICATE && pr.matchIndex < node.log.lastIndex()
-                    && pr.matchIndex == pr.matchAtLastHeartbeat && pr.inflightCount() > 0) {
-                // No acknowledgement for a whole heartbeat interval with entries in flight: they or
-                // their answers were probably lost. Fall back to probing from what we know matches.
-                LOG.debug("{} probing {} again (no progress for a heartbeat interval)", node.id, pr);
+            if (pr.matchIndex >= last || pr.matchIndex != pr.matchAtLastHeartbeat) {
+                pr.stalledHeartbeats = 0;
+            } else if (pr.state == Progress.State.REPLICATE && ++pr.stalledHeartbeats >= 2) {
+                // Behind, and no acknowledgement for two heartbeat intervals: entries or their
+                // answers were lost, and with nothing new to send nobody would notice. Fall back to
+                // probing from what is known to match.
+                LOG.debug("{} probing {} again (no progress for two heartbeat intervals)", node.id, pr);
                 pr.becomeProbe(pr.matchIndex + 1);
+                pr.stalledHeartbeats = 0;
                 sendPending = true;
             }
             pr.matchAtLastHeartbeat = pr.matchIndex;
@@ -261,9 +265,11 @@ final class Replication {
         Progress pr = node.leader.progress(r.from());
         pr.recentActive = true;
         pr.probeSent = false; // a probe may have been lost; the next flush sends another
-        if (pr.state == Progress.State.REPLICATE && pr.isPaused()) {
-            pr.freeOneInflight();
-        }
+        // A full window is freed only by AppendEntries replies (thesis §10.2.2: pipelining within a
+        // bounded window). A heartbeat reply says nothing about the AppendEntries still in flight,
+        // and a heartbeat goes out on every commit advance, so freeing a slot here let the window
+        // grow past maxInflightMessages/maxInflightBytes under load. Lost AppendEntries are
+        // recovered by the stall check in onHeartbeatTimeout, which falls back to probing.
         if (pr.matchIndex < node.log.lastIndex()) {
             sendPending = true;
         }

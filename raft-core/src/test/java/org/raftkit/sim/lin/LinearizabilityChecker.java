@@ -31,17 +31,30 @@ import java.util.TreeMap;
  * Wing &amp; Gong's depth-first search with Lowe's improvements (G. Lowe, "Testing for linearizability", 2017):
  * the not-yet-linearized ops are kept in dancing-links lists (calls sorted by invoke time, returns of OK ops sorted
  * by complete time). An op may be linearized next iff its invocation is not after the earliest completion among
- * the not-yet-linearized OK ops, i.e. no pending op precedes it. Each (set of linearized ops, register value)
- * configuration is memoized and never explored twice. On top of that:
+ * the not-yet-linearized OK ops, i.e. no pending op precedes it. Each configuration (set of linearized ops as bit
+ * sets, register value) is memoized and never explored twice; the search backtracks when the earliest-completing
+ * pending OK op can no longer be linearized, and succeeds as soon as every OK op is linearized.
+ *
+ * <p>The search only looks for linearizations of a canonical form, which exists whenever any linearization does.
+ * This cuts the search space without changing the answer (the randomized tests cross-check it against brute force):
  * <ul>
- *   <li>OK ops are tried before UNKNOWN ones, and an UNKNOWN op that would not change the register is never
- *       linearized (dropping it is equivalent);</li>
- *   <li>a configuration is also pruned when an already fully explored configuration had the same OK ops linearized,
- *       the same register value and a subset of its UNKNOWN ops linearized (it offers every option the new one
- *       has), which keeps histories with many timed-out writes tractable.</li>
+ *   <li>If a pending OK op that may go next leaves the register unchanged in the current state (a read of the
+ *       current value, a CAS that failed because the value differs from the expected one), it is linearized right
+ *       away with no alternatives: it commutes with everything before its position in any linearization. This stops
+ *       the search from enumerating interleavings of concurrent reads.</li>
+ *   <li>OK ops are tried before UNKNOWN ones. An UNKNOWN op is only linearized where it changes the register and
+ *       where the op right after it observes the register (a read or a CAS, not a blind write); otherwise dropping
+ *       it changes nothing. Among pending UNKNOWN ops with the same effect only the earliest-invoked one is tried,
+ *       since it can stand in for any of the others.</li>
+ *   <li>A configuration is also pruned when a fully explored one had the same OK ops linearized, the same register
+ *       value and a subset of its UNKNOWN ops linearized (and was no more constrained): that one offered every
+ *       option the new one has. Without this, each combination of never-observed timed-out writes would be
+ *       explored separately.</li>
  * </ul>
- * The search succeeds as soon as every OK op is linearized. Each key gets a budget of search steps (attempts to
- * linearize an op plus backtracks); if it runs out the result is {@link Verdict#UNDECIDED}.
+ *
+ * <p>Each key gets a budget of search steps (attempts to linearize an op, memo probes and backtracks); if it runs
+ * out the result is {@link Verdict#UNDECIDED}. A few thousand ops over a handful of keys with ~10 concurrent
+ * clients typically take milliseconds. Hard cases are many (~30) concurrent ops on a single key.
  *
  * <p>Instances are immutable and thread-safe.
  */
@@ -52,6 +65,7 @@ public final class LinearizabilityChecker {
 
     private static final int MAX_PREFIX_LINES = 25;
     private static final int MAX_HISTORY_LINES = 40;
+    private static final int MAX_UNKNOWN_CANDIDATE_LINES = 10;
 
     private final long maxStepsPerKey;
 
@@ -151,6 +165,8 @@ public final class LinearizabilityChecker {
         private final int[] expect;
         private final long[] invoke;
         private final long[] complete;
+        /** UNKNOWN ops: the previous (by invoke time) UNKNOWN op with the same effect, or NONE. */
+        private final int[] prevSame;
         private final List<String> values = new ArrayList<>();
 
         /** Call lists (dancing links): OK ops with sentinel n, UNKNOWN ops with sentinel n + 1. */
@@ -163,6 +179,16 @@ public final class LinearizabilityChecker {
         private final int[] rprev;
         private final int retHead;
 
+        /** Pending UNKNOWN CAS ops by expected value. */
+        private final int[] unknownCasByExpected;
+        /** Scratch for {@link #observable(int)}, valid while observersVersion == version. */
+        private final int[] observerMark;
+        private int observersStamp;
+        private long observersVersion = -1;
+        private boolean anyObserver;
+        /** Incremented whenever the configuration changes. */
+        private long version;
+
         private final long[] okBits;
         private final long[] unkBits;
         private final long[] zobrist;
@@ -173,15 +199,18 @@ public final class LinearizabilityChecker {
         private final int[] stackOp;
         private final int[] stackState;
         private final int[] stackEntry;
+        /** Whether the op was the only child tried (see {@link #forcedCandidate()}). */
+        private final boolean[] stackForced;
         private int depth;
 
         private final long budget;
         private long steps;
         private final Memo memo;
 
-        // Diagnostics: the deepest configuration reached and where it got stuck.
+        // Diagnostics: the configuration with the most OK ops linearized and where it got stuck.
         private final int[] bestOps;
         private int bestLen;
+        private int bestOk;
         private int bestAgree;
         private boolean stuckRecorded;
         private int stuckState;
@@ -213,6 +242,8 @@ public final class LinearizabilityChecker {
             expect = new int[n];
             invoke = new long[n];
             complete = new long[n];
+            prevSame = new int[n];
+            Map<Long, Integer> lastWithEffect = new HashMap<>();
             Map<String, Integer> ids = new HashMap<>();
             values.add(null);
             for (int i = 0; i < n; i++) {
@@ -235,6 +266,20 @@ public final class LinearizabilityChecker {
                         arg[i] = id(ids, op.value());
                         expect[i] = id(ids, op.expected());
                     }
+                }
+                prevSame[i] = NONE;
+                if (!isOk) {
+                    long effect = ((long) code[i] << 60) | ((long) arg[i] << 30) | expect[i];
+                    Integer previous = lastWithEffect.put(effect, i);
+                    prevSame[i] = previous == null ? NONE : previous;
+                }
+            }
+
+            unknownCasByExpected = new int[values.size()];
+            observerMark = new int[values.size()];
+            for (int i = nOk; i < n; i++) {
+                if (code[i] == C_CAS_UNKNOWN) {
+                    unknownCasByExpected[expect[i]]++;
                 }
             }
 
@@ -276,8 +321,9 @@ public final class LinearizabilityChecker {
             stackOp = new int[n];
             stackState = new int[n];
             stackEntry = new int[n];
+            stackForced = new boolean[n];
             bestOps = new int[n];
-            memo = new Memo(okBits.length, unkBits.length);
+            memo = new Memo(unkBits.length);
         }
 
         private int id(Map<String, Integer> ids, String value) {
@@ -319,6 +365,75 @@ public final class LinearizabilityChecker {
             };
         }
 
+        private boolean isLinearized(int i) {
+            if (i < nOk) {
+                return (okBits[i >>> 6] & (1L << i)) != 0;
+            }
+            int u = i - nOk;
+            return (unkBits[u >>> 6] & (1L << u)) != 0;
+        }
+
+        /** @return whether the last op linearized is an UNKNOWN one */
+        private boolean afterUnknown() {
+            return depth > 0 && stackOp[depth - 1] >= nOk;
+        }
+
+        /**
+         * The canonical-form rules: right after an UNKNOWN op no blind write; an UNKNOWN op only after every
+         * earlier-invoked UNKNOWN op with the same effect.
+         */
+        private boolean allowed(int i) {
+            if ((code[i] == C_WRITE || code[i] == C_WRITE_UNKNOWN) && afterUnknown()) {
+                return false;
+            }
+            return i < nOk || prevSame[i] == NONE || isLinearized(prevSame[i]);
+        }
+
+        /**
+         * A pending OK op that may go next and would leave the register unchanged (a read of the current value, a
+         * CAS that failed because the value differs from the expected one), or NONE. If there is one, it is the only
+         * op tried next: when any linearization exists, one exists that linearizes that op right now (it commutes
+         * with everything up to its position and nothing pending precedes it). This prevents the search from
+         * exploring every interleaving of concurrent reads.
+         */
+        private int forcedCandidate() {
+            long limit = deadline();
+            for (int j = next[okHead]; j != okHead && invoke[j] <= limit; j = next[j]) {
+                if ((code[j] == C_READ && arg[j] == state) || (code[j] == C_CAS_FAILED && expect[j] != state)
+                        || (code[j] == C_CAS_SUCCEEDED && expect[j] == state && arg[j] == state)) {
+                    return j;
+                }
+            }
+            return NONE;
+        }
+
+        /**
+         * Whether some op that may go next could observe the register holding {@code v} (which differs from the
+         * current value). An UNKNOWN op must be followed by such an op, otherwise it is pointless. Only called when
+         * no op is forced, so no pending read/failed CAS is valid in the current state.
+         */
+        private boolean observable(int v) {
+            if (unknownCasByExpected[v] > 0) {
+                return true;
+            }
+            if (observersVersion != version) {
+                observersVersion = version;
+                observersStamp++;
+                anyObserver = false;
+                long limit = deadline();
+                for (int j = next[okHead]; j != okHead && invoke[j] <= limit; j = next[j]) {
+                    switch (code[j]) {
+                        case C_READ -> observerMark[arg[j]] = observersStamp;
+                        case C_CAS_SUCCEEDED -> observerMark[expect[j]] = observersStamp;
+                        case C_CAS_FAILED -> anyObserver = true;
+                        default -> {
+                        }
+                    }
+                }
+            }
+            return anyObserver || observerMark[v] == observersStamp;
+        }
+
         /** Earliest completion time among the OK ops not yet linearized. */
         private long deadline() {
             int first = rnext[retHead];
@@ -351,6 +466,9 @@ public final class LinearizabilityChecker {
         private void lift(int i) {
             next[prev[i]] = next[i];
             prev[next[i]] = prev[i];
+            if (code[i] == C_CAS_UNKNOWN) {
+                unknownCasByExpected[expect[i]]--;
+            }
             if (i < nOk) {
                 rnext[rprev[i]] = rnext[i];
                 rprev[rnext[i]] = rprev[i];
@@ -360,6 +478,9 @@ public final class LinearizabilityChecker {
         private void unlift(int i) {
             next[prev[i]] = i;
             prev[next[i]] = i;
+            if (code[i] == C_CAS_UNKNOWN) {
+                unknownCasByExpected[expect[i]]++;
+            }
             if (i < nOk) {
                 rnext[rprev[i]] = i;
                 rprev[rnext[i]] = i;
@@ -380,29 +501,40 @@ public final class LinearizabilityChecker {
             if (nOk == 0) {
                 return Verdict.LINEARIZABLE;
             }
-            int cand = firstCandidate();
+            boolean forced = false;
+            int cand = forcedCandidate();
+            if (cand != NONE) {
+                forced = true;
+            } else {
+                cand = firstCandidate();
+            }
             while (true) {
                 if (cand != NONE) {
                     if (++steps > budget) {
                         return Verdict.UNDECIDED;
                     }
-                    int newState = apply(cand, state);
-                    if (newState != REJECT) {
+                    int newState = allowed(cand) ? apply(cand, state) : REJECT;
+                    if (newState != REJECT && (cand < nOk || observable(newState))) {
                         flip(cand);
-                        int entry = memo.visit(okHash, newState, okBits, unkBits);
+                        int entry = memo.visit(okHash, newState, cand >= nOk, okBits, unkBits);
+                        steps += memo.takeProbes();
                         if (entry >= 0) {
-                            push(cand, entry);
+                            push(cand, entry, forced);
                             state = newState;
                             lift(cand);
                             if (cand < nOk && --okRemaining == 0) {
                                 return Verdict.LINEARIZABLE;
                             }
-                            cand = firstCandidate();
+                            cand = forcedCandidate();
+                            forced = cand != NONE;
+                            if (!forced) {
+                                cand = firstCandidate();
+                            }
                             continue;
                         }
                         flip(cand);
                     }
-                    cand = nextCandidate(cand);
+                    cand = forced ? NONE : nextCandidate(cand);
                 } else {
                     recordStuck();
                     if (depth == 0) {
@@ -411,24 +543,29 @@ public final class LinearizabilityChecker {
                     if (++steps > budget) {
                         return Verdict.UNDECIDED;
                     }
+                    forced = stackForced[depth - 1];
                     cand = pop();
-                    cand = nextCandidate(cand);
+                    cand = forced ? NONE : nextCandidate(cand);
                 }
             }
         }
 
-        private void push(int op, int entry) {
+        private void push(int op, int entry, boolean forced) {
             int d = depth;
+            version++;
             stackOp[d] = op;
+            stackForced[d] = forced;
             stackState[d] = state;
             stackEntry[d] = entry;
             if (bestAgree == d && d < bestLen && bestOps[d] == op) {
                 bestAgree = d + 1;
             }
             depth = d + 1;
-            if (depth > bestLen) {
+            int okDone = nOk - okRemaining + (op < nOk ? 1 : 0);
+            if (op < nOk && okDone > bestOk) {
                 System.arraycopy(stackOp, bestAgree, bestOps, bestAgree, depth - bestAgree);
                 bestLen = depth;
+                bestOk = okDone;
                 bestAgree = depth;
                 stuckRecorded = false;
             }
@@ -436,6 +573,7 @@ public final class LinearizabilityChecker {
 
         private int pop() {
             int d = --depth;
+            version++;
             memo.markCompleted(stackEntry[d]);
             int op = stackOp[d];
             state = stackState[d];
@@ -460,12 +598,16 @@ public final class LinearizabilityChecker {
             stuckDeadline = rnext[retHead];
             int count = 0;
             for (int c = firstCandidate(); c != NONE; c = nextCandidate(c)) {
-                count++;
+                if (allowed(c)) {
+                    count++;
+                }
             }
             stuckCandidates = new int[count];
             count = 0;
             for (int c = firstCandidate(); c != NONE; c = nextCandidate(c)) {
-                stuckCandidates[count++] = c;
+                if (allowed(c)) {
+                    stuckCandidates[count++] = c;
+                }
             }
         }
 
@@ -500,14 +642,8 @@ public final class LinearizabilityChecker {
         }
 
         private void appendPrefix(StringBuilder sb) {
-            int okInPrefix = 0;
-            for (int i = 0; i < bestLen; i++) {
-                if (bestOps[i] < nOk) {
-                    okInPrefix++;
-                }
-            }
             sb.append("  Longest linearizable prefix found: ").append(bestLen).append(" op(s), ")
-                    .append(okInPrefix).append(" of ").append(nOk).append(" completed op(s)");
+                    .append(bestOk).append(" of ").append(nOk).append(" completed op(s)");
             if (bestLen == 0) {
                 sb.append(" (no op can go first)");
             }
@@ -533,9 +669,57 @@ public final class LinearizabilityChecker {
             sb.append("  Then the register holds ").append(show(stuckState)).append(" and the completed op\n    ")
                     .append(ops[stuckDeadline]).append("\n  must take effect by t=").append(complete[stuckDeadline])
                     .append(", but none of the ops that may go next leads to a linearization:\n");
+            int unknownShown = 0;
+            int unknownNoEffect = 0;
+            int unknownUnobserved = 0;
+            int unknownNotShown = 0;
             for (int c : stuckCandidates) {
+                if (c >= nOk) {
+                    int r = apply(c, stuckState);
+                    if (r == REJECT) {
+                        unknownNoEffect++;
+                        continue;
+                    }
+                    if (!observableWhenStuck(r)) {
+                        unknownUnobserved++;
+                        continue;
+                    }
+                    if (unknownShown == MAX_UNKNOWN_CANDIDATE_LINES) {
+                        unknownNotShown++;
+                        continue;
+                    }
+                    unknownShown++;
+                }
                 sb.append("    ").append(ops[c]).append("  -- ").append(reason(c, stuckState)).append('\n');
             }
+            if (unknownNotShown > 0) {
+                sb.append("    ... and ").append(unknownNotShown)
+                        .append(" more UNKNOWN op(s) that could take effect here, to no avail\n");
+            }
+            if (unknownUnobserved > 0) {
+                sb.append("    (").append(unknownUnobserved).append(" other pending UNKNOWN op(s) could take effect")
+                        .append(" here, but no op that may go next would observe the result)\n");
+            }
+            if (unknownNoEffect > 0) {
+                sb.append("    (").append(unknownNoEffect)
+                        .append(" other pending UNKNOWN op(s) would not change the register here)\n");
+            }
+        }
+
+        /** Like {@link #observable(int)}, for the configuration recorded by {@link #recordStuck()}. */
+        private boolean observableWhenStuck(int v) {
+            for (int c : stuckCandidates) {
+                boolean observes = switch (code[c]) {
+                    case C_READ -> arg[c] == v;
+                    case C_CAS_SUCCEEDED, C_CAS_UNKNOWN -> expect[c] == v;
+                    case C_CAS_FAILED -> true;
+                    default -> false;
+                };
+                if (observes) {
+                    return true;
+                }
+            }
+            return false;
         }
 
         private String reason(int c, int s) {
@@ -548,10 +732,11 @@ public final class LinearizabilityChecker {
                 case C_CAS_SUCCEEDED -> "impossible: it succeeded, so the register must hold " + show(expect[c])
                         + ", but it holds " + show(s);
                 case C_CAS_FAILED -> "impossible: it failed, but the register holds its expected value " + show(s);
-                default -> "skipped: it would not change the register here";
+                default -> "it would not change the register here";
             };
         }
 
+        /** Lists the ops on the key around the point where the search got stuck (or all of them, if few). */
         private void appendHistory(StringBuilder sb) {
             List<Operation> sorted = new ArrayList<>(allOps);
             sorted.sort(Comparator.comparingLong(Operation::invokeTime).thenComparingLong(Operation::id));
@@ -561,17 +746,19 @@ public final class LinearizabilityChecker {
                 hi = complete[stuckDeadline];
                 lo = invoke[stuckDeadline];
                 for (int c : stuckCandidates) {
-                    lo = Math.min(lo, invoke[c]);
+                    if (c < nOk) {
+                        lo = Math.min(lo, invoke[c]);
+                    }
                 }
                 sb.append("  Ops on key \"").append(key).append("\" overlapping [").append(lo).append(',')
-                        .append(hi).append("] (by invoke time):\n");
+                        .append(hi).append("] (by invoke time; UNKNOWN/FAILED ones only if invoked then):\n");
             } else {
                 sb.append("  All ops on key \"").append(key).append("\" (by invoke time):\n");
             }
             int shown = 0;
             int skipped = 0;
             for (Operation op : sorted) {
-                long end = op.outcome() == Outcome.OK ? op.completeTime() : Operation.NEVER;
+                long end = op.outcome() == Outcome.OK ? op.completeTime() : op.invokeTime();
                 if (op.invokeTime() > hi || end < lo) {
                     continue;
                 }
@@ -589,27 +776,39 @@ public final class LinearizabilityChecker {
     }
 
     /**
-     * Memo of visited configurations: (OK ops linearized, register value) with the set of UNKNOWN ops linearized.
-     * Bit sets are stored in one flat pool; buckets are chained through int arrays.
+     * Memo of visited configurations: (OK ops linearized, register value, whether the last op was UNKNOWN) with the
+     * set of UNKNOWN ops linearized. To stay small for long histories, each bit set is stored trimmed: the number of
+     * leading all-ones words, then the words up to the last non-zero one (the OK set is nearly always "everything
+     * before some point plus a few concurrent ops"). Entries live in flat arrays; buckets are chained through ints.
      */
     private static final class Memo {
-        private final int okWords;
         private final int unkWords;
-        private final int stride;
-        private long[] pool;
+        /** Trimmed words of every entry: OK words then UNKNOWN words. */
+        private long[] pool = new long[1024];
+        private int poolSize;
+        private int[] offset;
+        /** Per entry: leading all-ones words and stored words, of the OK set and of the UNKNOWN set. */
+        private int[] okFull;
+        private int[] okLen;
+        private int[] unkFull;
+        private int[] unkLen;
         private long[] hashes;
+        /** Register value * 2, plus 1 if the configuration's last op is UNKNOWN (the next op is then restricted). */
         private int[] states;
         private int[] chain;
         private long[] completed;
         private int[] table;
         private int size;
+        private long probes;
 
-        Memo(int okWords, int unkWords) {
-            this.okWords = okWords;
+        Memo(int unkWords) {
             this.unkWords = unkWords;
-            this.stride = okWords + unkWords;
             int capacity = 256;
-            pool = new long[capacity * stride];
+            offset = new int[capacity];
+            okFull = new int[capacity];
+            okLen = new int[capacity];
+            unkFull = new int[capacity];
+            unkLen = new int[capacity];
             hashes = new long[capacity];
             states = new int[capacity];
             chain = new int[capacity];
@@ -622,20 +821,45 @@ public final class LinearizabilityChecker {
             return (int) mix(okHash + 0x9E3779B97F4A7C15L * (state + 1)) & (table.length - 1);
         }
 
+        private static int fullWords(long[] bits) {
+            int w = 0;
+            while (w < bits.length && bits[w] == -1L) {
+                w++;
+            }
+            return w;
+        }
+
+        private static int usedWords(long[] bits) {
+            int w = bits.length;
+            while (w > 0 && bits[w - 1] == 0) {
+                w--;
+            }
+            return w;
+        }
+
         /**
          * Records a configuration unless it need not be explored: it was seen before, or a fully explored
-         * configuration with the same OK ops and value had a subset of its UNKNOWN ops linearized.
+         * configuration with the same OK ops and value, a subset of its UNKNOWN ops linearized, and no more
+         * restricted than it, exists.
          *
          * @return the new entry, or -1 if the configuration is pruned
          */
-        int visit(long okHash, int state, long[] okBits, long[] unkBits) {
+        int visit(long okHash, int state, boolean restricted, long[] okBits, long[] unkBits) {
+            int okF = fullWords(okBits);
+            int okL = Math.max(usedWords(okBits) - okF, 0);
             int b = bucket(okHash, state);
             for (int e = table[b]; e >= 0; e = chain[e]) {
-                if (hashes[e] != okHash || states[e] != state || !sameOk(e, okBits)) {
+                probes++;
+                if (hashes[e] != okHash || (states[e] >>> 1) != state || okFull[e] != okF || okLen[e] != okL
+                        || !sameWords(offset[e], okBits, okF, okL)) {
                     continue;
                 }
+                boolean storedRestricted = (states[e] & 1) != 0;
                 int rel = compareUnknown(e, unkBits);
-                if (rel == 0 || (rel == 1 && isCompleted(e))) {
+                if (rel == 0 && storedRestricted == restricted) {
+                    return -1;
+                }
+                if (rel <= 1 && (!storedRestricted || restricted) && isCompleted(e)) {
                     return -1;
                 }
             }
@@ -643,14 +867,33 @@ public final class LinearizabilityChecker {
                 grow();
                 b = bucket(okHash, state);
             }
+            int unkF = fullWords(unkBits);
+            int unkL = Math.max(usedWords(unkBits) - unkF, 0);
+            if (poolSize + okL + unkL > pool.length) {
+                pool = Arrays.copyOf(pool, Math.max(pool.length * 2, poolSize + okL + unkL));
+            }
             int e = size++;
-            System.arraycopy(okBits, 0, pool, e * stride, okWords);
-            System.arraycopy(unkBits, 0, pool, e * stride + okWords, unkWords);
+            offset[e] = poolSize;
+            System.arraycopy(okBits, okF, pool, poolSize, okL);
+            poolSize += okL;
+            System.arraycopy(unkBits, unkF, pool, poolSize, unkL);
+            poolSize += unkL;
+            okFull[e] = okF;
+            okLen[e] = okL;
+            unkFull[e] = unkF;
+            unkLen[e] = unkL;
             hashes[e] = okHash;
-            states[e] = state;
+            states[e] = (state << 1) | (restricted ? 1 : 0);
             chain[e] = table[b];
             table[b] = e;
             return e;
+        }
+
+        /** @return the number of entries examined since the last call */
+        long takeProbes() {
+            long p = probes;
+            probes = 0;
+            return p;
         }
 
         void markCompleted(int e) {
@@ -661,10 +904,9 @@ public final class LinearizabilityChecker {
             return (completed[e >>> 6] & (1L << e)) != 0;
         }
 
-        private boolean sameOk(int e, long[] okBits) {
-            int base = e * stride;
-            for (int w = 0; w < okWords; w++) {
-                if (pool[base + w] != okBits[w]) {
+        private boolean sameWords(int at, long[] bits, int from, int len) {
+            for (int w = 0; w < len; w++) {
+                if (pool[at + w] != bits[from + w]) {
                     return false;
                 }
             }
@@ -673,10 +915,12 @@ public final class LinearizabilityChecker {
 
         /** @return 0 if entry e has exactly these UNKNOWN ops, 1 if a strict subset, 2 otherwise */
         private int compareUnknown(int e, long[] unkBits) {
-            int base = e * stride + okWords;
+            int full = unkFull[e];
+            int end = full + unkLen[e];
+            int base = offset[e] + okLen[e] - full;
             boolean equal = true;
             for (int w = 0; w < unkWords; w++) {
-                long stored = pool[base + w];
+                long stored = w < full ? -1L : w < end ? pool[base + w] : 0L;
                 if ((stored & ~unkBits[w]) != 0) {
                     return 2;
                 }
@@ -687,7 +931,11 @@ public final class LinearizabilityChecker {
 
         private void grow() {
             int capacity = hashes.length * 2;
-            pool = Arrays.copyOf(pool, capacity * stride);
+            offset = Arrays.copyOf(offset, capacity);
+            okFull = Arrays.copyOf(okFull, capacity);
+            okLen = Arrays.copyOf(okLen, capacity);
+            unkFull = Arrays.copyOf(unkFull, capacity);
+            unkLen = Arrays.copyOf(unkLen, capacity);
             hashes = Arrays.copyOf(hashes, capacity);
             states = Arrays.copyOf(states, capacity);
             chain = Arrays.copyOf(chain, capacity);
@@ -695,7 +943,7 @@ public final class LinearizabilityChecker {
             table = new int[capacity * 2];
             Arrays.fill(table, -1);
             for (int e = 0; e < size; e++) {
-                int b = bucket(hashes[e], states[e]);
+                int b = bucket(hashes[e], states[e] >>> 1);
                 chain[e] = table[b];
                 table[b] = e;
             }

@@ -1,0 +1,109 @@
+package org.raftkit.sim;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+/**
+ * The simulated network: which directed links are cut, and how long a message takes on a link.
+ * Loss, duplication and reordering (through jitter) are drawn from the simulation's one random
+ * source, so a seed fixes every delivery.
+ */
+final class SimNetwork {
+
+    private final SplittableRandom random;
+    private final List<String> nodes;
+    /** Directed links that deliver nothing: "from->to". */
+    private final Set<String> cut = new HashSet<>();
+
+    /** Probability a message is lost. */
+    double lossRate;
+    /** Probability a message is delivered twice. */
+    double duplicateRate;
+    /** Extra random delay up to this many microseconds; large values reorder messages. */
+    long jitterMicros;
+
+    private final long[][] baseDelayMicros;
+
+    SimNetwork(SplittableRandom random, List<String> nodes) {
+        this.random = random;
+        this.nodes = nodes;
+        this.baseDelayMicros = new long[nodes.size()][nodes.size()];
+        for (int i = 0; i < nodes.size(); i++) {
+            for (int j = 0; j < nodes.size(); j++) {
+                baseDelayMicros[i][j] = 200 + random.nextLong(3_000);
+            }
+        }
+        calm();
+    }
+
+    /** Good weather: no loss, little jitter. */
+    void calm() {
+        lossRate = 0;
+        duplicateRate = 0;
+        jitterMicros = 500;
+    }
+
+    /** Bad weather: loss, duplicates and enough jitter to reorder. */
+    void storm() {
+        lossRate = 0.02 + random.nextDouble() * 0.15;
+        duplicateRate = random.nextDouble() * 0.05;
+        jitterMicros = 1_000 + random.nextLong(30_000);
+    }
+
+    boolean isCut(String from, String to) {
+        return cut.contains(from + "->" + to);
+    }
+
+    void cutOneWay(String from, String to) {
+        cut.add(from + "->" + to);
+    }
+
+    void cutBothWays(String a, String b) {
+        cutOneWay(a, b);
+        cutOneWay(b, a);
+    }
+
+    /** Cuts every link between the two sides. */
+    void partition(Set<String> sideA) {
+        for (String a : nodes) {
+            for (String b : nodes) {
+                if (sideA.contains(a) != sideA.contains(b)) {
+                    cutOneWay(a, b);
+                }
+            }
+        }
+    }
+
+    void isolate(String node) {
+        for (String other : nodes) {
+            if (!other.equals(node)) {
+                cutBothWays(node, other);
+            }
+        }
+    }
+
+    void heal() {
+        cut.clear();
+    }
+
+    String describeCuts() {
+        return cut.isEmpty() ? "none" : cut.toString();
+    }
+
+    /**
+     * Delivery delays for one message: empty when lost, two entries when duplicated.
+     */
+    long[] deliveryDelays(String from, String to) {
+        if (random.nextDouble() < lossRate) {
+            return new long[0];
+        }
+        long base = baseDelayMicros[nodes.indexOf(from)][nodes.indexOf(to)];
+        long first = base + random.nextLong(jitterMicros + 1);
+        if (random.nextDouble() < duplicateRate) {
+            return new long[] {first, base + random.nextLong(jitterMicros * 4 + 1)};
+        }
+        return new long[] {first};
+    }
+}
