@@ -10,10 +10,12 @@ package org.raftkit;
  * @param electionTimeoutMinMillis lower bound of the randomized election timeout (§5.2)
  * @param electionTimeoutMaxMillis upper bound (exclusive) of the randomized election timeout
  * @param heartbeatIntervalMillis  how often a leader sends heartbeats; well below the election timeout
- * @param preVote                  run a PreVote round before a real election (thesis §9.6)
+ * @param preVote                  run a PreVote round before a real election (thesis §9.6); with it on,
+ *                                 a node that hears from a leader (or is one) refuses PreVotes and
+ *                                 ignores vote requests within the minimum election timeout
  * @param checkQuorum              a leader steps down when it has not heard from a majority within an
- *                                 election timeout, and followers ignore vote requests while they
- *                                 hear from a leader (thesis §6.2, §9.6)
+ *                                 election timeout (thesis §6.2); with it on, nodes also ignore vote
+ *                                 requests while they hear from a leader (thesis §4.2.3)
  * @param maxAppendEntries         most entries in one AppendEntries
  * @param maxAppendBytes           most entry bytes in one AppendEntries (at least one entry is sent)
  * @param maxInflightMessages      most unacknowledged AppendEntries per follower (the pipeline window)

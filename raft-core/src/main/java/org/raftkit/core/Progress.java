@@ -88,11 +88,6 @@ final class Progress {
         return advanced;
     }
 
-    /** Frees one slot of a full window so a stuck pipeline can send and learn where it stands. */
-    void freeOneInflight() {
-        inflights.freeFirst();
-    }
-
     int inflightCount() {
         return inflights.count();
     }

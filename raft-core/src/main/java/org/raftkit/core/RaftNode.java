@@ -142,6 +142,7 @@ public final class RaftNode {
 
     /** Advances logical time by one tick (config.tickMillis). */
     public void tick() {
+        reads.onTick();
         if (role == Role.LEADER) {
             tickLeader();
         } else {
@@ -242,9 +243,9 @@ public final class RaftNode {
     /** A message from an older term is stale; a stale leader is told our term so it steps down. */
     private void onLowerTerm(RaftMessage m) {
         if (m instanceof AppendEntries || m instanceof Heartbeat) {
-            send(new HeartbeatReply(id, m.from(), currentTerm, 0));
+            sendNow(new HeartbeatReply(id, m.from(), currentTerm, 0));
         } else if (m instanceof RequestVote rv && rv.preVote()) {
-            send(new RequestVoteReply(id, rv.from(), currentTerm, false, true));
+            sendNow(new RequestVoteReply(id, rv.from(), currentTerm, false, true));
         } else {
             LOG.debug("{} dropped stale {} (term {} < {})", id, m.getClass().getSimpleName(), m.term(), currentTerm);
         }
@@ -433,6 +434,16 @@ public final class RaftNode {
         } else {
             messagesAfterPersist.add(m);
         }
+    }
+
+    /**
+     * Queues a message that promises nothing a crash could take back (a heartbeat reply, a
+     * ReadIndex request, a stale sender told our term), so it leaves at once whatever the role:
+     * liveness signals must never wait on an fsync (DESIGN §3), or a slow disk on a follower would
+     * look like a dead follower to CheckQuorum and ReadIndex.
+     */
+    void sendNow(RaftMessage m) {
+        messages.add(m);
     }
 
     // ---------------------------------------------------------------------------------------------

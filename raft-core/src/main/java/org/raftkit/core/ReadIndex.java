@@ -2,9 +2,9 @@ package org.raftkit.core;
 
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Set;
+import java.util.Map;
 
 import org.raftkit.Role;
 import org.raftkit.message.ReadIndexReply;
@@ -34,8 +34,13 @@ final class ReadIndex {
     /** Leader: reads have arrived that no heartbeat round covers yet. */
     private boolean roundNeeded;
 
-    /** Follower: contexts of reads sent to the leader and not answered. */
-    private final Set<Long> forwarded = new HashSet<>();
+    /**
+     * Follower: reads sent to the leader and not answered, with the tick they were sent at. A read
+     * unanswered for an election timeout is given up (its request or answer was lost), so this
+     * never grows without bound while the leader stays the same.
+     */
+    private final Map<Long, Long> forwarded = new LinkedHashMap<>();
+    private long ticks;
 
     ReadIndex(RaftNode node) {
         this.node = node;
@@ -55,8 +60,8 @@ final class ReadIndex {
         if (node.leaderId == null) {
             return RaftNode.ReadAccepted.NO_LEADER;
         }
-        forwarded.add(context);
-        node.send(new ReadIndexRequest(node.id, node.leaderId, node.currentTerm, context));
+        forwarded.put(context, ticks);
+        node.sendNow(new ReadIndexRequest(node.id, node.leaderId, node.currentTerm, context));
         return RaftNode.ReadAccepted.ACCEPTED;
     }
 
@@ -69,7 +74,7 @@ final class ReadIndex {
     }
 
     void handleReadIndexReply(ReadIndexReply r) {
-        if (!forwarded.remove(r.requestId())) {
+        if (forwarded.remove(r.requestId()) == null) {
             return; // already given up on
         }
         if (r.success()) {
@@ -154,7 +159,25 @@ final class ReadIndex {
 
     /** The leader we asked is no longer our leader: fail the reads we sent it, so callers can retry. */
     void failForwarded() {
-        node.failedReads.addAll(forwarded);
+        node.failedReads.addAll(forwarded.keySet());
         forwarded.clear();
+    }
+
+    /** Gives up forwarded reads unanswered for the maximum election timeout (oldest first). */
+    void onTick() {
+        ticks++;
+        if (forwarded.isEmpty()) {
+            return;
+        }
+        long expiredBefore = ticks - node.config.electionTimeoutMaxTicks();
+        var it = forwarded.entrySet().iterator();
+        while (it.hasNext()) {
+            Map.Entry<Long, Long> e = it.next();
+            if (e.getValue() > expiredBefore) {
+                break; // insertion order is send order
+            }
+            node.failedReads.add(e.getKey());
+            it.remove();
+        }
     }
 }

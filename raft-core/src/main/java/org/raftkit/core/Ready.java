@@ -13,10 +13,12 @@ import org.raftkit.spi.TermVoteStore.TermAndVote;
  *
  * <h2>The order the driver must keep</h2>
  * <ol>
- *   <li>Send {@link #messages()} at once. They are a leader's AppendEntries, heartbeats and
- *       ReadIndex answers, which need nothing of this Ready to be durable: the leader's term was
- *       saved when it campaigned, and its own entries count towards commitment only once the
- *       driver reports them durable through {@link RaftNode#onPersisted} (thesis §10.2.1).</li>
+ *   <li>Send {@link #messages()} at once. They need nothing of this Ready to be durable: a
+ *       leader's AppendEntries, heartbeats and ReadIndex answers (its term was saved when it
+ *       campaigned, and its own entries count towards commitment only once the driver reports
+ *       them durable through {@link RaftNode#onPersisted}, thesis §10.2.1), and any node's
+ *       heartbeat replies and ReadIndex requests, which promise nothing a crash could take back.
+ *       Liveness signals therefore never wait on an fsync.</li>
  *   <li>Persist, in this order and after every earlier Ready's persistence: {@link #termAndVote()}
  *       if not null; then {@link #entriesToPersist()}, first truncating storage from the first
  *       entry's index if storage holds entries there (a follower replacing a conflicting suffix,

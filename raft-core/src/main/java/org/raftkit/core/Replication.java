@@ -202,7 +202,7 @@ final class Replication {
         if (commit > node.log.commitIndex()) {
             node.log.commitTo(commit);
         }
-        node.send(new HeartbeatReply(node.id, hb.from(), node.currentTerm, hb.readRound()));
+        node.sendNow(new HeartbeatReply(node.id, hb.from(), node.currentTerm, hb.readRound()));
     }
 
     /** A message from the leader of our term: follow it and restart the election timer. */

@@ -18,9 +18,10 @@ public interface Transport extends AutoCloseable {
     void start(MessageHandler handler);
 
     /**
-     * Sends a message to {@code message.to()}. Called on the Raft thread and on the storage thread
-     * (acknowledgements leave once durable), so it must be thread-safe. Must not block. May drop
-     * the message; must not throw for a peer that is down or slow.
+     * Sends a message to {@code message.to()}. Called on any of the runtime's threads (the Raft
+     * thread; the storage thread, as acknowledgements leave once durable; the apply thread, as a
+     * leader answers forwarded calls), so it must be thread-safe. Must not block. May drop the
+     * message; must not throw for a peer that is down or slow.
      */
     void send(Message message);
 

@@ -1,0 +1,281 @@
+package org.raftkit.core;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.junit.jupiter.api.Test;
+import org.raftkit.RaftConfig;
+import org.raftkit.message.AppendEntries;
+import org.raftkit.message.AppendEntriesReply;
+import org.raftkit.message.Entry;
+import org.raftkit.message.RaftMessage;
+
+/**
+ * Replication and commitment (§5.3, §5.4.2) with the durability rules of the thesis (§3.8,
+ * §10.2.1): a follower acknowledges only what is durable; the leader may send before its own write
+ * completes, but its own copy counts toward a majority only once durable. Commit index = the
+ * highest index on a majority of {leader's durable index, followers' matchIndexes} whose entry is
+ * of the current term. Also the pipeline: a bounded window of AppendEntries per follower, each
+ * bounded in entries and bytes.
+ */
+class ReplicationScenariosTest {
+
+    /** A leader n1 of three, with its no-op committed and known to everyone. */
+    private static ScenarioCluster threeNodesLedByN1(RaftConfig config) {
+        ScenarioCluster cluster = ScenarioCluster.builder("n1", "n2", "n3").config(config).build();
+        cluster.electLeader("n1");
+        cluster.runTicks(config.heartbeatIntervalTicks());
+        return cluster;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // The leader's own write (thesis §10.2.1)
+    // ---------------------------------------------------------------------------------------------
+
+    @Test
+    void leadersOwnEntryDoesNotCountBeforeItIsDurable() {
+        ScenarioCluster cluster = threeNodesLedByN1(RaftConfig.defaults());
+        RaftNode n1 = cluster.node("n1");
+        long before = n1.commitIndex();
+        cluster.holdPersistence("n1");
+
+        long x = cluster.propose("n1", "x");
+        // The AppendEntries left before the leader's own write completed.
+        assertThat(cluster.inFlight()).anyMatch(m -> m instanceof AppendEntries ae && ae.to().equals("n2"));
+        cluster.deliverOnly("n1", "n2");
+        cluster.deliverOnly("n2", "n1");
+
+        // Stored on n1 (not yet durable) and n2 (durable and acknowledged): only one durable copy of three.
+        assertThat(n1.matchIndexOf("n2")).isEqualTo(x);
+        assertThat(n1.durableIndex()).isLessThan(x);
+        assertThat(n1.commitIndex()).isEqualTo(before);
+
+        cluster.releasePersistence("n1");
+
+        // Leader durable + n2: two of three.
+        assertThat(n1.commitIndex()).isEqualTo(x);
+        assertThat(cluster.appliedCommands("n1")).containsExactly("x");
+    }
+
+    @Test
+    void twoFollowerAcknowledgementsCommitWithoutTheLeadersOwnWrite() {
+        ScenarioCluster cluster = threeNodesLedByN1(RaftConfig.defaults());
+        RaftNode n1 = cluster.node("n1");
+        cluster.holdPersistence("n1");
+
+        long x = cluster.propose("n1", "x");
+        cluster.deliverAll();
+
+        // n2 and n3 hold x durably: a majority, whatever the leader's disk is doing.
+        assertThat(n1.durableIndex()).isLessThan(x);
+        assertThat(n1.commitIndex()).isEqualTo(x);
+        // Committed entries are on a majority, so the leader may apply before its own copy is durable.
+        assertThat(cluster.appliedCommands("n1")).containsExactly("x");
+
+        cluster.releasePersistence("n1");
+        assertThat(cluster.storedLog("n1")).extracting(Entry::index).contains(x);
+    }
+
+    @Test
+    void followerAcknowledgesOnlyEntriesThatAreDurable() {
+        ScenarioCluster cluster = threeNodesLedByN1(RaftConfig.defaults());
+        cluster.holdPersistence("n2");
+        cluster.holdPersistence("n3");
+
+        long x = cluster.propose("n1", "x");
+        cluster.deliverOnly("n1", "n2");
+        cluster.deliverOnly("n1", "n3");
+
+        assertThat(cluster.node("n2").lastIndex()).isEqualTo(x);
+        assertThat(cluster.inFlight()).noneMatch(m -> m instanceof AppendEntriesReply);
+        cluster.deliverAll();
+        assertThat(cluster.node("n1").commitIndex()).isLessThan(x);
+
+        cluster.releasePersistence("n2");
+        assertThat(cluster.inFlight()).anyMatch(m -> m instanceof AppendEntriesReply r && r.from().equals("n2")
+                && r.success() && r.matchIndex() == x);
+        cluster.deliverAll();
+        assertThat(cluster.node("n1").commitIndex()).isEqualTo(x);
+    }
+
+    @Test
+    void crashedFollowerLosesOnlyUnacknowledgedEntriesAndCatchesUpAfterRestart() {
+        ScenarioCluster cluster = threeNodesLedByN1(RaftConfig.defaults());
+        cluster.holdPersistence("n3");
+        long x = cluster.propose("n1", "x");
+        cluster.deliverAll();
+        assertThat(cluster.node("n1").commitIndex()).as("n1 and n2 suffice").isEqualTo(x);
+
+        cluster.crash("n3"); // x was never durable on n3, and n3 never acknowledged it
+        assertThat(cluster.storedLog("n3")).extracting(Entry::index).doesNotContain(x);
+        cluster.restart("n3");
+        cluster.runTicks(2 * cluster.config().heartbeatIntervalTicks());
+
+        assertThat(cluster.log("n3")).isEqualTo(cluster.log("n1"));
+        assertThat(cluster.appliedCommands("n3")).containsExactly("x");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Pipelining and batching
+    // ---------------------------------------------------------------------------------------------
+
+    @Test
+    void pipelineKeepsAtMostMaxInflightAppendEntriesUnacknowledgedPerFollower() {
+        int window = 4;
+        int maxEntries = 3;
+        RaftConfig config = RaftConfig.defaults()
+                .withMaxInflight(window, RaftConfig.DEFAULT_MAX_INFLIGHT_BYTES)
+                .withMaxAppend(maxEntries, RaftConfig.DEFAULT_MAX_APPEND_BYTES);
+        ScenarioCluster cluster = threeNodesLedByN1(config);
+        int sentBefore = cluster.sent().size();
+
+        // 60 proposals, arriving one at a time between deliveries of single messages.
+        int maxSeen = 0;
+        List<String> commands = new ArrayList<>();
+        for (int i = 0; i < 60; i++) {
+            commands.add("c" + i);
+            cluster.propose("n1", "c" + i);
+            for (int k = 0; k < 2; k++) {
+                cluster.deliverNext(m -> true);
+                maxSeen = Math.max(maxSeen, checkWindow(cluster, window));
+            }
+        }
+        // And 60 more all at once.
+        for (int i = 60; i < 120; i++) {
+            commands.add("c" + i);
+        }
+        cluster.proposeTogether("n1", commands.subList(60, 120).toArray(String[]::new));
+        maxSeen = Math.max(maxSeen, checkWindow(cluster, window));
+        while (cluster.deliverNext(m -> true)) {
+            maxSeen = Math.max(maxSeen, checkWindow(cluster, window));
+        }
+
+        assertThat(maxSeen).as("the window was used to the full").isEqualTo(window);
+        List<AppendEntries> appends = appendEntriesSentSince(cluster, sentBefore);
+        assertThat(appends).allSatisfy(ae -> assertThat(ae.entries()).hasSizeLessThanOrEqualTo(maxEntries));
+        assertThat(appends).as("batches were filled").anyMatch(ae -> ae.entries().size() == maxEntries);
+        cluster.runTicks(config.heartbeatIntervalTicks());
+        for (String id : cluster.ids()) {
+            assertThat(cluster.appliedCommands(id)).as("applied by %s", id).containsExactlyElementsOf(commands);
+        }
+    }
+
+    @Test
+    void pipelineWhoseWholeWindowIsLostRecoversByProbing() {
+        RaftConfig config = RaftConfig.defaults()
+                .withMaxInflight(4, RaftConfig.DEFAULT_MAX_INFLIGHT_BYTES)
+                .withMaxAppend(1, RaftConfig.DEFAULT_MAX_APPEND_BYTES);
+        ScenarioCluster cluster = threeNodesLedByN1(config);
+        String[] commands = new String[10];
+        for (int i = 0; i < commands.length; i++) {
+            commands[i] = "c" + i;
+        }
+
+        cluster.proposeTogether("n1", commands);
+        assertThat(cluster.appendEntriesInFlight("n1", "n2")).isEqualTo(4);
+        cluster.drop("n1", "n2"); // the whole window is lost
+        cluster.deliverAll();
+        assertThat(cluster.node("n2").commitIndex()).isLessThan(cluster.node("n1").commitIndex());
+
+        cluster.runTicks(4 * config.heartbeatIntervalTicks());
+
+        assertThat(cluster.log("n2")).isEqualTo(cluster.log("n1"));
+        assertThat(cluster.appliedCommands("n2")).containsExactly(commands);
+    }
+
+    @Test
+    void batchesRespectMaxAppendBytesAndTheWindowRespectsMaxInflightBytes() {
+        long maxAppendBytes = 200;
+        long maxInflightBytes = 500;
+        RaftConfig config = RaftConfig.defaults()
+                .withMaxInflight(RaftConfig.DEFAULT_MAX_INFLIGHT_MESSAGES, maxInflightBytes)
+                .withMaxAppend(RaftConfig.DEFAULT_MAX_APPEND_ENTRIES, maxAppendBytes);
+        ScenarioCluster cluster = threeNodesLedByN1(config);
+        int sentBefore = cluster.sent().size();
+        String payload = "p".repeat(50); // 50 + 24 bytes overhead = 74 bytes an entry: two fit in 200
+        String[] commands = new String[40];
+        for (int i = 0; i < commands.length; i++) {
+            commands[i] = payload + i % 10;
+        }
+
+        cluster.proposeTogether("n1", commands);
+        long maxBytesInFlight = 0;
+        do {
+            for (String f : List.of("n2", "n3")) {
+                maxBytesInFlight = Math.max(maxBytesInFlight, unacknowledgedBytes(cluster, "n1", f));
+            }
+        } while (cluster.deliverNext(m -> true));
+
+        List<AppendEntries> appends = appendEntriesSentSince(cluster, sentBefore);
+        assertThat(appends).allSatisfy(ae -> assertThat(bytes(ae)).isLessThanOrEqualTo(maxAppendBytes));
+        assertThat(appends).anyMatch(ae -> ae.entries().size() == 2);
+        // The window stops sending once it is full, so it overshoots by at most one batch.
+        assertThat(maxBytesInFlight).isGreaterThan(0).isLessThan(maxInflightBytes + maxAppendBytes);
+        assertThat(cluster.log("n2")).isEqualTo(cluster.log("n1"));
+        assertThat(cluster.log("n3")).isEqualTo(cluster.log("n1"));
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * Checks that no follower has more than {@code window} AppendEntries unacknowledged (in flight
+     * to it, or answered with the answer still in flight back), and returns the largest count.
+     */
+    private static int checkWindow(ScenarioCluster cluster, int window) {
+        int max = 0;
+        for (String f : List.of("n2", "n3")) {
+            int unacked = unacknowledged(cluster, "n1", f).size();
+            assertThat(unacked).as("AppendEntries unacknowledged by %s: %s", f, cluster.inFlight())
+                    .isLessThanOrEqualTo(window);
+            max = Math.max(max, unacked);
+        }
+        return max;
+    }
+
+    private static List<RaftMessage> unacknowledged(ScenarioCluster cluster, String leader, String follower) {
+        return cluster.inFlight().stream()
+                .filter(m -> (m instanceof AppendEntries && m.from().equals(leader) && m.to().equals(follower))
+                        || (m instanceof AppendEntriesReply && m.from().equals(follower) && m.to().equals(leader)))
+                .toList();
+    }
+
+    /** Entry bytes of the AppendEntries to {@code follower} not yet acknowledged. */
+    private static long unacknowledgedBytes(ScenarioCluster cluster, String leader, String follower) {
+        // Replies carry no entries; map each in-flight reply back to the AppendEntries it answers.
+        Map<Long, AppendEntries> sentByLastIndex = new TreeMap<>();
+        for (RaftMessage m : cluster.sent()) {
+            if (m instanceof AppendEntries ae && ae.from().equals(leader) && ae.to().equals(follower)) {
+                sentByLastIndex.put(ae.lastIndex(), ae);
+            }
+        }
+        long total = 0;
+        for (RaftMessage m : unacknowledged(cluster, leader, follower)) {
+            if (m instanceof AppendEntries ae) {
+                total += bytes(ae);
+            } else if (m instanceof AppendEntriesReply r && sentByLastIndex.containsKey(r.matchIndex())) {
+                total += bytes(sentByLastIndex.get(r.matchIndex()));
+            }
+        }
+        return total;
+    }
+
+    private static long bytes(AppendEntries ae) {
+        long total = 0;
+        for (Entry e : ae.entries()) {
+            total += e.sizeBytes();
+        }
+        return total;
+    }
+
+    private static List<AppendEntries> appendEntriesSentSince(ScenarioCluster cluster, int fromPosition) {
+        List<RaftMessage> sent = cluster.sent();
+        return sent.subList(fromPosition, sent.size()).stream()
+                .filter(m -> m instanceof AppendEntries)
+                .map(AppendEntries.class::cast)
+                .toList();
+    }
+}
