@@ -1,0 +1,250 @@
+package org.raftkit;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ThreadLocalRandom;
+
+import org.raftkit.runtime.RaftRuntime;
+import org.raftkit.spi.LogStorage;
+import org.raftkit.spi.TermVoteStore;
+import org.raftkit.spi.Transport;
+
+/**
+ * One Raft node, embedded in the application: the front door of RaftKit.
+ *
+ * <pre>{@code
+ * RaftServer server = RaftServer.builder()
+ *     .id("n1").peers("n1", "n2", "n3")
+ *     .stateMachine(new MyMachine())
+ *     .logStorage(storage).termVoteStore(termVoteStore).transport(transport)
+ *     .config(RaftConfig.defaults())
+ *     .build();
+ * server.start();
+ * byte[] result = server.submit(command).get();
+ * }</pre>
+ *
+ * <h2>Calls</h2>
+ * Every call returns at once with a future; it never blocks the caller. The future completes
+ * normally with the state machine's answer, or exceptionally with a {@link RaftException}:
+ * <ul>
+ *   <li>{@link NotLeaderException}: no leader could be reached; nothing was applied; retry.</li>
+ *   <li>{@link ServerBusyException}: too many calls pending here ({@link RaftConfig#maxPendingRequests()},
+ *       {@link RaftConfig#maxPendingBytes()}); nothing was applied; retry later.</li>
+ *   <li>{@link UnknownOutcomeException}: no answer within {@link RaftConfig#requestTimeoutMillis()};
+ *       a write may or may not be applied ({@link ReadTimeoutException} for reads).</li>
+ *   <li>{@link ServerClosedException}: this server is closed or failed.</li>
+ *   <li>{@link StateMachineException}: the state machine threw.</li>
+ * </ul>
+ * Futures complete on RaftKit's threads (usually the apply thread): a dependent stage that blocks
+ * or takes long must use the {@code …Async} methods, or it delays this node's state machine.
+ *
+ * <h2>Threads and failure</h2>
+ * Three threads per node: {@code raftkit-<id>-raft} runs the protocol, {@code raftkit-<id>-storage}
+ * writes and syncs the log, {@code raftkit-<id>-apply} runs the {@link StateMachine}. They are not
+ * daemon threads: close the server to let the JVM exit. A storage
+ * error, a state machine exception while applying, or a broken internal invariant stops the node
+ * (fail-stop): pending calls fail with {@link ServerClosedException}, {@link #status()} says
+ * {@link RaftStatus.State#FAILED} and the listener's {@link RaftListener#onFailure} is called.
+ *
+ * <h2>Restart</h2>
+ * A server built on existing storage keeps its log, term and vote. There are no snapshots yet: the
+ * state machine starts empty and the whole log is applied again once the node learns the commit
+ * index from the leader.
+ *
+ * <h2>Ownership</h2>
+ * The server owns the storage, term/vote store and transport it is built with, and closes them in
+ * {@link #close()}.
+ */
+public final class RaftServer implements AutoCloseable {
+
+    private final RaftRuntime runtime;
+
+    private RaftServer(RaftRuntime runtime) {
+        this.runtime = runtime;
+    }
+
+    /** A builder; {@code id}, {@code peers}, {@code stateMachine}, {@code logStorage}, {@code termVoteStore} and {@code transport} are required. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Starts the transport and the node's threads. The node joins the cluster as a follower.
+     *
+     * @throws IllegalStateException if already started or closed
+     */
+    public void start() {
+        runtime.start();
+    }
+
+    /**
+     * Replicates {@code command} and applies it on every node; completes with the result of
+     * {@link StateMachine#apply} on the leader. May be called on any node: a follower forwards it
+     * to the leader. While an election is under way the call waits briefly for a leader (at most
+     * two maximum election timeouts).
+     *
+     * @param command the command; handed over, must not be changed afterwards
+     * @throws IllegalStateException if the server was not started
+     */
+    public CompletableFuture<byte[]> submit(byte[] command) {
+        return runtime.submit(command);
+    }
+
+    /**
+     * A linearizable read: the query sees every write acknowledged before this call began
+     * (ReadIndex, thesis §6.4). On a follower the leader confirms the read index and the query runs
+     * locally once this node has applied up to it.
+     *
+     * @param query handed to {@link StateMachine#query}
+     * @throws IllegalStateException if the server was not started
+     */
+    public CompletableFuture<byte[]> read(byte[] query) {
+        return runtime.read(query);
+    }
+
+    /**
+     * A read of this node's current state with no consistency guarantee: it may miss acknowledged
+     * writes (this node may lag, or be a deposed leader). Cheap, and works without a leader.
+     *
+     * @param query handed to {@link StateMachine#query}
+     * @throws IllegalStateException if the server was not started
+     */
+    public CompletableFuture<byte[]> staleRead(byte[] query) {
+        return runtime.staleRead(query);
+    }
+
+    /** This node's role, term, leader, indexes, members and lifecycle state. Never blocks. */
+    public RaftStatus status() {
+        return runtime.status();
+    }
+
+    /** This node's id. */
+    public String id() {
+        return runtime.id();
+    }
+
+    /**
+     * Stops the node: every pending call fails with {@link ServerClosedException}, the threads end
+     * and are joined, the transport and storage are closed. Idempotent. Must not be called on one
+     * of the node's own threads (a listener, a future's dependent stage).
+     */
+    @Override
+    public void close() {
+        runtime.close();
+    }
+
+    @Override
+    public String toString() {
+        return "RaftServer{" + runtime.id() + "}";
+    }
+
+    /** Assembles a {@link RaftServer}. Not thread-safe; use once. */
+    public static final class Builder {
+
+        private String id;
+        private final List<String> peers = new ArrayList<>();
+        private StateMachine stateMachine;
+        private LogStorage logStorage;
+        private TermVoteStore termVoteStore;
+        private Transport transport;
+        private RaftConfig config = RaftConfig.defaults();
+        private Long seed;
+        private RaftListener listener = new RaftListener() {
+        };
+
+        private Builder() {
+        }
+
+        /** This node's id; must be one of {@link #peers}. */
+        public Builder id(String id) {
+            this.id = Objects.requireNonNull(id, "id");
+            return this;
+        }
+
+        /** Every voting member of the cluster, including this node. How to reach them is the transport's business. */
+        public Builder peers(Collection<String> ids) {
+            peers.clear();
+            peers.addAll(ids);
+            return this;
+        }
+
+        /** Every voting member of the cluster, including this node. */
+        public Builder peers(String... ids) {
+            return peers(Arrays.asList(ids));
+        }
+
+        /** The application's state machine. */
+        public Builder stateMachine(StateMachine stateMachine) {
+            this.stateMachine = Objects.requireNonNull(stateMachine, "stateMachine");
+            return this;
+        }
+
+        /** Where the log is kept; the server closes it in {@link RaftServer#close()}. */
+        public Builder logStorage(LogStorage logStorage) {
+            this.logStorage = Objects.requireNonNull(logStorage, "logStorage");
+            return this;
+        }
+
+        /** Where term and vote are kept; the server closes it in {@link RaftServer#close()}. */
+        public Builder termVoteStore(TermVoteStore termVoteStore) {
+            this.termVoteStore = Objects.requireNonNull(termVoteStore, "termVoteStore");
+            return this;
+        }
+
+        /** The network; the server starts it and closes it in {@link RaftServer#close()}. */
+        public Builder transport(Transport transport) {
+            this.transport = Objects.requireNonNull(transport, "transport");
+            return this;
+        }
+
+        /** Timeouts and limits; {@link RaftConfig#defaults()} if not set. */
+        public Builder config(RaftConfig config) {
+            this.config = Objects.requireNonNull(config, "config");
+            return this;
+        }
+
+        /** Seeds the election-timeout jitter, for reproducible runs. Default: a random seed, logged at start. */
+        public Builder random(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Hears about role changes and failure. Default: none. */
+        public Builder listener(RaftListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /**
+         * Builds the server: loads term and vote, reads the log. Starts nothing.
+         *
+         * @throws IllegalStateException    if a required part is missing
+         * @throws IllegalArgumentException if {@code id} is not among the peers
+         */
+        public RaftServer build() {
+            require(id, "id");
+            require(stateMachine, "stateMachine");
+            require(logStorage, "logStorage");
+            require(termVoteStore, "termVoteStore");
+            require(transport, "transport");
+            LinkedHashSet<String> members = new LinkedHashSet<>(peers);
+            if (!members.contains(id)) {
+                throw new IllegalArgumentException("peers " + peers + " must include this node's id " + id);
+            }
+            long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
+            return new RaftServer(new RaftRuntime(id, members, config, stateMachine, logStorage, termVoteStore,
+                    transport, s, listener));
+        }
+
+        private static void require(Object part, String name) {
+            if (part == null) {
+                throw new IllegalStateException("RaftServer.builder(): " + name + " is required");
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+package org.raftkit.runtime;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.PriorityQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+
+import org.raftkit.NotLeaderException;
+import org.raftkit.StateMachine;
+import org.raftkit.StateMachineException;
+import org.raftkit.UnknownOutcomeException;
+import org.raftkit.message.Entry;
+import org.raftkit.message.EntryType;
+
+/**
+ * The apply thread ({@code raftkit-<id>-apply}): the only caller of the {@link StateMachine}.
+ *
+ * <p>Takes, FIFO from the Raft thread:
+ * <ul>
+ *   <li>a write this node proposed as leader (a {@link Request} with its index and term): kept
+ *       until its index is applied. A node that leads again may propose at an index where it
+ *       proposed before, in an older term; both wait, because the older entry may still survive on
+ *       another node and be committed (Figure 8): only the entry applied at that index says which
+ *       one won;</li>
+ *   <li>committed entries (Ready step 4): applied in order; a proposer's call completes with the
+ *       state machine's result if the applied entry is the one it proposed (same term), and fails
+ *       with {@link NotLeaderException} if another leader's entry replaced it (nothing of it was
+ *       applied, so it is safe to retry). Then {@link Inbox.Applied} goes back to the Raft thread;</li>
+ *   <li>a read with its read index (Ready step 5): queried once the applied index reaches it;</li>
+ *   <li>a stale read: queried at once.</li>
+ * </ul>
+ * Because the Raft thread hands a proposal over before the entry can commit, and the queue is FIFO,
+ * the proposal is always known here before its entry is applied.
+ *
+ * <h2>Failure</h2>
+ * An exception from {@link StateMachine#apply} means this node's copy may now differ from the
+ * others' (the machine is not deterministic, or is broken): the proposer's call fails with
+ * {@link StateMachineException} and the node stops (fail-stop). An exception from
+ * {@link StateMachine#query} fails only that read.
+ */
+final class Applier implements Runnable {
+
+    /** A batch of committed entries to apply, in index order. */
+    private record Committed(List<Entry> entries) {
+    }
+
+    private static final Object STOP = new Object();
+
+    private final String nodeId;
+    private final StateMachine stateMachine;
+    private final Inbox raftInbox;
+    private final LiveStatus status;
+    private final FailStop failStop;
+    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private volatile boolean stopping;
+
+    /** Writes this node proposed, lowest index first (then oldest term), waiting for their index to be applied. */
+    private final PriorityQueue<Request> proposals = new PriorityQueue<>(
+            Comparator.<Request>comparingLong(r -> r.index).thenComparingLong(r -> r.term));
+    /** Reads waiting for the applied index to reach their read index, lowest first. */
+    private final PriorityQueue<Request> reads = new PriorityQueue<>(Comparator.comparingLong(r -> r.readIndex));
+    private long appliedIndex;
+
+    /**
+     * @param appliedIndex what the state machine holds at start: the log index before the first
+     *                     entry to apply
+     */
+    Applier(String nodeId, StateMachine stateMachine, long appliedIndex, Inbox raftInbox, LiveStatus status,
+            FailStop failStop) {
+        this.nodeId = nodeId;
+        this.stateMachine = stateMachine;
+        this.appliedIndex = appliedIndex;
+        this.raftInbox = raftInbox;
+        this.status = status;
+        this.failStop = failStop;
+        status.appliedIndex = appliedIndex;
+    }
+
+    /** Hands over a proposed write, a read with its read index, or a stale read; Raft thread. */
+    void submit(Request request) {
+        queue.add(request);
+    }
+
+    /** Hands over committed entries to apply; Raft thread. */
+    void submitCommitted(List<Entry> entries) {
+        queue.add(new Committed(entries));
+    }
+
+    /** Asks the thread to end after the entry it is applying; any thread. */
+    void stop() {
+        stopping = true;
+        queue.add(STOP);
+    }
+
+    @Override
+    public void run() {
+        List<Object> batch = new ArrayList<>();
+        try {
+            while (!stopping) {
+                batch.add(queue.take());
+                queue.drainTo(batch);
+                for (Object work : batch) {
+                    if (work == STOP || stopping || !handle(work)) {
+                        return;
+                    }
+                }
+                batch.clear();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException | Error e) {
+            failStop.failStop("apply", e);
+        }
+    }
+
+    /** Returns false if the node must stop. */
+    private boolean handle(Object work) {
+        if (work instanceof Committed c) {
+            return apply(c.entries());
+        }
+        Request r = (Request) work;
+        if (r.kind == Request.Kind.WRITE) {
+            proposals.add(r);
+        } else if (r.kind == Request.Kind.STALE_READ || r.readIndex <= appliedIndex) {
+            query(r);
+        } else {
+            reads.add(r);
+        }
+        return true;
+    }
+
+    private boolean apply(List<Entry> entries) {
+        for (Entry e : entries) {
+            if (stopping) {
+                return false;
+            }
+            byte[] result = null;
+            if (e.type() == EntryType.COMMAND) {
+                try {
+                    result = stateMachine.apply(e.index(), e.data());
+                } catch (RuntimeException ex) {
+                    StateMachineException failure = new StateMachineException(
+                            nodeId + ": state machine threw applying index " + e.index() + ": " + ex, ex);
+                    settleProposals(e, null, failure);
+                    failStop.failStop("state machine", failure);
+                    return false;
+                }
+            }
+            settleProposals(e, result, null);
+            appliedIndex = e.index();
+        }
+        status.appliedIndex = appliedIndex;
+        raftInbox.postLocal(new Inbox.Applied(appliedIndex));
+        while (!reads.isEmpty() && reads.peek().readIndex <= appliedIndex) {
+            query(reads.poll());
+        }
+        return true;
+    }
+
+    /**
+     * Ends every proposal this node made at the applied entry's index. The one proposed in the
+     * entry's term is that entry (Log Matching, §5.3): it gets the result, or {@code failure}. Any
+     * other was never committed anywhere, since a committed index holds one entry for ever: nothing
+     * of it was applied, so its caller may safely retry.
+     */
+    private void settleProposals(Entry e, byte[] result, StateMachineException failure) {
+        Request r;
+        while ((r = proposals.peek()) != null && r.index <= e.index()) {
+            proposals.poll();
+            if (r.index < e.index()) {
+                // Cannot happen: proposals arrive before their entry can commit, and every index is
+                // applied. Fail rather than leave the caller waiting for ever.
+                r.fail(new UnknownOutcomeException("lost track of the proposal at index " + r.index));
+            } else if (r.term != e.term()) {
+                r.fail(new NotLeaderException(status.leaderHint(),
+                        "another leader's entry was committed at index " + r.index + "; this one was not applied"));
+            } else if (failure != null) {
+                r.fail(failure);
+            } else {
+                r.complete(result);
+            }
+        }
+    }
+
+    private void query(Request r) {
+        if (r.isFinished()) {
+            return; // timed out while waiting: do not spend the state machine's time on it
+        }
+        byte[] answer;
+        try {
+            answer = stateMachine.query(r.payload);
+        } catch (RuntimeException ex) {
+            r.fail(new StateMachineException(nodeId + ": state machine threw answering a query: " + ex, ex));
+            return;
+        }
+        r.complete(answer);
+    }
+}

@@ -1,0 +1,345 @@
+package org.raftkit.runtime;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.raftkit.NotLeaderException;
+import org.raftkit.RaftConfig;
+import org.raftkit.RaftException;
+import org.raftkit.ReadTimeoutException;
+import org.raftkit.Role;
+import org.raftkit.ServerBusyException;
+import org.raftkit.StateMachineException;
+import org.raftkit.UnknownOutcomeException;
+import org.raftkit.core.RaftNode;
+import org.raftkit.core.ReadState;
+import org.raftkit.core.Ready;
+import org.raftkit.message.ClientReply;
+import org.raftkit.message.ClientRequest;
+import org.raftkit.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where each client call goes, on the Raft thread only: proposed here if this node leads, sent to
+ * the leader if another node leads, held briefly if no leader is known; and how it ends when
+ * nothing answers in time.
+ *
+ * <ul>
+ *   <li>Write on the leader: {@code RaftNode.propose}; the apply thread completes it.</li>
+ *   <li>Write elsewhere: a {@link ClientRequest} to the leader, completed by its {@link ClientReply}.
+ *       A NOT_LEADER answer is retried towards the newer leader a few times.</li>
+ *   <li>Linearizable read anywhere: {@code RaftNode.readIndex} (a follower's core asks the leader);
+ *       the resulting {@link ReadState} goes to the apply thread, which queries once applied has
+ *       reached the read index. A read the core gives up on is retried a few times.</li>
+ *   <li>No leader known: the call waits for one, at most {@link #LEADER_WAIT_ELECTION_TIMEOUTS}
+ *       maximum election timeouts (and never past its deadline), then fails with
+ *       {@link NotLeaderException}: nothing was sent, so the caller may safely retry.</li>
+ *   <li>Deadline passed ({@code RaftConfig.requestTimeoutMillis}): a write fails with
+ *       {@link UnknownOutcomeException} (it may still commit), a read with {@link ReadTimeoutException}.</li>
+ * </ul>
+ */
+final class ClientCalls {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ClientCalls.class);
+
+    /** How many maximum election timeouts a call waits for a leader before failing as not leader. */
+    static final int LEADER_WAIT_ELECTION_TIMEOUTS = 2;
+    /** How often one call is sent to a leader or re-asks for a read index before failing as not leader. */
+    static final int MAX_ATTEMPTS = 3;
+
+    private final String id;
+    private final RaftNode node;
+    private final RaftConfig config;
+    private final Transport transport;
+    private final Applier applier;
+    private final RequestBudget budget;
+    private final LiveStatus status;
+    private final long leaderWaitNanos;
+    private final long timeoutNanos;
+
+    /** Every call this thread has seen, in arrival (so deadline) order; finished ones are dropped lazily. */
+    private final ArrayDeque<Request> byDeadline = new ArrayDeque<>();
+    /** Writes sent to a leader, by request id, until its reply. */
+    private final Map<Long, Request> forwarded = new HashMap<>();
+    /** Reads waiting for the core's read index, by context (= request id). */
+    private final Map<Long, Request> readsInCore = new HashMap<>();
+    /** Calls waiting for a leader to be known. */
+    private final List<Request> waitingForLeader = new ArrayList<>();
+    private long nextRequestId = 1;
+    /** While leader: the last index before this node's first proposal of the term (its no-op). */
+    private long leaderStartIndex;
+    private final long maxProposalBacklog;
+
+    ClientCalls(String id, RaftNode node, RaftConfig config, Transport transport, Applier applier,
+                RequestBudget budget, LiveStatus status) {
+        this.id = id;
+        this.node = node;
+        this.config = config;
+        this.transport = transport;
+        this.applier = applier;
+        this.budget = budget;
+        this.status = status;
+        this.leaderWaitNanos = TimeUnit.MILLISECONDS.toNanos(
+                Math.min(config.requestTimeoutMillis(), LEADER_WAIT_ELECTION_TIMEOUTS * config.electionTimeoutMaxMillis()));
+        this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
+        this.maxProposalBacklog = 2L * config.maxPendingRequests();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Calls arriving
+    // ---------------------------------------------------------------------------------------------
+
+    /** A call made on this node. */
+    void onLocal(Request r) {
+        if (r.isFinished()) {
+            return; // failed by a close racing with the submit
+        }
+        register(r);
+        route(r);
+    }
+
+    /** A call another node forwarded to us as leader. */
+    void onClientRequest(ClientRequest m) {
+        if (node.role() != Role.LEADER) {
+            reply(m, ClientReply.Status.NOT_LEADER, status.leaderHint(), id + " is not the leader");
+            return;
+        }
+        if (m.payload().length > budget.maxBytes() || !budget.tryAcquire(m.payload().length)) {
+            reply(m, ClientReply.Status.BUSY, id, id + " has too many pending requests");
+            return;
+        }
+        Request r = new RemoteRequest(m, System.nanoTime() + timeoutNanos, budget, transport);
+        register(r);
+        route(r);
+    }
+
+    /** The leader's answer to a write we forwarded. */
+    void onClientReply(ClientReply m) {
+        Request r = forwarded.remove(m.requestId());
+        if (r == null || r.isFinished()) {
+            return; // answered or timed out already
+        }
+        switch (m.status()) {
+            case OK -> r.complete(m.result());
+            case NOT_LEADER -> retryAfterNotLeader(r, m);
+            case BUSY -> r.fail(new ServerBusyException("leader " + m.from() + " is busy: " + m.detail()));
+            case STATE_MACHINE_ERROR -> r.fail(new StateMachineException("on leader " + m.from() + ": " + m.detail()));
+            default -> r.fail(r.kind == Request.Kind.WRITE
+                    ? new UnknownOutcomeException("leader " + m.from() + " lost track of the write: " + m.detail())
+                    : new ReadTimeoutException("leader " + m.from() + " could not answer the read: " + m.detail()));
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Outputs of the core
+    // ---------------------------------------------------------------------------------------------
+
+    /** The role or known leader changed; calls waiting for a leader can go now. */
+    void onSoftState(Ready.SoftState soft) {
+        if (soft.role() == Role.LEADER) {
+            leaderStartIndex = node.lastIndex(); // the term's no-op, appended on becoming leader
+        }
+        if (soft.leaderId() == null || waitingForLeader.isEmpty()) {
+            return;
+        }
+        List<Request> waiting = new ArrayList<>(waitingForLeader);
+        waitingForLeader.clear();
+        for (Request r : waiting) {
+            if (!r.isFinished()) {
+                route(r);
+            }
+        }
+    }
+
+    /** Reads whose read index is known: the apply thread answers them once it gets there (Ready step 5). */
+    void onReadStates(List<ReadState> readStates) {
+        for (ReadState rs : readStates) {
+            Request r = readsInCore.remove(rs.context());
+            if (r == null || r.isFinished()) {
+                continue;
+            }
+            r.readIndex = rs.readIndex();
+            r.stage = Request.Stage.APPLYING;
+            applier.submit(r);
+        }
+    }
+
+    /** Reads the core could not confirm (leadership changed): nothing was read, so ask again. */
+    void onFailedReads(List<Long> contexts) {
+        for (long context : contexts) {
+            Request r = readsInCore.remove(context);
+            if (r == null || r.isFinished()) {
+                continue;
+            }
+            if (r.attempts >= MAX_ATTEMPTS) {
+                r.fail(new NotLeaderException(status.leaderHint(), "leadership changed while reading"));
+            } else {
+                route(r);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Time
+    // ---------------------------------------------------------------------------------------------
+
+    /** Fails calls whose deadline or leader wait has passed. Called on each tick. */
+    void expire(long nowNanos) {
+        Request r;
+        while ((r = byDeadline.peekFirst()) != null) {
+            if (!r.isFinished()) {
+                if (r.deadlineNanos - nowNanos > 0) {
+                    break;
+                }
+                timeOut(r);
+            }
+            byDeadline.pollFirst();
+        }
+        if (!waitingForLeader.isEmpty()) {
+            waitingForLeader.removeIf(w -> {
+                if (!w.isFinished() && w.leaderWaitUntilNanos - nowNanos <= 0) {
+                    w.fail(new NotLeaderException(status.leaderHint(), id + " knows no leader (waited "
+                            + TimeUnit.NANOSECONDS.toMillis(leaderWaitNanos) + " ms for an election)"));
+                }
+                return w.isFinished();
+            });
+        }
+    }
+
+    /** Fails every call this thread knows of; the node is stopping. */
+    void failAll(RaftException failure) {
+        for (Request r : byDeadline) {
+            r.fail(failure);
+        }
+        byDeadline.clear();
+        forwarded.clear();
+        readsInCore.clear();
+        waitingForLeader.clear();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Helpers
+    // ---------------------------------------------------------------------------------------------
+
+    private void register(Request r) {
+        r.id = nextRequestId++;
+        byDeadline.addLast(r);
+        // Finished calls leave the deque lazily from its head; if a slow one holds the head, compact
+        // so the deque stays bounded by about twice the budget.
+        if (byDeadline.size() > 2 * budget.maxRequests() + 16) {
+            byDeadline.removeIf(Request::isFinished);
+        }
+    }
+
+    private void route(Request r) {
+        r.attempts++;
+        if (r.kind == Request.Kind.STALE_READ) {
+            r.stage = Request.Stage.APPLYING;
+            applier.submit(r);
+            return;
+        }
+        if (node.role() == Role.LEADER) {
+            if (r.kind == Request.Kind.WRITE) {
+                propose(r);
+            } else {
+                readIndex(r);
+            }
+            return;
+        }
+        if (!r.forwardable()) {
+            r.fail(new NotLeaderException(status.leaderHint(), id + " is no longer the leader"));
+            return;
+        }
+        String leader = node.leaderId();
+        if (leader == null) {
+            waitForLeader(r);
+        } else if (r.kind == Request.Kind.WRITE) {
+            forward(r, leader);
+        } else {
+            readIndex(r);
+        }
+    }
+
+    private void propose(Request r) {
+        // Calls that timed out gave their budget back while their entries may still be on the way to
+        // disk, a majority or the state machine. Bound that backlog too: entries proposed in this term
+        // and not yet applied. The budget alone allows maxPendingRequests of them, so this only bites
+        // once as many again have timed out.
+        long backlog = node.lastIndex() - Math.max(node.appliedIndex(), leaderStartIndex);
+        if (backlog >= maxProposalBacklog) {
+            r.fail(new ServerBusyException(id + " has " + backlog + " proposed entries not yet applied (limit "
+                    + maxProposalBacklog + ")"));
+            return;
+        }
+        long index = node.propose(r.payload);
+        if (index == RaftNode.NOT_LEADER) {
+            throw new IllegalStateException(id + ": propose refused while leader");
+        }
+        r.index = index;
+        r.term = node.currentTerm();
+        r.stage = Request.Stage.PROPOSED;
+        applier.submit(r);
+    }
+
+    private void readIndex(Request r) {
+        if (node.readIndex(r.id) == RaftNode.ReadAccepted.ACCEPTED) {
+            r.stage = Request.Stage.READING;
+            readsInCore.put(r.id, r);
+        } else {
+            waitForLeader(r);
+        }
+    }
+
+    private void forward(Request r, String leader) {
+        r.stage = Request.Stage.FORWARDED;
+        forwarded.put(r.id, r);
+        ClientRequest.Kind kind = r.kind == Request.Kind.WRITE ? ClientRequest.Kind.WRITE : ClientRequest.Kind.READ;
+        transport.send(new ClientRequest(id, leader, r.id, kind, r.payload));
+    }
+
+    private void waitForLeader(Request r) {
+        r.stage = Request.Stage.WAITING_FOR_LEADER;
+        r.leaderWaitUntilNanos = Math.min(r.deadlineNanos, System.nanoTime() + leaderWaitNanos);
+        waitingForLeader.add(r);
+    }
+
+    private void retryAfterNotLeader(Request r, ClientReply m) {
+        if (r.attempts >= MAX_ATTEMPTS) {
+            r.fail(new NotLeaderException(m.leaderHint(), m.from() + " is not the leader"));
+            return;
+        }
+        String leader = node.leaderId();
+        if (node.role() == Role.LEADER || (leader != null && !leader.equals(m.from()))) {
+            route(r);
+        } else {
+            // We still believe in the node that just said no: wait for news of the new leader.
+            waitForLeader(r);
+        }
+    }
+
+    private void timeOut(Request r) {
+        forwarded.remove(r.id);
+        readsInCore.remove(r.id);
+        long millis = config.requestTimeoutMillis();
+        if (r.stage == Request.Stage.WAITING_FOR_LEADER) {
+            r.fail(new NotLeaderException(status.leaderHint(), id + " knows no leader (request timed out after "
+                    + millis + " ms)"));
+        } else if (r.kind == Request.Kind.WRITE) {
+            r.fail(new UnknownOutcomeException("write not acknowledged within " + millis + " ms on " + id
+                    + "; it may or may not be applied"));
+        } else {
+            r.fail(new ReadTimeoutException("read not answered within " + millis + " ms on " + id));
+        }
+        LOG.debug("{} timed out a {} call at stage {}", id, r.kind, r.stage);
+    }
+
+    private void reply(ClientRequest m, ClientReply.Status replyStatus, String leaderHint, String detail) {
+        transport.send(new ClientReply(id, m.from(), m.requestId(), replyStatus, RemoteRequest.EMPTY, leaderHint,
+                detail));
+    }
+}

@@ -1,0 +1,147 @@
+package org.raftkit.runtime;
+
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+
+import org.raftkit.message.AppendEntries;
+import org.raftkit.message.ClientReply;
+import org.raftkit.message.ClientRequest;
+import org.raftkit.message.Entry;
+import org.raftkit.message.Message;
+
+/**
+ * Everything the Raft thread is asked to do, by any other thread. Two queues:
+ * <ul>
+ *   <li>local work (client calls, {@link Persisted} and {@link Applied} reports): never dropped.
+ *       Client calls are bounded by the {@link RequestBudget} before they get here; reports are
+ *       bounded by construction (one per storage group, one per applied batch).</li>
+ *   <li>inbound messages: bounded in count and bytes; a message that does not fit is dropped,
+ *       which Raft tolerates (the sender retries or sends something newer).</li>
+ * </ul>
+ * Multi-producer, single consumer (the Raft thread). Producers wake the consumer only when it is
+ * parked, so a busy Raft thread costs them no system call.
+ */
+final class Inbox {
+
+    /** Bytes counted per message on top of the payloads it carries. */
+    private static final int MESSAGE_OVERHEAD_BYTES = 64;
+
+    /** Entries up to this index (and this term) are durable: report for {@code RaftNode.onPersisted}. */
+    record Persisted(long index, long term) {
+    }
+
+    /** The state machine has applied every entry up to this index: report for {@code RaftNode.onApplied}. */
+    record Applied(long index) {
+    }
+
+    private final Queue<Object> local = new ConcurrentLinkedQueue<>();
+    private final Queue<Message> messages = new ConcurrentLinkedQueue<>();
+    private final int maxMessages;
+    private final long maxMessageBytes;
+    private final AtomicInteger messageCount = new AtomicInteger();
+    private final AtomicLong messageBytes = new AtomicLong();
+    private final AtomicLong droppedMessages = new AtomicLong();
+
+    private volatile Thread consumer;
+    private volatile boolean parked;
+
+    Inbox(int maxMessages, long maxMessageBytes) {
+        this.maxMessages = maxMessages;
+        this.maxMessageBytes = maxMessageBytes;
+    }
+
+    /** Sets the thread that consumes; called once, by that thread, before it first waits. */
+    void bindConsumer(Thread thread) {
+        this.consumer = thread;
+    }
+
+    /** Queues local work; any thread. */
+    void postLocal(Object work) {
+        local.add(work);
+        wake();
+    }
+
+    /** Queues an inbound message; any thread. Returns false if it was dropped because the queue is full. */
+    boolean offerMessage(Message m) {
+        long size = sizeBytes(m);
+        if (messageCount.incrementAndGet() > maxMessages) {
+            messageCount.decrementAndGet();
+            droppedMessages.incrementAndGet();
+            return false;
+        }
+        if (messageBytes.addAndGet(size) > maxMessageBytes) {
+            messageBytes.addAndGet(-size);
+            messageCount.decrementAndGet();
+            droppedMessages.incrementAndGet();
+            return false;
+        }
+        messages.add(m);
+        wake();
+        return true;
+    }
+
+    /** Next local work, or null. Consumer only. */
+    Object pollLocal() {
+        return local.poll();
+    }
+
+    /** Next inbound message, or null. Consumer only. */
+    Message pollMessage() {
+        Message m = messages.poll();
+        if (m != null) {
+            messageBytes.addAndGet(-sizeBytes(m));
+            messageCount.decrementAndGet();
+        }
+        return m;
+    }
+
+    /** Inbound messages dropped so far because the queue was full. */
+    long droppedMessages() {
+        return droppedMessages.get();
+    }
+
+    /**
+     * Parks the consumer for up to {@code nanos}, or not at all if work is queued. Returns early
+     * when work arrives or {@link #wake()} is called.
+     */
+    void awaitWork(long nanos) {
+        if (nanos <= 0) {
+            return;
+        }
+        parked = true;
+        // Re-check after announcing we park: a producer that queued before reading `parked` is
+        // seen here; one that queued after will see parked == true and unpark us.
+        if (local.isEmpty() && messages.isEmpty()) {
+            LockSupport.parkNanos(this, nanos);
+        }
+        parked = false;
+    }
+
+    /** Wakes the consumer if it is parked; any thread. */
+    void wake() {
+        Thread t = consumer;
+        if (parked && t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    private static long sizeBytes(Message m) {
+        if (m instanceof AppendEntries ae) {
+            long bytes = MESSAGE_OVERHEAD_BYTES;
+            for (Entry e : ae.entries()) {
+                bytes += e.sizeBytes();
+            }
+            return bytes;
+        }
+        if (m instanceof ClientRequest cr) {
+            return MESSAGE_OVERHEAD_BYTES + (long) cr.payload().length;
+        }
+        if (m instanceof ClientReply cr) {
+            return MESSAGE_OVERHEAD_BYTES + (long) (cr.result() == null ? 0 : cr.result().length);
+        }
+        return MESSAGE_OVERHEAD_BYTES;
+    }
+}

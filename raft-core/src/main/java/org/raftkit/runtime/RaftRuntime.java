@@ -1,0 +1,289 @@
+package org.raftkit.runtime;
+
+import java.util.Collection;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.raftkit.RaftConfig;
+import org.raftkit.RaftException;
+import org.raftkit.RaftListener;
+import org.raftkit.RaftStatus;
+import org.raftkit.ServerBusyException;
+import org.raftkit.ServerClosedException;
+import org.raftkit.StateMachine;
+import org.raftkit.core.RaftNode;
+import org.raftkit.spi.LogStorage;
+import org.raftkit.spi.TermVoteStore;
+import org.raftkit.spi.TermVoteStore.TermAndVote;
+import org.raftkit.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One node's runtime: the core plus its Raft, storage and apply threads, wired together, and the
+ * lifecycle (start, fail-stop, close). Internal: applications use {@link org.raftkit.RaftServer},
+ * which delegates here.
+ *
+ * <p>Client calls enter on any thread: each takes a share of the {@link RequestBudget} (or fails at
+ * once as busy) and is queued for the Raft thread. See the package Javadoc for the threads.
+ */
+public final class RaftRuntime {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RaftRuntime.class);
+
+    /** Most inbound messages queued for the Raft thread; more are dropped (Raft retries). */
+    static final int MAX_INBOUND_MESSAGES = 16_384;
+    /** How long {@link #close()} waits for each thread to end before giving up on it (logged). */
+    static final long JOIN_TIMEOUT_MILLIS = 10_000;
+
+    private final String id;
+    private final RaftConfig config;
+    private final LogStorage logStorage;
+    private final TermVoteStore termVoteStore;
+    private final Transport transport;
+    private final RaftListener listener;
+    private final long timeoutNanos;
+
+    private final AtomicReference<RaftStatus.State> state = new AtomicReference<>(RaftStatus.State.NEW);
+    /** The error that stopped the node (set once, before the state becomes FAILED), or null. */
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+    private final RequestBudget budget;
+    private final Inbox inbox;
+    private final LiveStatus status;
+    private final StorageWriter storageWriter;
+    private final Applier applier;
+    private final Thread raftThread;
+    private final Thread storageThread;
+    private final Thread applyThread;
+
+    /**
+     * Builds the node from its durable state: loads term and vote from {@code termVoteStore}
+     * (on this thread, as its contract says) and reads the log. Starts nothing.
+     *
+     * @param id            this node's id, one of {@code members}
+     * @param members       every voting member, including this node
+     * @param config        timeouts and limits
+     * @param stateMachine  the application's state; starts empty and is re-fed the whole log
+     * @param logStorage    the log; owned by this runtime from now on and closed by {@link #close()}
+     * @param termVoteStore term and vote; owned and closed likewise
+     * @param transport     the network; owned and closed likewise
+     * @param seed          seed of the core's election-timeout jitter
+     * @param listener      told of role changes and failure
+     */
+    public RaftRuntime(String id, Collection<String> members, RaftConfig config, StateMachine stateMachine,
+                       LogStorage logStorage, TermVoteStore termVoteStore, Transport transport, long seed,
+                       RaftListener listener) {
+        this.id = Objects.requireNonNull(id, "id");
+        this.config = Objects.requireNonNull(config, "config");
+        this.logStorage = Objects.requireNonNull(logStorage, "logStorage");
+        this.termVoteStore = Objects.requireNonNull(termVoteStore, "termVoteStore");
+        this.transport = Objects.requireNonNull(transport, "transport");
+        this.listener = Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(stateMachine, "stateMachine");
+        this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
+
+        TermAndVote termAndVote = termVoteStore.load();
+        RaftNode node = new RaftNode(id, members, config, logStorage, termAndVote, new SplittableRandom(seed));
+        LOG.info("{} starts at term {} (voted for {}), log [{}, {}], members {}, random seed {}", id,
+                termAndVote.currentTerm(), termAndVote.votedFor(), logStorage.firstIndex(), logStorage.lastIndex(),
+                node.voters(), seed);
+
+        this.budget = new RequestBudget(config.maxPendingRequests(), config.maxPendingBytes());
+        this.inbox = new Inbox(MAX_INBOUND_MESSAGES, config.maxPendingBytes());
+        this.status = new LiveStatus(id, node.voters());
+        status.term = node.currentTerm();
+        status.commitIndex = node.commitIndex();
+        status.lastIndex = node.lastIndex();
+
+        FailStop failStop = this::failStop;
+        // No snapshots yet: the state machine starts empty, so it is fed the log from its first entry.
+        Applier applier = new Applier(id, stateMachine, node.appliedIndex(), inbox, status, failStop);
+        StorageWriter storage = new StorageWriter(logStorage, termVoteStore, transport, inbox, failStop);
+        ClientCalls calls = new ClientCalls(id, node, config, transport, applier, budget, status);
+        RaftThread raft = new RaftThread(id, node, config, inbox, transport, storage, applier, calls, status,
+                listener, this);
+        this.storageWriter = storage;
+        this.applier = applier;
+        this.raftThread = new Thread(raft, "raftkit-" + id + "-raft");
+        this.storageThread = new Thread(storage, "raftkit-" + id + "-storage");
+        this.applyThread = new Thread(applier, "raftkit-" + id + "-apply");
+    }
+
+    /** This node's id. */
+    public String id() {
+        return id;
+    }
+
+    /**
+     * Starts the transport and the threads. Once only.
+     *
+     * @throws IllegalStateException if already started or closed
+     */
+    public synchronized void start() {
+        if (!state.compareAndSet(RaftStatus.State.NEW, RaftStatus.State.RUNNING)) {
+            throw new IllegalStateException(id + " cannot start: it is " + state.get());
+        }
+        try {
+            transport.start(message -> {
+                if (isRunning() && !inbox.offerMessage(message)) {
+                    LOG.debug("{} dropped an inbound message (inbox full): {}", id, message);
+                }
+            });
+        } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
+            state.set(RaftStatus.State.FAILED);
+            throw e;
+        }
+        storageThread.start();
+        applyThread.start();
+        raftThread.start();
+    }
+
+    /** Replicates and applies a command; see {@code RaftServer.submit}. Any thread. */
+    public CompletableFuture<byte[]> submit(byte[] command) {
+        return call(Request.Kind.WRITE, Objects.requireNonNull(command, "command"));
+    }
+
+    /** A linearizable read; see {@code RaftServer.read}. Any thread. */
+    public CompletableFuture<byte[]> read(byte[] query) {
+        return call(Request.Kind.READ, Objects.requireNonNull(query, "query"));
+    }
+
+    /** A read of the local state without guarantees; see {@code RaftServer.staleRead}. Any thread. */
+    public CompletableFuture<byte[]> staleRead(byte[] query) {
+        return call(Request.Kind.STALE_READ, Objects.requireNonNull(query, "query"));
+    }
+
+    /** This node's status. Any thread; never blocks. */
+    public RaftStatus status() {
+        return status.snapshot(state.get());
+    }
+
+    /** The error that stopped the node, or null. */
+    public Throwable failure() {
+        return failure.get();
+    }
+
+    /**
+     * Stops the node: fails every pending call with {@link ServerClosedException}, ends and joins
+     * the threads, closes transport and storage. Idempotent. Meant for threads other than the node's
+     * own; on one of those, that thread is not joined (it ends once it returns from its caller).
+     */
+    public synchronized void close() {
+        RaftStatus.State was = state.getAndSet(RaftStatus.State.CLOSED);
+        if (was == RaftStatus.State.CLOSED) {
+            return;
+        }
+        if (was != RaftStatus.State.NEW) {
+            inbox.wake();
+            // The Raft thread fails every pending call as it ends and stops the other two; it never
+            // waits on the state machine, so calls fail promptly even if an apply is stuck.
+            join(raftThread);
+            // The Raft thread stops these two as it ends; again here in case close() runs on it.
+            storageWriter.stop();
+            applier.stop();
+            join(storageThread);
+            join(applyThread);
+        }
+        closeQuietly("transport", transport);
+        closeQuietly("log storage", logStorage);
+        closeQuietly("term/vote store", termVoteStore);
+        LOG.info("{} closed", id);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Internal
+    // ---------------------------------------------------------------------------------------------
+
+    boolean isRunning() {
+        return state.get() == RaftStatus.State.RUNNING;
+    }
+
+    /** See {@link FailStop}. */
+    void failStop(String where, Throwable cause) {
+        // The cause first, so whoever sees FAILED also sees why.
+        if (!isRunning() || !failure.compareAndSet(null, cause)) {
+            LOG.debug("{}: {} failed while stopping", id, where, cause);
+            return;
+        }
+        state.compareAndSet(RaftStatus.State.RUNNING, RaftStatus.State.FAILED); // a racing close() wins: CLOSED
+        LOG.error("{} stopped after a fatal {} error (fail-stop); it takes no further part in the cluster",
+                id, where, cause);
+        inbox.wake();
+        try {
+            listener.onFailure(cause);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: RaftListener.onFailure threw; ignored", id, e);
+        }
+    }
+
+    /** The exception pending calls fail with once the node stops. */
+    RaftException closedException() {
+        Throwable cause = failure.get();
+        return cause == null
+                ? new ServerClosedException(id + " is closed")
+                : new ServerClosedException(id + " stopped after a fatal error: " + cause, cause);
+    }
+
+    private CompletableFuture<byte[]> call(Request.Kind kind, byte[] payload) {
+        RaftStatus.State s = state.get();
+        if (s == RaftStatus.State.NEW) {
+            throw new IllegalStateException(id + " is not started");
+        }
+        if (s != RaftStatus.State.RUNNING) {
+            return CompletableFuture.failedFuture(closedException());
+        }
+        if (payload.length > budget.maxBytes()) {
+            return CompletableFuture.failedFuture(new IllegalArgumentException("payload of " + payload.length
+                    + " bytes exceeds maxPendingBytes " + budget.maxBytes()));
+        }
+        if (!budget.tryAcquire(payload.length)) {
+            return CompletableFuture.failedFuture(new ServerBusyException(id + " has " + budget.requests()
+                    + " pending requests (" + budget.bytes() + " bytes); limits " + budget.maxRequests() + " / "
+                    + budget.maxBytes() + " bytes"));
+        }
+        LocalRequest r = new LocalRequest(kind, payload, System.nanoTime() + timeoutNanos, budget);
+        inbox.postLocal(r);
+        if (!isRunning()) {
+            // Stopped while we queued: the Raft thread may have drained its inbox for the last time.
+            r.fail(closedException());
+        }
+        return r.future();
+    }
+
+    private void join(Thread t) {
+        if (t == Thread.currentThread()) {
+            // close() from a listener or a future's stage: this thread ends once close() returns to it.
+            LOG.warn("{}: close() called on {}, which cannot join itself", id, t.getName());
+            return;
+        }
+        try {
+            t.join(JOIN_TIMEOUT_MILLIS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            LOG.warn("{}: interrupted while joining {}", id, t.getName());
+            return;
+        }
+        if (t.isAlive()) {
+            LOG.warn("{}: {} did not end within {} ms (a state machine call may be stuck)", id, t.getName(),
+                    JOIN_TIMEOUT_MILLIS);
+        }
+    }
+
+    private void closeQuietly(String what, AutoCloseable resource) {
+        try {
+            resource.close();
+        } catch (Exception e) {
+            LOG.warn("{}: closing the {} failed", id, what, e);
+        }
+    }
+
+    /** For tests: the calls currently holding a share of the budget. */
+    int pendingRequests() {
+        return budget.requests();
+    }
+}

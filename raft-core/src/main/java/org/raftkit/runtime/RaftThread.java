@@ -1,0 +1,225 @@
+package org.raftkit.runtime;
+
+import java.util.concurrent.TimeUnit;
+
+import org.raftkit.RaftConfig;
+import org.raftkit.RaftListener;
+import org.raftkit.RaftException;
+import org.raftkit.Role;
+import org.raftkit.core.RaftNode;
+import org.raftkit.core.Ready;
+import org.raftkit.message.ClientReply;
+import org.raftkit.message.ClientRequest;
+import org.raftkit.message.Message;
+import org.raftkit.message.RaftMessage;
+import org.raftkit.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The Raft thread ({@code raftkit-<id>-raft}): the only thread that touches the {@link RaftNode}.
+ *
+ * <p>Each turn of the loop:
+ * <ol>
+ *   <li>drains local work from the {@link Inbox} (client calls, persisted and applied reports),
+ *       then inbound messages, so that calls arriving together are proposed together and leave in
+ *       as few AppendEntries as the batch limits allow;</li>
+ *   <li>ticks the core once per {@code RaftConfig.tickMillis} of {@code System.nanoTime()} (the
+ *       runtime may read the clock, the core may not), and expires client calls;</li>
+ *   <li>takes {@code node.ready()} and hands each part out in the order its Javadoc gives: send
+ *       {@code messages} now; queue persistence and {@code messagesAfterPersist} for the storage
+ *       thread; queue committed entries and read states for the apply thread;</li>
+ *   <li>parks until the next tick or until work arrives; never spins.</li>
+ * </ol>
+ * Any exception from the core is a broken invariant: the node stops (fail-stop).
+ */
+final class RaftThread implements Runnable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(RaftThread.class);
+
+    /** Most inbound messages handled per turn, so ticks and local work are never starved. */
+    private static final int MAX_MESSAGES_PER_TURN = 4096;
+    /** Most ticks caught up in one turn after a stall; later ones are skipped (time runs slow, safely). */
+    private static final int MAX_CATCH_UP_TICKS = 3;
+    /** Most ready() rounds per turn (handing out a Ready can create work for the next). */
+    private static final int MAX_READY_ROUNDS = 4;
+
+    private final String id;
+    private final RaftNode node;
+    private final Inbox inbox;
+    private final Transport transport;
+    private final StorageWriter storage;
+    private final Applier applier;
+    private final ClientCalls calls;
+    private final LiveStatus status;
+    private final RaftListener listener;
+    private final RaftRuntime runtime;
+    private final long tickNanos;
+
+    RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
+               Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime) {
+        this.id = id;
+        this.node = node;
+        this.inbox = inbox;
+        this.transport = transport;
+        this.storage = storage;
+        this.applier = applier;
+        this.calls = calls;
+        this.status = status;
+        this.listener = listener;
+        this.runtime = runtime;
+        this.tickNanos = TimeUnit.MILLISECONDS.toNanos(config.tickMillis());
+    }
+
+    @Override
+    public void run() {
+        inbox.bindConsumer(Thread.currentThread());
+        try {
+            long nextTick = System.nanoTime() + tickNanos;
+            while (runtime.isRunning()) {
+                drainLocal();
+                drainMessages();
+                long now = System.nanoTime();
+                if (now - nextTick >= 0) {
+                    nextTick = tick(now, nextTick);
+                }
+                boolean moreReady = handOutReadies();
+                publishStatus();
+                if (!moreReady) {
+                    inbox.awaitWork(nextTick - System.nanoTime());
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            runtime.failStop("raft", e);
+        } finally {
+            stopAll(runtime.closedException());
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Inputs
+    // ---------------------------------------------------------------------------------------------
+
+    private void drainLocal() {
+        Object work;
+        while ((work = inbox.pollLocal()) != null) {
+            if (work instanceof Request r) {
+                calls.onLocal(r);
+            } else if (work instanceof Inbox.Persisted p) {
+                node.onPersisted(p.index(), p.term());
+            } else if (work instanceof Inbox.Applied a) {
+                node.onApplied(a.index());
+            } else {
+                throw new IllegalStateException(id + ": unexpected local work " + work);
+            }
+        }
+    }
+
+    private void drainMessages() {
+        Message m;
+        for (int i = 0; i < MAX_MESSAGES_PER_TURN && (m = inbox.pollMessage()) != null; i++) {
+            if (!m.to().equals(id)) {
+                LOG.debug("{} dropped a message for {}: {}", id, m.to(), m);
+            } else if (m instanceof RaftMessage rm) {
+                node.step(rm);
+            } else if (m instanceof ClientRequest cr) {
+                calls.onClientRequest(cr);
+            } else if (m instanceof ClientReply cr) {
+                calls.onClientReply(cr);
+            }
+        }
+    }
+
+    /** Ticks for the time that passed (catching up a little after a stall); returns the next tick time. */
+    private long tick(long now, long nextTick) {
+        for (int i = 0; i < MAX_CATCH_UP_TICKS && now - nextTick >= 0; i++) {
+            node.tick();
+            nextTick += tickNanos;
+        }
+        if (now - nextTick >= 0) {
+            nextTick = now + tickNanos;
+        }
+        calls.expire(now);
+        return nextTick;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Outputs, in the order Ready's Javadoc gives
+    // ---------------------------------------------------------------------------------------------
+
+    /** Hands out Readies until one is empty (or the round limit); returns whether more may be ready. */
+    private boolean handOutReadies() {
+        for (int round = 0; round < MAX_READY_ROUNDS; round++) {
+            Ready rd = node.ready();
+            if (rd.isEmpty()) {
+                return false;
+            }
+            handOut(rd);
+        }
+        return true;
+    }
+
+    private void handOut(Ready rd) {
+        // 1. A leader's messages need nothing of this Ready to be durable.
+        for (RaftMessage m : rd.messages()) {
+            transport.send(m);
+        }
+        // 2 and 3. Persist, then send what depends on it, FIFO after every earlier Ready's persistence.
+        if (rd.mustPersist() || !rd.messagesAfterPersist().isEmpty()) {
+            storage.submit(new StorageWriter.Task(rd.termAndVote(), rd.entriesToPersist(), rd.messagesAfterPersist()));
+        }
+        // 4. Committed entries are on a majority: apply them while our own copy may still be persisting.
+        if (!rd.committedEntries().isEmpty()) {
+            applier.submitCommitted(rd.committedEntries());
+        }
+        // 5. Reads.
+        calls.onReadStates(rd.readStates());
+        calls.onFailedReads(rd.failedReads());
+        // Last, as its calls may propose (into the next Ready).
+        if (rd.softState() != null) {
+            onSoftState(rd.softState());
+        }
+    }
+
+    private void onSoftState(Ready.SoftState soft) {
+        status.role = soft.role();
+        status.term = soft.term();
+        status.leaderId = soft.leaderId();
+        if (soft.leaderId() != null) {
+            status.lastKnownLeader = soft.leaderId();
+        }
+        try {
+            listener.onRoleChange(soft.role(), soft.term(), soft.leaderId());
+        } catch (RuntimeException e) {
+            LOG.warn("{}: RaftListener.onRoleChange threw; ignored", id, e);
+        }
+        calls.onSoftState(soft);
+    }
+
+    private void publishStatus() {
+        status.commitIndex = node.commitIndex();
+        status.lastIndex = node.lastIndex();
+        status.term = node.currentTerm();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Stopping
+    // ---------------------------------------------------------------------------------------------
+
+    /** Fails every call in flight, including those still queued, and stops the other threads. */
+    private void stopAll(RaftException failure) {
+        storage.stop();
+        applier.stop();
+        // A stopped node leads nothing, whatever it was when it stopped.
+        status.role = Role.FOLLOWER;
+        status.leaderId = null;
+        calls.failAll(failure);
+        Object work;
+        while ((work = inbox.pollLocal()) != null) {
+            if (work instanceof Request r) {
+                r.fail(failure);
+            }
+        }
+        LOG.debug("{} raft thread stopped", id);
+    }
+}

@@ -1,0 +1,231 @@
+package org.raftkit.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.raftkit.memory.MemoryLogStorage;
+import org.raftkit.memory.MemoryTermVoteStore;
+import org.raftkit.message.Entry;
+import org.raftkit.message.HeartbeatReply;
+import org.raftkit.message.Message;
+import org.raftkit.message.RaftMessage;
+import org.raftkit.spi.TermVoteStore.TermAndVote;
+import org.raftkit.spi.Transport;
+
+/** The storage thread: order, group commit, truncation, fail-stop. */
+class StorageWriterTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(5);
+
+    private final GatedLog log = new GatedLog();
+    private final MemoryTermVoteStore termVoteStore = new MemoryTermVoteStore();
+    private final CapturingTransport transport = new CapturingTransport();
+    private final Inbox inbox = new Inbox(100, 1 << 20);
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private final StorageWriter writer = new StorageWriter(log, termVoteStore, transport, inbox,
+            (where, cause) -> failure.set(cause));
+    private final Thread thread = new Thread(writer, "test-storage");
+
+    @AfterEach
+    void stop() throws InterruptedException {
+        log.release();
+        writer.stop();
+        thread.join(WAIT.toMillis());
+        assertThat(thread.isAlive()).isFalse();
+    }
+
+    @Test
+    void tasksQueuedDuringASyncShareTheNextSyncAndTheirMessagesLeaveInOrderAfterIt() {
+        log.holdNextSync();
+        thread.start();
+        writer.submit(new StorageWriter.Task(null, entries(1, 2, 1), List.of(ack(1))));
+        Await.await(WAIT, log::syncHeld, () -> "the first sync to start");
+
+        // Nothing to persist, but its message may promise what the first task is still syncing.
+        writer.submit(new StorageWriter.Task(null, List.of(), List.of(ack(2))));
+        writer.submit(new StorageWriter.Task(new TermAndVote(2, "n2"), entries(3, 3, 2), List.of(ack(3))));
+        writer.submit(new StorageWriter.Task(null, entries(4, 5, 2), List.of(ack(4))));
+        assertThat(transport.sent()).isEmpty();
+
+        log.release();
+        Await.await(WAIT, () -> transport.sent().size() == 4, () -> "4 messages, got " + transport.sent());
+        assertThat(transport.sent()).containsExactly(ack(1), ack(2), ack(3), ack(4));
+        assertThat(log.syncs()).as("one sync for the first task, one for the group of three").isEqualTo(2);
+        assertThat(termVoteStore.load()).isEqualTo(new TermAndVote(2, "n2"));
+        assertThat(log.lastIndex()).isEqualTo(5);
+        assertThat(drainReports()).containsExactly(new Inbox.Persisted(2, 1), new Inbox.Persisted(5, 2));
+        assertThat(failure.get()).isNull();
+    }
+
+    @Test
+    void entriesStartingInsideTheLogReplaceTheConflictingSuffix() {
+        thread.start();
+        writer.submit(new StorageWriter.Task(null, entries(1, 3, 1), List.of()));
+        writer.submit(new StorageWriter.Task(null, entries(2, 2, 2), List.of(ack(1))));
+        Await.await(WAIT, () -> transport.sent().size() == 1);
+        assertThat(log.lastIndex()).isEqualTo(2);
+        assertThat(log.term(1)).isEqualTo(1);
+        assertThat(log.term(2)).isEqualTo(2);
+    }
+
+    @Test
+    void syncFailureStopsTheWriterWithoutSendingItsMessages() {
+        log.failSyncs();
+        thread.start();
+        writer.submit(new StorageWriter.Task(null, entries(1, 1, 1), List.of(ack(1))));
+        Await.await(WAIT, () -> failure.get() != null);
+        assertThat(failure.get()).hasMessage("disk gone");
+        Await.await(WAIT, () -> !thread.isAlive());
+        assertThat(transport.sent()).isEmpty();
+        assertThat(drainReports()).isEmpty();
+    }
+
+    private List<Object> drainReports() {
+        List<Object> out = new ArrayList<>();
+        Object o;
+        while ((o = inbox.pollLocal()) != null) {
+            out.add(o);
+        }
+        return out;
+    }
+
+    private static List<Entry> entries(long from, long to, long term) {
+        List<Entry> out = new ArrayList<>();
+        for (long i = from; i <= to; i++) {
+            out.add(Entry.command(i, term, new byte[] {(byte) i}));
+        }
+        return out;
+    }
+
+    private static RaftMessage ack(int n) {
+        return new HeartbeatReply("n1", "n2", 1, n);
+    }
+
+    /** A memory log whose next sync can be held until released, or made to fail. */
+    private static final class GatedLog extends ForwardingLog {
+        private final AtomicInteger syncs = new AtomicInteger();
+        private volatile CountDownLatch hold;
+        private volatile boolean held;
+        private volatile boolean fail;
+
+        void holdNextSync() {
+            hold = new CountDownLatch(1);
+        }
+
+        boolean syncHeld() {
+            return held;
+        }
+
+        void release() {
+            CountDownLatch h = hold;
+            if (h != null) {
+                h.countDown();
+            }
+        }
+
+        void failSyncs() {
+            fail = true;
+        }
+
+        int syncs() {
+            return syncs.get();
+        }
+
+        @Override
+        public void sync() {
+            if (fail) {
+                throw new IllegalStateException("disk gone");
+            }
+            CountDownLatch h = hold;
+            if (h != null) {
+                held = true;
+                try {
+                    h.await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                hold = null;
+            }
+            syncs.incrementAndGet();
+        }
+    }
+
+    /** Delegates to a {@link MemoryLogStorage}. */
+    private static class ForwardingLog implements org.raftkit.spi.LogStorage {
+        private final MemoryLogStorage delegate = new MemoryLogStorage();
+
+        @Override
+        public long firstIndex() {
+            return delegate.firstIndex();
+        }
+
+        @Override
+        public long lastIndex() {
+            return delegate.lastIndex();
+        }
+
+        @Override
+        public long term(long index) {
+            return delegate.term(index);
+        }
+
+        @Override
+        public List<Entry> entries(long fromIndex, long toIndex, long maxBytes) {
+            return delegate.entries(fromIndex, toIndex, maxBytes);
+        }
+
+        @Override
+        public void append(List<Entry> entries) {
+            delegate.append(entries);
+        }
+
+        @Override
+        public void truncateSuffix(long fromIndex) {
+            delegate.truncateSuffix(fromIndex);
+        }
+
+        @Override
+        public void sync() {
+            delegate.sync();
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+    }
+
+    /** Records what is sent. */
+    static final class CapturingTransport implements Transport {
+        private final List<Message> sent = Collections.synchronizedList(new ArrayList<>());
+
+        List<Message> sent() {
+            synchronized (sent) {
+                return List.copyOf(sent);
+            }
+        }
+
+        @Override
+        public void start(MessageHandler handler) {
+        }
+
+        @Override
+        public void send(Message message) {
+            sent.add(message);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}
