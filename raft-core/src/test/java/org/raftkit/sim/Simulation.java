@@ -50,7 +50,7 @@ public final class Simulation {
     static final long SECONDS = 1_000_000;
 
     /** How long clients work with faults on. */
-    static final long FAULT_PHASE = 20 * SECONDS;
+    static final long FAULT_PHASE = 15 * SECONDS;
     /** How long clients go on after the final heal. */
     static final long HEALED_PHASE = 3 * SECONDS;
     /** How long the cluster may take to converge once clients stop. */
@@ -635,7 +635,9 @@ public final class Simulation {
                 okAfterHeal++;
             }
         }
-        schedule(now + random.nextLong(3 * MILLIS), new ClientStart(op.client));
+        // A refused client backs off before trying again, as a real one would.
+        long pause = outcome == Outcome.OK ? random.nextLong(3 * MILLIS) : 10 * MILLIS + random.nextLong(50 * MILLIS);
+        schedule(now + pause, new ClientStart(op.client));
     }
 
     // ---------------------------------------------------------------------------------------------
