@@ -65,11 +65,11 @@ final class Progress {
         inflights.clear();
     }
 
-    /** Records that entries up to {@code lastIndex} ({@code bytes} of them) were just sent. */
-    void sentEntries(long lastIndex, long bytes) {
+    /** Records that entries after {@code prevLogIndex} up to {@code lastIndex} ({@code bytes} of them) were just sent. */
+    void sentEntries(long prevLogIndex, long lastIndex, long bytes) {
         if (state == State.REPLICATE) {
             nextIndex = lastIndex + 1;
-            inflights.add(lastIndex, bytes);
+            inflights.add(prevLogIndex, lastIndex, bytes);
         } else {
             probeSent = true;
         }
@@ -92,6 +92,17 @@ final class Progress {
         return inflights.count();
     }
 
+    /**
+     * In REPLICATE, whether a rejection of the AppendEntries sent after {@code prevLogIndex} tells
+     * us something: only if it answers the oldest message still in flight. A rejection of a later
+     * one just means an earlier message is late (reordered) or lost; acting on it would re-send
+     * the whole window each time, which on a reordering network feeds itself. Loss is caught by
+     * the stall probe instead.
+     */
+    boolean rejectionAnswersOldestInflight(long prevLogIndex) {
+        return inflights.count() > 0 && inflights.oldestPrevLogIndex() == prevLogIndex;
+    }
+
     void checkInvariants() {
         if (matchIndex >= nextIndex) {
             throw new IllegalStateException(peerId + ": matchIndex " + matchIndex + " >= nextIndex " + nextIndex);
@@ -103,8 +114,9 @@ final class Progress {
         return peerId + "{" + state + " match=" + matchIndex + " next=" + nextIndex + " inflight=" + inflights.count() + "}";
     }
 
-    /** A ring of the last index and byte size of each AppendEntries in flight, oldest first. */
+    /** A ring of the index range and byte size of each AppendEntries in flight, oldest first. */
     static final class Inflights {
+        private final long[] prevLogIndexes;
         private final long[] lastIndexes;
         private final long[] sizes;
         private final long maxBytes;
@@ -113,6 +125,7 @@ final class Progress {
         private long bytes;
 
         Inflights(int maxMessages, long maxBytes) {
+            this.prevLogIndexes = new long[maxMessages];
             this.lastIndexes = new long[maxMessages];
             this.sizes = new long[maxMessages];
             this.maxBytes = maxBytes;
@@ -126,15 +139,20 @@ final class Progress {
             return count;
         }
 
-        void add(long lastIndex, long size) {
+        void add(long prevLogIndex, long lastIndex, long size) {
             if (count == lastIndexes.length) {
                 throw new IllegalStateException("inflight window overflow");
             }
             int slot = (start + count) % lastIndexes.length;
+            prevLogIndexes[slot] = prevLogIndex;
             lastIndexes[slot] = lastIndex;
             sizes[slot] = size;
             count++;
             bytes += size;
+        }
+
+        long oldestPrevLogIndex() {
+            return prevLogIndexes[start];
         }
 
         void freeTo(long index) {

@@ -96,7 +96,7 @@ final class Replication {
         for (Entry e : entries) {
             bytes += e.sizeBytes();
         }
-        pr.sentEntries(prevLogIndex + entries.size(), bytes);
+        pr.sentEntries(prevLogIndex, prevLogIndex + entries.size(), bytes);
         return !entries.isEmpty() && pr.state == Progress.State.REPLICATE;
     }
 
@@ -237,9 +237,11 @@ final class Replication {
             }
             return;
         }
-        // A rejection answers one particular probe; ignore answers to messages sent before we moved on.
+        // A rejection answers one particular message; ignore answers to messages sent before we
+        // moved on, and (while streaming) rejections of messages behind which an earlier one is
+        // still in flight.
         boolean stale = pr.state == Progress.State.REPLICATE
-                ? r.prevLogIndex() <= pr.matchIndex
+                ? r.prevLogIndex() <= pr.matchIndex || !pr.rejectionAnswersOldestInflight(r.prevLogIndex())
                 : r.prevLogIndex() != pr.nextIndex - 1;
         if (stale) {
             return;

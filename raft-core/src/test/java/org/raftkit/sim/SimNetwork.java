@@ -21,8 +21,15 @@ final class SimNetwork {
     double lossRate;
     /** Probability a message is delivered twice. */
     double duplicateRate;
-    /** Extra random delay up to this many microseconds; large values reorder messages. */
+    /** Extra random delay up to this many microseconds. */
     long jitterMicros;
+    /**
+     * Whether messages on one link may overtake each other. Off in good weather, as on the TCP
+     * connection a real transport keeps per peer; on in storms, where Raft must stay safe anyway.
+     */
+    boolean reorder;
+    /** Latest delivery time scheduled on each link, to keep links FIFO when not reordering. */
+    private final long[][] lastDeliveryMicros;
 
     private final long[][] baseDelayMicros;
 
@@ -30,6 +37,7 @@ final class SimNetwork {
         this.random = random;
         this.nodes = nodes;
         this.baseDelayMicros = new long[nodes.size()][nodes.size()];
+        this.lastDeliveryMicros = new long[nodes.size()][nodes.size()];
         for (int i = 0; i < nodes.size(); i++) {
             for (int j = 0; j < nodes.size(); j++) {
                 baseDelayMicros[i][j] = 200 + random.nextLong(3_000);
@@ -38,18 +46,20 @@ final class SimNetwork {
         calm();
     }
 
-    /** Good weather: no loss, little jitter. */
+    /** Good weather: no loss, little jitter, links in order. */
     void calm() {
         lossRate = 0;
         duplicateRate = 0;
         jitterMicros = 500;
+        reorder = false;
     }
 
-    /** Bad weather: loss, duplicates and enough jitter to reorder. */
+    /** Bad weather: loss, duplicates, and often enough jitter to reorder. */
     void storm() {
         lossRate = 0.02 + random.nextDouble() * 0.15;
         duplicateRate = random.nextDouble() * 0.05;
         jitterMicros = 1_000 + random.nextLong(30_000);
+        reorder = random.nextBoolean();
     }
 
     boolean isCut(String from, String to) {
@@ -93,16 +103,22 @@ final class SimNetwork {
     }
 
     /**
-     * Delivery delays for one message: empty when lost, two entries when duplicated.
+     * Delivery times for one message sent at {@code now}: empty when lost, two when duplicated.
      */
-    long[] deliveryDelays(String from, String to) {
+    long[] deliveryTimes(String from, String to, long now) {
         if (random.nextDouble() < lossRate) {
             return new long[0];
         }
-        long base = baseDelayMicros[nodes.indexOf(from)][nodes.indexOf(to)];
-        long first = base + random.nextLong(jitterMicros + 1);
+        int f = nodes.indexOf(from);
+        int t = nodes.indexOf(to);
+        long base = baseDelayMicros[f][t];
+        long first = now + base + random.nextLong(jitterMicros + 1);
+        if (!reorder) {
+            first = Math.max(first, lastDeliveryMicros[f][t]);
+            lastDeliveryMicros[f][t] = first;
+        }
         if (random.nextDouble() < duplicateRate) {
-            return new long[] {first, base + random.nextLong(jitterMicros * 4 + 1)};
+            return new long[] {first, now + base + random.nextLong(jitterMicros * 4 + 1)};
         }
         return new long[] {first};
     }

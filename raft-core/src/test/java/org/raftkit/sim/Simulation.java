@@ -139,6 +139,7 @@ public final class Simulation {
                 committed = Math.max(committed, n.core.commitIndex());
             }
         }
+        note("messages sent by type: " + sentByType);
         return new Result(seed, failure == null, failure, ids.size(), history.size(), okOps, committed,
                 String.join("\n", trace));
     }
@@ -439,12 +440,18 @@ public final class Simulation {
         }
     }
 
+    private final Map<String, Long> sentByType = new java.util.TreeMap<>();
+
     private void send(RaftMessage m) {
+        if (TRACE_NODE != null && (m.from().equals(TRACE_NODE) || m.to().equals(TRACE_NODE)) && now > FAULT_PHASE) {
+            System.out.println(now + " send " + m);
+        }
+        sentByType.merge(m.getClass().getSimpleName() + (m instanceof org.raftkit.message.AppendEntries ae && ae.entries().isEmpty() ? "(empty)" : ""), 1L, Long::sum);
         if (net.isCut(m.from(), m.to())) {
             return;
         }
-        for (long delay : net.deliveryDelays(m.from(), m.to())) {
-            schedule(now + delay, new Deliver(m));
+        for (long time : net.deliveryTimes(m.from(), m.to(), now)) {
+            schedule(time, new Deliver(m));
         }
     }
 
@@ -708,7 +715,8 @@ public final class Simulation {
             note("bridge through " + bridge + " between " + side + " and the rest");
         } else if (dice < 72) {
             net.storm();
-            note("storm: loss " + net.lossRate + " duplicates " + net.duplicateRate + " jitter " + net.jitterMicros + " us");
+            note("storm: loss " + net.lossRate + " duplicates " + net.duplicateRate + " jitter " + net.jitterMicros
+                    + " us" + (net.reorder ? ", reordering" : ""));
         } else if (dice < 84) {
             if (!up.isEmpty()) {
                 SimNode victim = up.get(random.nextInt(up.size()));

@@ -21,7 +21,7 @@ class SimulationTest {
     @Test
     void everySeedIsSafeLinearizableAndConverges() {
         long first = Long.getLong("sim.seed", 1);
-        long count = Long.getLong("sim.seeds", 40);
+        long count = Long.getLong("sim.seeds", 100);
         List<Simulation.Result> failures = new ArrayList<>();
         long operations = 0;
         long ok = 0;
