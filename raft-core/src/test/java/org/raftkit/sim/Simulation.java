@@ -75,6 +75,9 @@ public final class Simulation {
     private boolean clientsStopped;
     private boolean faultsOver;
     private long okAfterHeal;
+    /** Percent of promising Readies after which the nemesis crashes the node before its sync. */
+    private final int aimedCrashPercent;
+    private long nextAimedCrashAllowed;
     private long okOps;
 
     /** What a run produced. */
@@ -93,6 +96,7 @@ public final class Simulation {
         this.net = new SimNetwork(random.split(), ids);
         this.clientCount = 2 + random.nextInt(6);
         this.keyCount = 1 + random.nextInt(8);
+        this.aimedCrashPercent = random.nextInt(3) == 0 ? 0 : 1 + random.nextInt(10);
     }
 
     private RaftConfig randomConfig() {
@@ -384,6 +388,7 @@ public final class Simulation {
         if (r.mustPersist() || !r.messagesAfterPersist().isEmpty()) {
             n.diskQueue.addLast(new DiskWrite(r.termAndVote(), r.entriesToPersist(), r.messagesAfterPersist()));
             startSync(n);
+            maybeCrashBeforeSync(n, r);
         }
         for (Entry e : r.committedEntries()) {
             apply(n, e);
@@ -471,6 +476,40 @@ public final class Simulation {
         }
         n.core.step(m);
         afterInput(n);
+    }
+
+    /**
+     * The worst moment to crash: right after a Ready that promises something (a vote, a new term,
+     * an acknowledgement) and before the sync that makes it durable. Random crashes almost never
+     * land in that window, so the nemesis aims for it, and restarts the node soon enough for it to
+     * take part in the same election or catch-up again. A driver that sent a promise before it
+     * was durable fails here.
+     */
+    private void maybeCrashBeforeSync(SimNode n, Ready r) {
+        if (faultsOver || now < nextAimedCrashAllowed || random.nextInt(100) >= aimedCrashPercent) {
+            return;
+        }
+        boolean promises = r.termAndVote() != null || !r.messagesAfterPersist().isEmpty();
+        if (!promises) {
+            return;
+        }
+        nextAimedCrashAllowed = now + 200 * MILLIS;
+        SimNode victim = n;
+        schedule(now + 1, new Event() {
+            @Override
+            void run() {
+                if (victim.core != null && victim.syncing + victim.diskQueue.size() > 0) {
+                    note(victim.id + " crashes before its sync (aimed)");
+                    crash(victim);
+                    // Half the time back almost at once, so requests still in flight to it (a
+                    // rival candidate's RequestVote, a retried AppendEntries) reach the new
+                    // incarnation, as messages delayed in a network do.
+                    long down = random.nextBoolean() ? 100 + random.nextLong(3 * MILLIS)
+                            : 5 * MILLIS + random.nextLong(300 * MILLIS);
+                    schedule(now + down, new Restart(victim, victim.incarnation));
+                }
+            }
+        });
     }
 
     /**
