@@ -6,14 +6,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.raftkit.memory.MemoryLogStorage;
 import org.raftkit.memory.MemoryTermVoteStore;
 import org.raftkit.message.Entry;
 import org.raftkit.message.HeartbeatReply;
@@ -27,7 +23,7 @@ class StorageWriterTest {
 
     private static final Duration WAIT = Duration.ofSeconds(5);
 
-    private final GatedLog log = new GatedLog();
+    private final TestLogStorage log = new TestLogStorage();
     private final MemoryTermVoteStore termVoteStore = new MemoryTermVoteStore();
     private final CapturingTransport transport = new CapturingTransport();
     private final Inbox inbox = new Inbox(100, 1 << 20);
@@ -60,7 +56,7 @@ class StorageWriterTest {
         log.release();
         Await.await(WAIT, () -> transport.sent().size() == 4, () -> "4 messages, got " + transport.sent());
         assertThat(transport.sent()).containsExactly(ack(1), ack(2), ack(3), ack(4));
-        assertThat(log.syncs()).as("one sync for the first task, one for the group of three").isEqualTo(2);
+        assertThat(log.syncCount()).as("one sync for the first task, one for the group of three").isEqualTo(2);
         assertThat(termVoteStore.load()).isEqualTo(new TermAndVote(2, "n2"));
         assertThat(log.lastIndex()).isEqualTo(5);
         assertThat(drainReports()).containsExactly(new Inbox.Persisted(2, 1), new Inbox.Persisted(5, 2));
@@ -84,7 +80,7 @@ class StorageWriterTest {
         thread.start();
         writer.submit(new StorageWriter.Task(null, entries(1, 1, 1), List.of(ack(1))));
         Await.await(WAIT, () -> failure.get() != null);
-        assertThat(failure.get()).hasMessage("disk gone");
+        assertThat(failure.get()).hasMessage("simulated fsync failure");
         Await.await(WAIT, () -> !thread.isAlive());
         assertThat(transport.sent()).isEmpty();
         assertThat(drainReports()).isEmpty();
@@ -109,100 +105,6 @@ class StorageWriterTest {
 
     private static RaftMessage ack(int n) {
         return new HeartbeatReply("n1", "n2", 1, n);
-    }
-
-    /** A memory log whose next sync can be held until released, or made to fail. */
-    private static final class GatedLog extends ForwardingLog {
-        private final AtomicInteger syncs = new AtomicInteger();
-        private volatile CountDownLatch hold;
-        private volatile boolean held;
-        private volatile boolean fail;
-
-        void holdNextSync() {
-            hold = new CountDownLatch(1);
-        }
-
-        boolean syncHeld() {
-            return held;
-        }
-
-        void release() {
-            CountDownLatch h = hold;
-            if (h != null) {
-                h.countDown();
-            }
-        }
-
-        void failSyncs() {
-            fail = true;
-        }
-
-        int syncs() {
-            return syncs.get();
-        }
-
-        @Override
-        public void sync() {
-            if (fail) {
-                throw new IllegalStateException("disk gone");
-            }
-            CountDownLatch h = hold;
-            if (h != null) {
-                held = true;
-                try {
-                    h.await(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                hold = null;
-            }
-            syncs.incrementAndGet();
-        }
-    }
-
-    /** Delegates to a {@link MemoryLogStorage}. */
-    private static class ForwardingLog implements org.raftkit.spi.LogStorage {
-        private final MemoryLogStorage delegate = new MemoryLogStorage();
-
-        @Override
-        public long firstIndex() {
-            return delegate.firstIndex();
-        }
-
-        @Override
-        public long lastIndex() {
-            return delegate.lastIndex();
-        }
-
-        @Override
-        public long term(long index) {
-            return delegate.term(index);
-        }
-
-        @Override
-        public List<Entry> entries(long fromIndex, long toIndex, long maxBytes) {
-            return delegate.entries(fromIndex, toIndex, maxBytes);
-        }
-
-        @Override
-        public void append(List<Entry> entries) {
-            delegate.append(entries);
-        }
-
-        @Override
-        public void truncateSuffix(long fromIndex) {
-            delegate.truncateSuffix(fromIndex);
-        }
-
-        @Override
-        public void sync() {
-            delegate.sync();
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
-        }
     }
 
     /** Records what is sent. */
