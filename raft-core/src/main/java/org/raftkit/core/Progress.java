@@ -29,6 +29,9 @@ final class Progress {
     /** Heard from this follower since the last CheckQuorum round. */
     boolean recentActive;
 
+    /** The follower may not know the leader's commit index covers entries it acknowledged since. */
+    boolean commitUnknown;
+
     /** Highest ReadIndex round this follower has confirmed. */
     long readRoundAcked;
 

@@ -49,7 +49,7 @@ final class Replication {
     /** Sends each follower what it can take now. */
     void flush() {
         if (!sendPending && !commitAdvanced) {
-            return;
+            return; // commitUnknown is only ever set together with sendPending
         }
         for (String peer : node.peers) {
             Progress pr = node.leader.progress(peer);
@@ -57,11 +57,12 @@ final class Replication {
             while (sendAppend(pr, false)) {
                 sentAny = true;
             }
-            if (commitAdvanced && !sentAny) {
+            if ((commitAdvanced || pr.commitUnknown) && !sentAny) {
                 // Tell the follower of the new commit index now rather than at the next heartbeat,
                 // so its state machine (and the reads it serves) keeps up.
                 sendHeartbeat(pr, node.leader.readRound());
             }
+            pr.commitUnknown = false;
         }
         sendPending = false;
         commitAdvanced = false;
@@ -227,7 +228,14 @@ final class Replication {
         pr.recentActive = true;
         if (r.success()) {
             boolean wasProbe = pr.state == Progress.State.PROBE;
+            long matchBefore = pr.matchIndex;
             boolean advanced = pr.acknowledge(r.matchIndex());
+            if (advanced && matchBefore < node.log.commitIndex()) {
+                // Every heartbeat so far capped this follower's commit index at its old matchIndex:
+                // it has not heard that what it now holds is committed. If the commit index does
+                // not move for this ack (the quorum was already there), flush tells it anyway.
+                pr.commitUnknown = true;
+            }
             if (wasProbe) {
                 pr.becomeReplicate();
             }

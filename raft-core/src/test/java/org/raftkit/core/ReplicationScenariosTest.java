@@ -62,6 +62,25 @@ class ReplicationScenariosTest {
     }
 
     @Test
+    void slowerFollowerHearsOfTheCommitAsSoonAsItAcknowledgesNotAtTheNextHeartbeat() {
+        ScenarioCluster cluster = threeNodesLedByN1(RaftConfig.defaults());
+        RaftNode n1 = cluster.node("n1");
+        cluster.hold(m -> m.to().equals("n3"));
+
+        long x = cluster.propose("n1", "x");
+        cluster.deliverAll();
+        assertThat(n1.commitIndex()).as("n1 and n2 commit x without n3").isEqualTo(x);
+
+        // n3 catches up later. Its acknowledgement does not move the leader's commit index (the
+        // quorum was already there), yet n3 must learn at once that x is committed: without a
+        // tick, so not from a periodic heartbeat.
+        cluster.release();
+        cluster.deliverAll();
+        assertThat(cluster.node("n3").commitIndex()).isEqualTo(x);
+        assertThat(cluster.appliedCommands("n3")).containsExactly("x");
+    }
+
+    @Test
     void twoFollowerAcknowledgementsCommitWithoutTheLeadersOwnWrite() {
         ScenarioCluster cluster = threeNodesLedByN1(RaftConfig.defaults());
         RaftNode n1 = cluster.node("n1");
