@@ -53,7 +53,7 @@ final class LeaderState {
         for (String peer : node.peers) {
             scratch[i++] = progress.get(peer).matchIndex;
         }
-        return Quorum.committedIndex(scratch);
+        return Quorum.committedIndexSorting(scratch);
     }
 
     /** The highest read round confirmed by a majority, the leader counting for the current one. */
@@ -63,7 +63,7 @@ final class LeaderState {
         for (String peer : node.peers) {
             scratch[i++] = progress.get(peer).readRoundAcked;
         }
-        return Quorum.committedIndex(scratch);
+        return Quorum.committedIndexSorting(scratch);
     }
 
     /** CheckQuorum: whether a majority (counting the leader) was heard from since the last check; resets the marks. */

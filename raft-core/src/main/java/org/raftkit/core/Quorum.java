@@ -23,12 +23,16 @@ public final class Quorum {
      * one at position majority - 1. {@code matchIndexes} is not modified.
      */
     public static long committedIndex(long[] matchIndexes) {
-        if (matchIndexes.length == 0) {
+        return committedIndexSorting(matchIndexes.clone());
+    }
+
+    /** As {@link #committedIndex}, but sorts {@code scratch} in place instead of copying it. */
+    static long committedIndexSorting(long[] scratch) {
+        if (scratch.length == 0) {
             throw new IllegalArgumentException("no voters");
         }
-        long[] sorted = matchIndexes.clone();
-        Arrays.sort(sorted); // ascending: the majority-th highest sits at length - majority
-        return sorted[sorted.length - majority(sorted.length)];
+        Arrays.sort(scratch); // ascending: the majority-th highest sits at length - majority
+        return scratch[scratch.length - majority(scratch.length)];
     }
 
     /** A vote tally: won once a majority granted, lost once a majority can no longer be reached. */

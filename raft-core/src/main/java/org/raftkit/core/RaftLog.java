@@ -1,6 +1,7 @@
 package org.raftkit.core;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 
@@ -23,6 +24,9 @@ import org.raftkit.spi.LogStorage;
  * to storage, which the core therefore only ever reads at indexes already durable.
  */
 final class RaftLog {
+
+    /** Initial capacity of a list of entries read; ranges can be far longer than what limits let through. */
+    private static final int CAPACITY_HINT = 256;
 
     private final LogStorage storage;
 
@@ -167,7 +171,8 @@ final class RaftLog {
             return Collections.emptyList();
         }
         int from = (int) (handedOutIndex + 1 - unstableOffset);
-        List<Entry> out = new ArrayList<>(unstable.subList(from, unstable.size()));
+        // One copy: the driver keeps this list while the tail moves on.
+        List<Entry> out = Arrays.asList(unstable.subList(from, unstable.size()).toArray(new Entry[0]));
         handedOutIndex = last;
         return out;
     }
@@ -216,21 +221,26 @@ final class RaftLog {
             throw new IndexOutOfBoundsException("entries [" + from + ", " + to + ") outside log ["
                     + storage.firstIndex() + ", " + lastIndex() + "]");
         }
-        List<Entry> out = new ArrayList<>((int) Math.min(maxCount, to - from));
+        List<Entry> out;
         long bytes = 0;
         if (from < unstableOffset) {
-            List<Entry> stored = storage.entries(from, Math.min(to, unstableOffset), maxBytes);
+            long storedTo = Math.min(to, unstableOffset);
+            List<Entry> stored = storage.entries(from, storedTo, maxBytes);
+            if (stored.size() >= maxCount) {
+                return stored.size() == maxCount ? stored : new ArrayList<>(stored.subList(0, maxCount));
+            }
+            if (storedTo == to || stored.get(stored.size() - 1).index() < storedTo - 1) {
+                return stored; // all of it, or the byte limit stopped us inside the stored part
+            }
+            out = new ArrayList<>(stored.size() + (int) Math.min(CAPACITY_HINT, to - storedTo));
             for (Entry e : stored) {
-                if (out.size() >= maxCount) {
-                    return out;
-                }
                 bytes += e.sizeBytes();
                 out.add(e);
             }
-            if (out.isEmpty() || out.get(out.size() - 1).index() < Math.min(to, unstableOffset) - 1) {
-                return out; // the byte limit stopped us inside the stored part
-            }
             from = unstableOffset;
+        } else {
+            // Sized for a typical batch, not for the range: a range can be a whole log behind.
+            out = new ArrayList<>((int) Math.min(CAPACITY_HINT, Math.min(maxCount, to - from)));
         }
         for (long i = from; i < to && out.size() < maxCount; i++) {
             Entry e = unstable.get((int) (i - unstableOffset));

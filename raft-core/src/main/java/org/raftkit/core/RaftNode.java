@@ -324,6 +324,10 @@ public final class RaftNode {
                 applyBatchesInFlight.addLast(committed.get(committed.size() - 1).index());
             }
         }
+        if (soft == null && hard == null && toPersist.isEmpty() && committed.isEmpty() && messages.isEmpty()
+                && messagesAfterPersist.isEmpty() && readStates.isEmpty() && failedReads.isEmpty()) {
+            return Ready.EMPTY;
+        }
         return new Ready(soft, hard, toPersist, drain(messages), drain(messagesAfterPersist), committed,
                 drain(readStates), drain(failedReads));
     }

@@ -47,6 +47,9 @@ public record Ready(SoftState softState, TermAndVote termAndVote, List<Entry> en
                     List<RaftMessage> messages, List<RaftMessage> messagesAfterPersist,
                     List<Entry> committedEntries, List<ReadState> readStates, List<Long> failedReads) {
 
+    /** The Ready with nothing to do, handed out instead of allocating one. */
+    static final Ready EMPTY = new Ready(null, null, List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+
     /** Whether there is anything at all to do. */
     public boolean isEmpty() {
         return softState == null && termAndVote == null && entriesToPersist.isEmpty() && messages.isEmpty()

@@ -44,7 +44,9 @@ public interface LogStorage extends AutoCloseable {
     /**
      * Entries from {@code fromIndex} (inclusive) to {@code toIndex} (exclusive), stopping early once
      * their {@link Entry#sizeBytes()} add up to more than {@code maxBytes} (at least one entry is
-     * returned when the range is not empty). Called on the Raft thread; may read from disk.
+     * returned when the range is not empty). Called on the Raft thread; may read from disk. The
+     * caller may keep the returned list (it goes into messages and Ready batches as it is), so the
+     * storage must not change it afterwards.
      *
      * @throws IndexOutOfBoundsException if the range is not within [firstIndex, lastIndex + 1]
      */
