@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.raftkit.message.AppendEntries;
 import org.raftkit.message.ReadIndexReply;
@@ -22,14 +22,9 @@ class RaftServerClusterTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
 
+    /** Closed after each test, whatever it left running. */
+    @AutoClose
     private TestCluster cluster;
-
-    @AfterEach
-    void closeCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     @Test
     void writesOnLeaderAndForwardedFromFollowerAreAppliedEverywhere() {

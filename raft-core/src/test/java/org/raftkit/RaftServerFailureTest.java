@@ -10,7 +10,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.raftkit.runtime.Await;
 import org.raftkit.runtime.TestCluster;
@@ -20,14 +20,9 @@ class RaftServerFailureTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
 
+    /** Closed after each test, whatever it left running. */
+    @AutoClose
     private TestCluster cluster;
-
-    @AfterEach
-    void closeCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     @Test
     void nodeWhoseStorageFailsStopsAndTheOtherTwoKeepCommitting() {

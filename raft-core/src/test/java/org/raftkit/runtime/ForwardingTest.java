@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 import org.raftkit.ReadTimeoutException;
 import org.raftkit.UnknownOutcomeException;
@@ -24,14 +24,9 @@ class ForwardingTest {
 
     private static final Duration WAIT = Duration.ofSeconds(10);
 
+    /** Closed after each test, whatever it left running. */
+    @AutoClose
     private TestCluster cluster;
-
-    @AfterEach
-    void closeCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     @Test
     void leaderAnswersForwardedWritesAndReadsAndFollowerNamesTheLeader() {
