@@ -1,0 +1,197 @@
+package org.raftkit.examples.kv;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The command-line client: {@code put}, {@code get}, {@code delete} and {@code status} against
+ * the HTTP API. It tries the endpoints in turn, moving on when a node is down or answers 503 (no
+ * leader yet, busy), and keeps cycling until its deadline, so it follows the cluster through a
+ * leader's crash. A 504 is never retried: the write may have happened.
+ */
+final class KvClient {
+
+    static final String DEFAULT_ENDPOINTS = "http://127.0.0.1:8001,http://127.0.0.1:8002,http://127.0.0.1:8003";
+
+    /** What went wrong, printed as one line; the process exits with 1. */
+    static final class ClientException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        ClientException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private final List<URI> endpoints;
+    private final long deadlineNanos;
+    private final HttpClient http = HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(1))
+            .version(HttpClient.Version.HTTP_1_1)
+            .build();
+
+    KvClient(List<URI> endpoints, long timeoutMillis) {
+        this.endpoints = endpoints;
+        this.deadlineNanos = System.nanoTime() + timeoutMillis * 1_000_000L;
+    }
+
+    /** Parses {@code --endpoints}. */
+    static List<URI> endpoints(String flag) {
+        List<URI> uris = new ArrayList<>();
+        for (String part : flag.split(",")) {
+            String s = part.trim();
+            if (!s.startsWith("http://")) {
+                throw new Flags.UsageException("--endpoints must be http:// URLs separated by commas, got '" + s + "'");
+            }
+            try {
+                uris.add(URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s));
+            } catch (IllegalArgumentException e) {
+                throw new Flags.UsageException("--endpoints has a bad URL '" + s + "': " + e.getMessage());
+            }
+        }
+        return uris;
+    }
+
+    /** {@code put KEY VALUE}: prints the new revision. */
+    void put(String key, byte[] value, String ifMatch, String ifNoneMatch, PrintStream out) {
+        HttpResponse<byte[]> r = send("PUT", kvPath(key), HttpRequest.BodyPublishers.ofByteArray(value),
+                ifMatch, ifNoneMatch);
+        expect(r, 200, key);
+        out.println("OK revision=" + Json.field(body(r), "revision"));
+    }
+
+    /** {@code get KEY}: prints the value. */
+    void get(String key, boolean stale, PrintStream out) {
+        String path = kvPath(key) + (stale ? "?consistency=stale" : "");
+        HttpResponse<byte[]> r = send("GET", path, HttpRequest.BodyPublishers.noBody(), null, null);
+        expect(r, 200, key);
+        out.write(r.body(), 0, r.body().length);
+        out.println();
+    }
+
+    /** {@code delete KEY}. */
+    void delete(String key, String ifMatch, PrintStream out) {
+        HttpResponse<byte[]> r = send("DELETE", kvPath(key), HttpRequest.BodyPublishers.noBody(), ifMatch, null);
+        expect(r, 204, key);
+        out.println("OK deleted " + key);
+    }
+
+    /** {@code status}: one line per endpoint; fails only if none answers. */
+    void status(PrintStream out) {
+        int answered = 0;
+        for (URI endpoint : endpoints) {
+            try {
+                HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(endpoint.resolve(KvHttpHandler.STATUS_PATH))
+                        .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
+                String json = body(r);
+                answered++;
+                out.printf("%-24s %-3s %-13s term=%-4s leader=%-4s commit=%s applied=%s last=%s%n", endpoint,
+                        Json.field(json, "id"), Json.field(json, "role"), Json.field(json, "term"),
+                        Json.field(json, "leader"), Json.field(json, "commitIndex"),
+                        Json.field(json, "appliedIndex"), Json.field(json, "lastLogIndex"));
+            } catch (IOException e) {
+                out.printf("%-24s unreachable (%s)%n", endpoint, describe(e));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ClientException("interrupted");
+            }
+        }
+        if (answered == 0) {
+            throw new ClientException("no endpoint answered: " + endpoints);
+        }
+    }
+
+    private static String kvPath(String key) {
+        if (key.isEmpty()) {
+            throw new Flags.UsageException("the key must not be empty");
+        }
+        return KvHttpHandler.KV_PREFIX + encode(key);
+    }
+
+    private static String encode(String key) {
+        StringBuilder b = new StringBuilder();
+        for (byte c : key.getBytes(StandardCharsets.UTF_8)) {
+            int u = c & 0xff;
+            if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || "-._~".indexOf(u) >= 0) {
+                b.append((char) u);
+            } else {
+                b.append('%').append(String.format("%02X", u));
+            }
+        }
+        return b.toString();
+    }
+
+    /**
+     * Sends to each endpoint in turn until one answers something other than 503, cycling until
+     * the deadline. Connection failures and 503 mean the request had no effect, so moving on is safe.
+     */
+    private HttpResponse<byte[]> send(String method, String path, HttpRequest.BodyPublisher body,
+                                      String ifMatch, String ifNoneMatch) {
+        String lastProblem = "no endpoints";
+        long backoffMillis = 50;
+        while (true) {
+            for (URI endpoint : endpoints) {
+                long remainingMillis = (deadlineNanos - System.nanoTime()) / 1_000_000L;
+                if (remainingMillis <= 0) {
+                    throw new ClientException("gave up after trying every endpoint: " + lastProblem);
+                }
+                HttpRequest.Builder request = HttpRequest.newBuilder(endpoint.resolve(path))
+                        .timeout(Duration.ofMillis(remainingMillis))
+                        .method(method, body);
+                if (ifMatch != null) {
+                    request.header("If-Match", ifMatch);
+                }
+                if (ifNoneMatch != null) {
+                    request.header("If-None-Match", ifNoneMatch);
+                }
+                try {
+                    HttpResponse<byte[]> r = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+                    if (r.statusCode() != 503) {
+                        return r;
+                    }
+                    lastProblem = endpoint + " answered 503: " + Json.field(body(r), "message");
+                } catch (java.net.http.HttpTimeoutException e) {
+                    throw new ClientException(endpoint + " did not answer in time; "
+                            + (method.equals("GET") ? "try again" : "the write may or may not have happened"));
+                } catch (IOException e) {
+                    lastProblem = endpoint + " is unreachable (" + describe(e) + ")";
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ClientException("interrupted");
+                }
+            }
+            try {
+                Thread.sleep(backoffMillis);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ClientException("interrupted");
+            }
+            backoffMillis = Math.min(backoffMillis * 2, 500);
+        }
+    }
+
+    private static void expect(HttpResponse<byte[]> r, int expected, String key) {
+        if (r.statusCode() == expected) {
+            return;
+        }
+        String json = body(r);
+        String message = Json.field(json, "message");
+        throw new ClientException(r.statusCode() + " " + (message != null ? message : json) + " (key " + key + ")");
+    }
+
+    private static String body(HttpResponse<byte[]> r) {
+        return new String(r.body(), StandardCharsets.UTF_8);
+    }
+
+    private static String describe(IOException e) {
+        String m = e.getMessage();
+        return m == null || m.isEmpty() ? e.getClass().getSimpleName() : m;
+    }
+}

@@ -1,0 +1,186 @@
+package org.raftkit.examples.kv;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * The KV store's commands and queries as bytes: what {@code RaftServer.submit} and {@code read}
+ * carry, and what {@link KvStateMachine} returns. The format is private to this example; every
+ * node decodes what every other node encoded, so it must only change with a version byte.
+ *
+ * <pre>
+ * write command:  op (1 B: PUT=1, DELETE=2) | condition (1 B) | expected revision (8 B)
+ *                 | key length (4 B) | key (UTF-8) | value (rest; PUT only)
+ * write result:   outcome (1 B) | revision (8 B)
+ * read query:     op (1 B: GET=3) | key (UTF-8, rest)
+ * read answer:    outcome (1 B) | revision (8 B) | value (rest)
+ * </pre>
+ */
+public final class KvCommand {
+
+    /** What a write does. */
+    public enum Op {
+        PUT(1), DELETE(2), GET(3);
+
+        final byte code;
+
+        Op(int code) {
+            this.code = (byte) code;
+        }
+    }
+
+    /** The precondition of a write (HTTP {@code If-Match} / {@code If-None-Match}). */
+    public enum Condition {
+        /** Unconditional. */
+        NONE(0),
+        /** The key must exist with exactly the expected revision ({@code If-Match: "R"}). */
+        REVISION_IS(1),
+        /** The key must not exist ({@code If-None-Match: *}). */
+        ABSENT(2),
+        /** The key must exist, any revision ({@code If-Match: *}). */
+        PRESENT(3);
+
+        final byte code;
+
+        Condition(int code) {
+            this.code = (byte) code;
+        }
+
+        static Condition of(byte code) {
+            for (Condition c : values()) {
+                if (c.code == code) {
+                    return c;
+                }
+            }
+            return null;
+        }
+    }
+
+    /** How a write or read turned out. */
+    public enum Outcome {
+        /** Done; the revision is the new one (write) or the key's (read). */
+        OK(0),
+        /** The condition did not hold; the revision is the key's current one (0 if absent). */
+        PRECONDITION_FAILED(1),
+        /** The key does not exist (a read, or a delete without a condition). */
+        NOT_FOUND(2),
+        /** The bytes were not a command this version understands; nothing changed. */
+        MALFORMED(3);
+
+        final byte code;
+
+        Outcome(int code) {
+            this.code = (byte) code;
+        }
+
+        static Outcome of(byte code) {
+            for (Outcome o : values()) {
+                if (o.code == code) {
+                    return o;
+                }
+            }
+            throw new IllegalArgumentException("unknown outcome code " + code);
+        }
+    }
+
+    /** A decoded write command. {@code value} is null for a delete. */
+    public record Write(Op op, Condition condition, long expectedRevision, String key, byte[] value) {
+    }
+
+    /** A decoded write result or read answer. {@code value} is null for writes and misses. */
+    public record Result(Outcome outcome, long revision, byte[] value) {
+    }
+
+    private static final int WRITE_HEADER_BYTES = 1 + 1 + 8 + 4;
+    private static final int RESULT_HEADER_BYTES = 1 + 8;
+
+    private KvCommand() {
+    }
+
+    /** Encodes a PUT of {@code value} under {@code key}. */
+    public static byte[] put(String key, byte[] value, Condition condition, long expectedRevision) {
+        return write(Op.PUT, key, value, condition, expectedRevision);
+    }
+
+    /** Encodes a DELETE of {@code key}. */
+    public static byte[] delete(String key, Condition condition, long expectedRevision) {
+        return write(Op.DELETE, key, new byte[0], condition, expectedRevision);
+    }
+
+    /** Encodes a GET of {@code key}. */
+    public static byte[] get(String key) {
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(1 + k.length).put(Op.GET.code).put(k).array();
+    }
+
+    private static byte[] write(Op op, String key, byte[] value, Condition condition, long expectedRevision) {
+        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(WRITE_HEADER_BYTES + k.length + value.length)
+                .put(op.code).put(condition.code).putLong(expectedRevision)
+                .putInt(k.length).put(k).put(value)
+                .array();
+    }
+
+    /** Decodes a write command, or returns null if the bytes are not one. */
+    public static Write decodeWrite(byte[] command) {
+        if (command.length < WRITE_HEADER_BYTES) {
+            return null;
+        }
+        ByteBuffer b = ByteBuffer.wrap(command);
+        byte opCode = b.get();
+        Op op = opCode == Op.PUT.code ? Op.PUT : opCode == Op.DELETE.code ? Op.DELETE : null;
+        Condition condition = Condition.of(b.get());
+        long expected = b.getLong();
+        int keyLength = b.getInt();
+        if (op == null || condition == null || keyLength < 0 || keyLength > b.remaining()) {
+            return null;
+        }
+        String key = new String(command, WRITE_HEADER_BYTES, keyLength, StandardCharsets.UTF_8);
+        int valueOffset = WRITE_HEADER_BYTES + keyLength;
+        byte[] value = null;
+        if (op == Op.PUT) {
+            value = new byte[command.length - valueOffset];
+            System.arraycopy(command, valueOffset, value, 0, value.length);
+        } else if (valueOffset != command.length) {
+            return null;
+        }
+        return new Write(op, condition, expected, key, value);
+    }
+
+    /** The key a GET query asks for, or null if the bytes are not a GET. */
+    public static String decodeGet(byte[] query) {
+        if (query.length < 1 || query[0] != Op.GET.code) {
+            return null;
+        }
+        return new String(query, 1, query.length - 1, StandardCharsets.UTF_8);
+    }
+
+    /** Encodes a result; {@code value} may be null. */
+    public static byte[] result(Outcome outcome, long revision, byte[] value) {
+        int valueLength = value == null ? 0 : value.length;
+        ByteBuffer b = ByteBuffer.allocate(RESULT_HEADER_BYTES + valueLength).put(outcome.code).putLong(revision);
+        if (value != null) {
+            b.put(value);
+        }
+        return b.array();
+    }
+
+    /** Decodes a result or answer. A read that found the key has a non-null value. */
+    public static Result decodeResult(byte[] bytes) {
+        if (bytes.length < RESULT_HEADER_BYTES) {
+            throw new IllegalArgumentException("a KV result has at least " + RESULT_HEADER_BYTES
+                    + " bytes, got " + bytes.length);
+        }
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        Outcome outcome = Outcome.of(b.get());
+        long revision = b.getLong();
+        byte[] value = null;
+        if (outcome == Outcome.OK && bytes.length > RESULT_HEADER_BYTES) {
+            value = new byte[bytes.length - RESULT_HEADER_BYTES];
+            b.get(value);
+        } else if (outcome == Outcome.OK) {
+            value = new byte[0];
+        }
+        return new Result(outcome, revision, value);
+    }
+}

@@ -1,0 +1,411 @@
+package org.raftkit.examples.kv;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+
+import org.raftkit.NotLeaderException;
+import org.raftkit.RaftServer;
+import org.raftkit.RaftStatus;
+import org.raftkit.ServerBusyException;
+import org.raftkit.ServerClosedException;
+import org.raftkit.StateMachineException;
+import org.raftkit.UnknownOutcomeException;
+import org.raftkit.examples.kv.KvCommand.Condition;
+import org.raftkit.examples.kv.KvCommand.Result;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HTTP connection's requests: routes them (DESIGN §7), turns them into KV commands for
+ * {@link RaftServer}, and answers in request order even when a client pipelines requests and the
+ * answers complete out of order. Runs on the connection's event loop; Raft's futures complete on
+ * the node's threads and hop back here.
+ */
+final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+
+    private static final Logger log = LoggerFactory.getLogger(KvHttpHandler.class);
+
+    static final String KV_PREFIX = "/v1/kv/";
+    static final String STATUS_PATH = "/v1/status";
+    /** Longest key accepted, in UTF-8 bytes. */
+    static final int MAX_KEY_BYTES = 1024;
+    /** Seconds a client is told to wait before retrying when no leader is known. */
+    static final String RETRY_AFTER_SECONDS = "1";
+
+    private final RaftServer server;
+    private final int maxValueBytes;
+    /** Answers not yet written, oldest first; event loop only. */
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+
+    private static final class Pending {
+        final boolean keepAlive;
+        FullHttpResponse response;
+
+        Pending(boolean keepAlive) {
+            this.keepAlive = keepAlive;
+        }
+    }
+
+    KvHttpHandler(RaftServer server, int maxValueBytes) {
+        this.server = server;
+        this.maxValueBytes = maxValueBytes;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        // After a request the decoder could not parse, the stream may be out of step: close it.
+        Pending slot = new Pending(HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess());
+        pending.add(slot);
+        CompletableFuture<FullHttpResponse> answer;
+        try {
+            answer = route(request);
+        } catch (BadRequest e) {
+            answer = CompletableFuture.completedFuture(error(HttpResponseStatus.BAD_REQUEST, "bad_request", e.getMessage()));
+        } catch (RuntimeException e) {
+            answer = CompletableFuture.failedFuture(e);
+        }
+        boolean isWrite = !request.method().equals(HttpMethod.GET);
+        answer.whenComplete((response, failure) -> {
+            FullHttpResponse r = failure == null ? response : fromFailure(failure, isWrite);
+            if (ctx.executor().inEventLoop()) {
+                complete(ctx, slot, r);
+            } else {
+                ctx.executor().execute(() -> complete(ctx, slot, r));
+            }
+        });
+    }
+
+    private void complete(ChannelHandlerContext ctx, Pending slot, FullHttpResponse response) {
+        slot.response = response;
+        boolean wrote = false;
+        while (!pending.isEmpty() && pending.peek().response != null) {
+            Pending head = pending.poll();
+            HttpUtil.setKeepAlive(head.response, head.keepAlive);
+            if (head.keepAlive) {
+                ctx.write(head.response);
+            } else {
+                ctx.writeAndFlush(head.response).addListener(ChannelFutureListener.CLOSE);
+                pending.forEach(p -> {
+                    if (p.response != null) {
+                        p.response.release();
+                    }
+                });
+                pending.clear();
+                return;
+            }
+            wrote = true;
+        }
+        if (wrote) {
+            ctx.flush();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        pending.forEach(p -> {
+            if (p.response != null) {
+                p.response.release();
+            }
+        });
+        pending.clear();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("HTTP connection from {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+
+    // ---- routing -------------------------------------------------------------------------------
+
+    private CompletableFuture<FullHttpResponse> route(FullHttpRequest request) {
+        if (request.decoderResult().isFailure()) {
+            throw new BadRequest("malformed HTTP request: " + request.decoderResult().cause().getMessage());
+        }
+        QueryStringDecoder uri = new QueryStringDecoder(request.uri());
+        String path = uri.rawPath();
+        HttpMethod method = request.method();
+        if (path.equals(STATUS_PATH)) {
+            if (!method.equals(HttpMethod.GET)) {
+                return done(methodNotAllowed("GET"));
+            }
+            return done(json(HttpResponseStatus.OK, statusJson(server.status())));
+        }
+        if (!path.startsWith(KV_PREFIX)) {
+            return done(error(HttpResponseStatus.NOT_FOUND, "no_route",
+                    "no such resource: " + path + " (try " + KV_PREFIX + "{key} or " + STATUS_PATH + ")"));
+        }
+        String key = key(path.substring(KV_PREFIX.length()));
+        if (method.equals(HttpMethod.GET)) {
+            return get(key, consistency(uri));
+        } else if (method.equals(HttpMethod.PUT)) {
+            byte[] value = ByteBufUtil.getBytes(request.content());
+            if (value.length > maxValueBytes) {
+                return done(valueTooLarge());
+            }
+            return write(key, KvCommand.put(key, value, conditionOf(request), expectedRevision(request)), false);
+        } else if (method.equals(HttpMethod.DELETE)) {
+            if (request.headers().contains(HttpHeaderNames.IF_NONE_MATCH)) {
+                throw new BadRequest("If-None-Match is not supported on DELETE");
+            }
+            return write(key, KvCommand.delete(key, conditionOf(request), expectedRevision(request)), true);
+        }
+        return done(methodNotAllowed("GET, PUT, DELETE"));
+    }
+
+    private CompletableFuture<FullHttpResponse> get(String key, boolean stale) {
+        byte[] query = KvCommand.get(key);
+        CompletableFuture<byte[]> read = stale ? server.staleRead(query) : server.read(query);
+        return read.thenApply(bytes -> {
+            Result result = KvCommand.decodeResult(bytes);
+            switch (result.outcome()) {
+                case OK -> {
+                    FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK,
+                            Unpooled.wrappedBuffer(result.value()));
+                    r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_OCTET_STREAM);
+                    r.headers().set(HttpHeaderNames.ETAG, etag(result.revision()));
+                    HttpUtil.setContentLength(r, result.value().length);
+                    return r;
+                }
+                case NOT_FOUND -> {
+                    return keyNotFound(key);
+                }
+                default -> throw new IllegalStateException("unexpected read outcome " + result.outcome());
+            }
+        });
+    }
+
+    private CompletableFuture<FullHttpResponse> write(String key, byte[] command, boolean delete) {
+        return server.submit(command).thenApply(bytes -> {
+            Result result = KvCommand.decodeResult(bytes);
+            switch (result.outcome()) {
+                case OK -> {
+                    if (delete) {
+                        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                                HttpResponseStatus.NO_CONTENT);
+                        HttpUtil.setContentLength(r, 0);
+                        return r;
+                    }
+                    FullHttpResponse r = json(HttpResponseStatus.OK, "{\"revision\":" + result.revision() + "}");
+                    r.headers().set(HttpHeaderNames.ETAG, etag(result.revision()));
+                    return r;
+                }
+                case PRECONDITION_FAILED -> {
+                    String current = result.revision() == 0 ? "the key does not exist"
+                            : "the key's revision is " + result.revision();
+                    FullHttpResponse r = json(HttpResponseStatus.PRECONDITION_FAILED,
+                            "{\"error\":\"precondition_failed\",\"message\":" + Json.quote("precondition failed: "
+                                    + current) + ",\"revision\":" + result.revision() + "}");
+                    if (result.revision() != 0) {
+                        r.headers().set(HttpHeaderNames.ETAG, etag(result.revision()));
+                    }
+                    return r;
+                }
+                case NOT_FOUND -> {
+                    return keyNotFound(key);
+                }
+                default -> throw new IllegalStateException("the state machine could not decode a command: "
+                        + result.outcome());
+            }
+        });
+    }
+
+    // ---- request parsing -----------------------------------------------------------------------
+
+    private static String key(String rawKey) {
+        if (rawKey.isEmpty()) {
+            throw new BadRequest("the key is empty: use " + KV_PREFIX + "{key}");
+        }
+        String key;
+        try {
+            key = QueryStringDecoder.decodeComponent(rawKey, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("the key is not valid percent-encoding: " + e.getMessage());
+        }
+        int bytes = key.getBytes(StandardCharsets.UTF_8).length;
+        if (bytes > MAX_KEY_BYTES) {
+            throw new BadRequest("the key is " + bytes + " bytes long; the limit is " + MAX_KEY_BYTES);
+        }
+        return key;
+    }
+
+    /** Whether the read is stale ({@code ?consistency=stale}); linearizable by default. */
+    private static boolean consistency(QueryStringDecoder uri) {
+        List<String> values = uri.parameters().get("consistency");
+        if (values == null || values.isEmpty()) {
+            return false;
+        }
+        String value = values.get(values.size() - 1);
+        if (value.equals("stale")) {
+            return true;
+        }
+        if (value.equals("linearizable")) {
+            return false;
+        }
+        throw new BadRequest("consistency must be 'linearizable' or 'stale', was '" + value + "'");
+    }
+
+    private static Condition conditionOf(FullHttpRequest request) {
+        String ifMatch = request.headers().get(HttpHeaderNames.IF_MATCH);
+        String ifNoneMatch = request.headers().get(HttpHeaderNames.IF_NONE_MATCH);
+        if (ifMatch != null && ifNoneMatch != null) {
+            throw new BadRequest("send either If-Match or If-None-Match, not both");
+        }
+        if (ifNoneMatch != null) {
+            if (!ifNoneMatch.trim().equals("*")) {
+                throw new BadRequest("only If-None-Match: * is supported, got '" + ifNoneMatch + "'");
+            }
+            return Condition.ABSENT;
+        }
+        if (ifMatch != null) {
+            return ifMatch.trim().equals("*") ? Condition.PRESENT : Condition.REVISION_IS;
+        }
+        return Condition.NONE;
+    }
+
+    private static long expectedRevision(FullHttpRequest request) {
+        String ifMatch = request.headers().get(HttpHeaderNames.IF_MATCH);
+        if (ifMatch == null || ifMatch.trim().equals("*")) {
+            return 0;
+        }
+        String tag = ifMatch.trim();
+        if (tag.length() >= 2 && tag.startsWith("\"") && tag.endsWith("\"")) {
+            tag = tag.substring(1, tag.length() - 1);
+        }
+        try {
+            long revision = Long.parseLong(tag);
+            if (revision <= 0) {
+                throw new NumberFormatException();
+            }
+            return revision;
+        } catch (NumberFormatException e) {
+            throw new BadRequest("If-Match must be a revision like \"42\" or *, got '" + ifMatch + "'");
+        }
+    }
+
+    // ---- responses -----------------------------------------------------------------------------
+
+    static String statusJson(RaftStatus s) {
+        StringBuilder members = new StringBuilder("[");
+        for (String m : s.members()) {
+            members.append(members.length() > 1 ? "," : "").append(Json.quote(m));
+        }
+        members.append(']');
+        return "{\"id\":" + Json.quote(s.id())
+                + ",\"role\":" + Json.quote(s.role().name().toLowerCase(java.util.Locale.ROOT))
+                + ",\"term\":" + s.term()
+                + ",\"leader\":" + Json.quote(s.leaderId())
+                + ",\"commitIndex\":" + s.commitIndex()
+                + ",\"appliedIndex\":" + s.appliedIndex()
+                + ",\"lastLogIndex\":" + s.lastLogIndex()
+                + ",\"members\":" + members
+                + ",\"state\":" + Json.quote(s.state().name().toLowerCase(java.util.Locale.ROOT)) + "}";
+    }
+
+    /**
+     * Maps a failed Raft call to the status codes of DESIGN §7. 503 promises the request had no
+     * effect (safe to retry anywhere); 504 says a write may or may not have happened.
+     */
+    private FullHttpResponse fromFailure(Throwable failure, boolean isWrite) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
+        if (cause instanceof BadRequest) {
+            return error(HttpResponseStatus.BAD_REQUEST, "bad_request", cause.getMessage());
+        }
+        if (cause instanceof NotLeaderException notLeader) {
+            String hint = notLeader.leaderId() == null ? "" : " (last known leader: " + notLeader.leaderId() + ")";
+            return retryLater(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "no_leader",
+                    "no leader is available" + hint));
+        }
+        if (cause instanceof ServerBusyException) {
+            return retryLater(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "busy", cause.getMessage()));
+        }
+        if (cause instanceof ServerClosedException && isWrite) {
+            // The node stopped while the write was pending: it may have been replicated already.
+            return error(HttpResponseStatus.GATEWAY_TIMEOUT, "timeout",
+                    "this node stopped before the write completed; the outcome is unknown: " + cause.getMessage());
+        }
+        if (cause instanceof ServerClosedException) {
+            return retryLater(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable",
+                    "this node is not serving: " + cause.getMessage()));
+        }
+        if (cause instanceof UnknownOutcomeException) {
+            return error(HttpResponseStatus.GATEWAY_TIMEOUT, "timeout",
+                    "timed out; the outcome is unknown (a write may or may not have happened): " + cause.getMessage());
+        }
+        if (cause instanceof StateMachineException) {
+            return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "state_machine", cause.getMessage());
+        }
+        log.warn("request failed unexpectedly", cause);
+        return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal", String.valueOf(cause));
+    }
+
+    private static FullHttpResponse retryLater(FullHttpResponse r) {
+        r.headers().set(HttpHeaderNames.RETRY_AFTER, RETRY_AFTER_SECONDS);
+        return r;
+    }
+
+    private FullHttpResponse valueTooLarge() {
+        return error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "value_too_large",
+                "the value is larger than the limit of " + maxValueBytes + " bytes");
+    }
+
+    private static FullHttpResponse keyNotFound(String key) {
+        return error(HttpResponseStatus.NOT_FOUND, "not_found", "key " + Json.quote(key) + " not found");
+    }
+
+    private static FullHttpResponse methodNotAllowed(String allowed) {
+        FullHttpResponse r = error(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed",
+                "allowed methods: " + allowed);
+        r.headers().set(HttpHeaderNames.ALLOW, allowed);
+        return r;
+    }
+
+    private static String etag(long revision) {
+        return "\"" + revision + "\"";
+    }
+
+    static FullHttpResponse error(HttpResponseStatus status, String code, String message) {
+        return json(status, Json.error(code, message));
+    }
+
+    private static FullHttpResponse json(HttpResponseStatus status, String body) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
+                Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+        HttpUtil.setContentLength(r, r.content().readableBytes());
+        return r;
+    }
+
+    private static CompletableFuture<FullHttpResponse> done(FullHttpResponse r) {
+        return CompletableFuture.completedFuture(r);
+    }
+
+    /** A request this API cannot accept; answered 400 with the message. */
+    private static final class BadRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        BadRequest(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package org.raftkit.examples.kv;
+
+import java.net.InetSocketAddress;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpObjectDecoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.concurrent.DefaultThreadFactory;
+
+import java.nio.charset.StandardCharsets;
+
+import org.raftkit.RaftServer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The KV store's HTTP API (DESIGN §7) on Netty's HTTP codec. Every node serves every request:
+ * writes and linearizable reads go through {@link RaftServer}, which forwards a follower's to the
+ * leader. Threads: {@code kv-http-*} event loops; requests never block them.
+ */
+public final class KvHttpServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(KvHttpServer.class);
+
+    /** Largest request head (request line and headers) accepted, in bytes. */
+    static final int MAX_HEAD_BYTES = 16 * 1024;
+
+    private final EventLoopGroup group;
+    private final Channel channel;
+
+    private KvHttpServer(EventLoopGroup group, Channel channel) {
+        this.group = group;
+        this.channel = channel;
+    }
+
+    /**
+     * Binds {@code address} and serves the API for {@code server}.
+     *
+     * @param maxValueBytes a PUT body larger than this is answered 413 before it reaches the log
+     * @throws IllegalStateException naming the address if it cannot be bound
+     */
+    public static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes) {
+        EventLoopGroup group = new NioEventLoopGroup(2, new DefaultThreadFactory("kv-http-" + server.id(), true));
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline()
+                                .addLast(new HttpServerCodec(4096, MAX_HEAD_BYTES, 8192))
+                                .addLast(new ValueSizeLimit(maxValueBytes))
+                                .addLast(new KvHttpHandler(server, maxValueBytes));
+                    }
+                });
+        try {
+            Channel channel = bootstrap.bind(address).syncUninterruptibly().channel();
+            log.info("{} serves HTTP on http://{}:{}", server.id(), address.getHostString(),
+                    ((InetSocketAddress) channel.localAddress()).getPort());
+            return new KvHttpServer(group, channel);
+        } catch (RuntimeException e) {
+            group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
+            throw new IllegalStateException("cannot bind the HTTP address " + address.getHostString() + ":"
+                    + address.getPort() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The address actually bound (its port is the real one when asked for port 0). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) channel.localAddress();
+    }
+
+    /** Stops accepting and closes every connection; waits for the event loops to end. */
+    @Override
+    public void close() {
+        channel.close().syncUninterruptibly();
+        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /**
+     * Collects a request's body, answering 413 (as a JSON error) as soon as its declared or actual
+     * length passes the value limit, so an oversized value never reaches the log or fills memory.
+     */
+    private static final class ValueSizeLimit extends HttpObjectAggregator {
+
+        private final int maxValueBytes;
+
+        ValueSizeLimit(int maxValueBytes) {
+            super(maxValueBytes);
+            this.maxValueBytes = maxValueBytes;
+        }
+
+        @Override
+        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
+            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                    HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Unpooled.copiedBuffer(Json.error("value_too_large",
+                    "the value is larger than the limit of " + maxValueBytes + " bytes"), StandardCharsets.UTF_8));
+            response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
+            HttpUtil.setContentLength(response, response.content().readableBytes());
+            if (HttpUtil.is100ContinueExpected(oversized)) {
+                // The client waits for "100 Continue" before sending the body, so it never will:
+                // the connection stays usable and the decoder starts afresh on the next request.
+                ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE_ON_FAILURE);
+                HttpObjectDecoder decoder = ctx.pipeline().get(HttpObjectDecoder.class);
+                if (decoder != null) {
+                    decoder.reset();
+                }
+                return;
+            }
+            // The client is sending the body. Closing at once would reset the connection before it
+            // reads the answer, so answer, stop writing, and let the aggregator discard the rest
+            // until the client closes its side.
+            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            ctx.writeAndFlush(response).addListener((ChannelFutureListener) f -> {
+                if (f.isSuccess() && f.channel() instanceof SocketChannel socket) {
+                    socket.shutdownOutput();
+                } else {
+                    f.channel().close();
+                }
+            });
+        }
+    }
+}

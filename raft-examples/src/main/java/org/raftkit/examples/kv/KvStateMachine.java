@@ -1,0 +1,144 @@
+package org.raftkit.examples.kv;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.raftkit.StateMachine;
+import org.raftkit.examples.kv.KvCommand.Outcome;
+import org.raftkit.examples.kv.KvCommand.Write;
+
+/**
+ * The replicated key-value map. Each key holds a value and a revision: the log index of the write
+ * that last changed it, so a revision is unique across the whole store and only grows.
+ *
+ * <p>Deterministic: the outcome of a command depends only on the map and the command, never on
+ * time or iteration order. A command that does not decode is answered {@link Outcome#MALFORMED}
+ * and changes nothing (throwing would stop the node: see {@link StateMachine}).
+ *
+ * <p>Called on the node's apply thread only, like every {@link StateMachine}, so it needs no locks.
+ */
+public final class KvStateMachine implements StateMachine {
+
+    /** Format version written at the head of a snapshot. */
+    private static final int SNAPSHOT_VERSION = 1;
+
+    private record Versioned(byte[] value, long revision) {
+    }
+
+    private final Map<String, Versioned> map = new HashMap<>();
+    private long lastAppliedIndex;
+
+    @Override
+    public byte[] apply(long index, byte[] command) {
+        lastAppliedIndex = index;
+        Write write = KvCommand.decodeWrite(command);
+        if (write == null) {
+            return KvCommand.result(Outcome.MALFORMED, 0, null);
+        }
+        Versioned current = map.get(write.key());
+        long currentRevision = current == null ? 0 : current.revision();
+        boolean holds = switch (write.condition()) {
+            case NONE -> true;
+            case REVISION_IS -> current != null && current.revision() == write.expectedRevision();
+            case ABSENT -> current == null;
+            case PRESENT -> current != null;
+        };
+        if (!holds) {
+            return KvCommand.result(Outcome.PRECONDITION_FAILED, currentRevision, null);
+        }
+        switch (write.op()) {
+            case PUT -> map.put(write.key(), new Versioned(write.value(), index));
+            case DELETE -> {
+                if (current == null) {
+                    return KvCommand.result(Outcome.NOT_FOUND, 0, null);
+                }
+                map.remove(write.key());
+            }
+            default -> {
+                return KvCommand.result(Outcome.MALFORMED, 0, null);
+            }
+        }
+        return KvCommand.result(Outcome.OK, index, null);
+    }
+
+    @Override
+    public byte[] query(byte[] query) {
+        String key = KvCommand.decodeGet(query);
+        if (key == null) {
+            return KvCommand.result(Outcome.MALFORMED, 0, null);
+        }
+        Versioned v = map.get(key);
+        if (v == null) {
+            return KvCommand.result(Outcome.NOT_FOUND, 0, null);
+        }
+        return KvCommand.result(Outcome.OK, v.revision(), v.value());
+    }
+
+    /**
+     * Writes the map sorted by key, so two nodes with the same state write the same bytes:
+     * version, last applied index, entry count, then (key, revision, value) per entry.
+     */
+    @Override
+    public void snapshot(OutputStream out) throws IOException {
+        List<String> keys = new ArrayList<>(map.keySet());
+        Collections.sort(keys);
+        DataOutputStream data = new DataOutputStream(out);
+        data.writeInt(SNAPSHOT_VERSION);
+        data.writeLong(lastAppliedIndex);
+        data.writeInt(keys.size());
+        for (String key : keys) {
+            Versioned v = map.get(key);
+            data.writeUTF(key);
+            data.writeLong(v.revision());
+            data.writeInt(v.value().length);
+            data.write(v.value());
+        }
+        data.flush();
+    }
+
+    /** Replaces the map with one written by {@link #snapshot}. */
+    @Override
+    public void restore(InputStream in) throws IOException {
+        DataInputStream data = new DataInputStream(in);
+        int version = data.readInt();
+        if (version != SNAPSHOT_VERSION) {
+            throw new IOException("KV snapshot version " + version + " is not supported (expected "
+                    + SNAPSHOT_VERSION + ")");
+        }
+        long applied = data.readLong();
+        int count = data.readInt();
+        if (count < 0) {
+            throw new IOException("KV snapshot has a negative entry count: " + count);
+        }
+        Map<String, Versioned> restored = new HashMap<>();
+        for (int i = 0; i < count; i++) {
+            String key = data.readUTF();
+            long revision = data.readLong();
+            int length = data.readInt();
+            if (length < 0) {
+                throw new IOException("KV snapshot entry " + i + " has a negative value length: " + length);
+            }
+            byte[] value = data.readNBytes(length);
+            if (value.length != length) {
+                throw new IOException("KV snapshot ends inside entry " + i);
+            }
+            restored.put(key, new Versioned(value, revision));
+        }
+        map.clear();
+        map.putAll(restored);
+        lastAppliedIndex = applied;
+    }
+
+    /** Number of keys; apply thread, or tests once the node is idle. */
+    int size() {
+        return map.size();
+    }
+}

@@ -1,0 +1,282 @@
+package org.raftkit.examples.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.raftkit.RaftConfig;
+import org.raftkit.RaftServer;
+import org.raftkit.memory.MemoryLogStorage;
+import org.raftkit.memory.MemoryNetwork;
+import org.raftkit.memory.MemoryTermVoteStore;
+import org.raftkit.runtime.Await;
+
+/**
+ * The HTTP API of DESIGN §7 against three in-process nodes on the in-memory network: every status
+ * code and header a client relies on. (The same API over real processes, sockets and disks is
+ * {@link KvEndToEndTest}.)
+ */
+class KvHttpApiTest {
+
+    private static final int MAX_VALUE_BYTES = 4096;
+    private static final Duration DEADLINE = Duration.ofSeconds(20);
+
+    private static MemoryNetwork network;
+    private static final List<RaftServer> servers = new ArrayList<>();
+    private static final List<KvHttpServer> https = new ArrayList<>();
+    private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(2)).build();
+
+    @BeforeAll
+    static void startCluster() {
+        network = new MemoryNetwork(MemoryNetwork.Delivery.THREADED);
+        List<String> ids = List.of("n1", "n2", "n3");
+        RaftConfig config = RaftConfig.defaults().withTickMillis(5).withHeartbeatIntervalMillis(20)
+                .withElectionTimeoutMillis(100, 200).withRequestTimeoutMillis(2_000);
+        for (String id : ids) {
+            RaftServer server = RaftServer.builder().id(id).peers(ids).stateMachine(new KvStateMachine())
+                    .logStorage(new MemoryLogStorage()).termVoteStore(new MemoryTermVoteStore())
+                    .transport(network.transport(id)).config(config).build();
+            server.start();
+            servers.add(server);
+            https.add(KvHttpServer.start(server, new InetSocketAddress("127.0.0.1", 0), MAX_VALUE_BYTES));
+        }
+        Await.await(DEADLINE, () -> servers.stream().anyMatch(s -> s.status().isLeader()), () -> "a leader");
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        https.forEach(KvHttpServer::close);
+        servers.forEach(RaftServer::close);
+        network.close();
+    }
+
+    private static URI uri(int node, String path) {
+        InetSocketAddress a = https.get(node).address();
+        return URI.create("http://127.0.0.1:" + a.getPort() + path);
+    }
+
+    private static HttpResponse<String> send(HttpRequest.Builder request) {
+        try {
+            return client.send(request.timeout(DEADLINE).build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    private static HttpResponse<String> put(int node, String key, String value, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(node, "/v1/kv/" + key))
+                .PUT(HttpRequest.BodyPublishers.ofString(value));
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return send(b);
+    }
+
+    private static HttpResponse<String> get(int node, String path) {
+        return send(HttpRequest.newBuilder(uri(node, path)).GET());
+    }
+
+    private static HttpResponse<String> delete(int node, String key, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(node, "/v1/kv/" + key)).DELETE();
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return send(b);
+    }
+
+    /** Sends {@code request} as raw bytes; returns the whole answer up to the server closing or 2 s of quiet. */
+    private static String raw(int node, String request) {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", https.get(node).address().getPort())) {
+            socket.setSoTimeout(2_000);
+            socket.getOutputStream().write(request.getBytes(StandardCharsets.ISO_8859_1));
+            socket.getOutputStream().flush();
+            java.io.ByteArrayOutputStream answer = new java.io.ByteArrayOutputStream();
+            byte[] buffer = new byte[4096];
+            try {
+                for (int n; (n = socket.getInputStream().read(buffer)) > 0; ) {
+                    answer.write(buffer, 0, n);
+                }
+            } catch (java.net.SocketTimeoutException quiet) {
+                // The server kept the connection open; what arrived is the answer.
+            }
+            return answer.toString(StandardCharsets.ISO_8859_1);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static void assertError(HttpResponse<String> r, int status, String code) {
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(status);
+        assertThat(r.headers().firstValue("content-type")).hasValue("application/json");
+        assertThat(Json.field(r.body(), "error")).isEqualTo(code);
+        assertThat(Json.field(r.body(), "message")).isNotBlank();
+    }
+
+    @Test
+    void aWriteThroughAnyNodeIsReadThroughEveryNode() {
+        for (int writer = 0; writer < 3; writer++) {
+            String key = "greeting-" + writer;
+            HttpResponse<String> put = put(writer, key, "hello from " + writer);
+            assertThat(put.statusCode()).as(put.body()).isEqualTo(200);
+            String revision = Json.field(put.body(), "revision");
+            assertThat(put.headers().firstValue("etag")).hasValue("\"" + revision + "\"");
+            for (int reader = 0; reader < 3; reader++) {
+                HttpResponse<String> got = get(reader, "/v1/kv/" + key);
+                assertThat(got.statusCode()).isEqualTo(200);
+                assertThat(got.body()).isEqualTo("hello from " + writer);
+                assertThat(got.headers().firstValue("etag")).hasValue("\"" + revision + "\"");
+            }
+        }
+    }
+
+    @Test
+    void staleReadsAnswerLocally() {
+        assertThat(put(0, "stale-key", "v").statusCode()).isEqualTo(200);
+        Await.await(DEADLINE, () -> get(2, "/v1/kv/stale-key?consistency=stale").statusCode() == 200,
+                () -> "n3 to apply the write");
+        assertThat(get(2, "/v1/kv/stale-key?consistency=stale").body()).isEqualTo("v");
+        assertThat(get(2, "/v1/kv/stale-key?consistency=linearizable").body()).isEqualTo("v");
+    }
+
+    @Test
+    void conditionalWritesCompareTheRevision() {
+        HttpResponse<String> created = put(0, "cas", "v1", "If-None-Match", "*");
+        assertThat(created.statusCode()).isEqualTo(200);
+        String rev = Json.field(created.body(), "revision");
+
+        HttpResponse<String> again = put(1, "cas", "v1b", "If-None-Match", "*");
+        assertError(again, 412, "precondition_failed");
+        assertThat(Json.field(again.body(), "revision")).isEqualTo(rev);
+
+        assertError(put(1, "cas", "v2", "If-Match", "\"" + (Long.parseLong(rev) + 1000) + "\""), 412,
+                "precondition_failed");
+        HttpResponse<String> swapped = put(2, "cas", "v2", "If-Match", "\"" + rev + "\"");
+        assertThat(swapped.statusCode()).isEqualTo(200);
+        String rev2 = Json.field(swapped.body(), "revision");
+        assertThat(Long.parseLong(rev2)).isGreaterThan(Long.parseLong(rev));
+        assertThat(get(0, "/v1/kv/cas").body()).isEqualTo("v2");
+
+        assertError(delete(0, "cas", "If-Match", "\"" + rev + "\""), 412, "precondition_failed");
+        assertThat(delete(0, "cas", "If-Match", "\"" + rev2 + "\"").statusCode()).isEqualTo(204);
+        assertError(put(0, "cas", "v3", "If-Match", "*"), 412, "precondition_failed");
+    }
+
+    @Test
+    void absentKeysAre404() {
+        assertError(get(1, "/v1/kv/never-written"), 404, "not_found");
+        assertError(delete(1, "never-written"), 404, "not_found");
+        assertThat(put(1, "gone", "x").statusCode()).isEqualTo(200);
+        assertThat(delete(2, "gone").statusCode()).isEqualTo(204);
+        assertError(get(0, "/v1/kv/gone"), 404, "not_found");
+    }
+
+    @Test
+    void aValueOverTheLimitIs413AndAValueAtTheLimitIsStored() {
+        String atLimit = "a".repeat(MAX_VALUE_BYTES);
+        assertThat(put(0, "big", atLimit).statusCode()).isEqualTo(200);
+        long lastBefore = servers.get(0).status().lastLogIndex();
+        long termBefore = servers.get(0).status().term();
+        HttpResponse<String> tooBig = put(1, "big", atLimit + "b");
+        assertError(tooBig, 413, "value_too_large");
+        assertThat(get(0, "/v1/kv/big").body()).isEqualTo(atLimit);
+        // Nothing reached the log: no entry beyond what n1 held before, unless an election in
+        // between appended a new leader's no-op.
+        if (servers.get(0).status().term() == termBefore) {
+            assertThat(servers.get(0).status().lastLogIndex()).isEqualTo(lastBefore);
+        }
+        // The node still serves requests afterwards.
+        assertThat(put(1, "small", "s").statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void malformedRequestsAre400() {
+        assertError(put(0, "k", "v", "If-Match", "\"not-a-number\""), 400, "bad_request");
+        assertError(put(0, "k", "v", "If-None-Match", "\"3\""), 400, "bad_request");
+        assertError(put(0, "k", "v", "If-Match", "\"1\"", "If-None-Match", "*"), 400, "bad_request");
+        assertError(get(0, "/v1/kv/k?consistency=eventual"), 400, "bad_request");
+        assertError(get(0, "/v1/kv/"), 400, "bad_request");
+        assertThat(raw(0, "GET /v1/kv/%zz HTTP/1.1\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 400");
+        assertThat(raw(0, "THIS IS NOT HTTP\r\n\r\n")).startsWith("HTTP/1.1 400");
+        assertThat(raw(0, "PUT /v1/kv/k HTTP/1.1\r\nContent-Length: banana\r\n\r\n")).startsWith("HTTP/1.1 400");
+        assertError(get(0, "/v1/kv/" + "k".repeat(KvHttpHandler.MAX_KEY_BYTES + 1)), 400, "bad_request");
+        assertError(get(0, "/v2/things"), 404, "no_route");
+        HttpResponse<String> post = send(HttpRequest.newBuilder(uri(0, "/v1/kv/k"))
+                .POST(HttpRequest.BodyPublishers.ofString("v")));
+        assertError(post, 405, "method_not_allowed");
+        assertThat(post.headers().firstValue("allow")).hasValue("GET, PUT, DELETE");
+    }
+
+    @Test
+    void keysArePercentDecoded() {
+        assertThat(put(0, "a%20key%2Fwith%2Fslashes", "spaced").statusCode()).isEqualTo(200);
+        assertThat(get(1, "/v1/kv/a%20key%2Fwith%2Fslashes").body()).isEqualTo("spaced");
+    }
+
+    @Test
+    void statusNamesTheNodeItsRoleAndTheLeader() {
+        for (int node = 0; node < 3; node++) {
+            HttpResponse<String> r = get(node, "/v1/status");
+            assertThat(r.statusCode()).isEqualTo(200);
+            String json = r.body();
+            assertThat(Json.field(json, "id")).isEqualTo("n" + (node + 1));
+            assertThat(Json.field(json, "role")).isIn("leader", "follower", "candidate", "pre_candidate");
+            assertThat(json).contains("\"term\":", "\"leader\":", "\"commitIndex\":", "\"appliedIndex\":",
+                    "\"lastLogIndex\":", "\"members\":[\"n1\",\"n2\",\"n3\"]");
+        }
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrder() throws IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", https.get(1).address().getPort())) {
+            socket.setSoTimeout(20_000);
+            StringBuilder requests = new StringBuilder();
+            for (int i = 0; i < 20; i++) {
+                requests.append("PUT /v1/kv/pipe-").append(i).append(" HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n")
+                        .append(i % 10);
+                requests.append("GET /v1/status HTTP/1.1\r\nHost: x\r\n\r\n");
+            }
+            socket.getOutputStream().write(requests.toString().getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(
+                    socket.getInputStream(), StandardCharsets.UTF_8));
+            for (int i = 0; i < 40; i++) {
+                String statusLine = in.readLine();
+                assertThat(statusLine).startsWith("HTTP/1.1 200");
+                int length = 0;
+                String header;
+                while (!(header = in.readLine()).isEmpty()) {
+                    if (header.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
+                        length = Integer.parseInt(header.substring(15).trim());
+                    }
+                }
+                char[] body = new char[length];
+                int read = 0;
+                while (read < length) {
+                    read += in.read(body, read, length - read);
+                }
+                String text = new String(body);
+                if (i % 2 == 0) {
+                    assertThat(text).startsWith("{\"revision\":");
+                } else {
+                    assertThat(text).startsWith("{\"id\":\"n2\"");
+                }
+            }
+        }
+    }
+}

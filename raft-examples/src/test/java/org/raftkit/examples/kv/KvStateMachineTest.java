@@ -1,0 +1,124 @@
+package org.raftkit.examples.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+import org.raftkit.examples.kv.KvCommand.Condition;
+import org.raftkit.examples.kv.KvCommand.Outcome;
+import org.raftkit.examples.kv.KvCommand.Result;
+
+class KvStateMachineTest {
+
+    private final KvStateMachine kv = new KvStateMachine();
+
+    private static byte[] bytes(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    private Result apply(long index, byte[] command) {
+        return KvCommand.decodeResult(kv.apply(index, command));
+    }
+
+    private Result get(String key) {
+        return KvCommand.decodeResult(kv.query(KvCommand.get(key)));
+    }
+
+    @Test
+    void theRevisionIsTheLogIndexOfTheLastChange() {
+        Result put = apply(3, KvCommand.put("a", bytes("x"), Condition.NONE, 0));
+        assertThat(put.outcome()).isEqualTo(Outcome.OK);
+        assertThat(put.revision()).isEqualTo(3);
+        apply(7, KvCommand.put("b", bytes("y"), Condition.NONE, 0));
+        Result a = get("a");
+        assertThat(a.outcome()).isEqualTo(Outcome.OK);
+        assertThat(a.revision()).isEqualTo(3);
+        assertThat(a.value()).isEqualTo(bytes("x"));
+        apply(9, KvCommand.put("a", bytes("z"), Condition.NONE, 0));
+        assertThat(get("a").revision()).isEqualTo(9);
+    }
+
+    @Test
+    void compareAndSetByRevision() {
+        apply(1, KvCommand.put("k", bytes("v1"), Condition.NONE, 0));
+        Result stale = apply(2, KvCommand.put("k", bytes("v2"), Condition.REVISION_IS, 5));
+        assertThat(stale.outcome()).isEqualTo(Outcome.PRECONDITION_FAILED);
+        assertThat(stale.revision()).isEqualTo(1);
+        assertThat(apply(3, KvCommand.put("k", bytes("v3"), Condition.REVISION_IS, 1)).outcome()).isEqualTo(Outcome.OK);
+        assertThat(get("k").value()).isEqualTo(bytes("v3"));
+        assertThat(apply(4, KvCommand.put("k", bytes("v4"), Condition.ABSENT, 0)).outcome())
+                .isEqualTo(Outcome.PRECONDITION_FAILED);
+        assertThat(apply(5, KvCommand.put("new", bytes("n"), Condition.ABSENT, 0)).outcome()).isEqualTo(Outcome.OK);
+        assertThat(apply(6, KvCommand.put("missing", bytes("m"), Condition.PRESENT, 0)).outcome())
+                .isEqualTo(Outcome.PRECONDITION_FAILED);
+        assertThat(apply(7, KvCommand.put("missing", bytes("m"), Condition.REVISION_IS, 1)).outcome())
+                .isEqualTo(Outcome.PRECONDITION_FAILED);
+    }
+
+    @Test
+    void deleteOfAnAbsentKeyIsNotFoundAndConditionalDeleteChecksTheRevision() {
+        assertThat(apply(1, KvCommand.delete("nope", Condition.NONE, 0)).outcome()).isEqualTo(Outcome.NOT_FOUND);
+        apply(2, KvCommand.put("k", bytes("v"), Condition.NONE, 0));
+        assertThat(apply(3, KvCommand.delete("k", Condition.REVISION_IS, 1)).outcome())
+                .isEqualTo(Outcome.PRECONDITION_FAILED);
+        assertThat(apply(4, KvCommand.delete("k", Condition.REVISION_IS, 2)).outcome()).isEqualTo(Outcome.OK);
+        assertThat(get("k").outcome()).isEqualTo(Outcome.NOT_FOUND);
+    }
+
+    @Test
+    void aCommandThatDoesNotDecodeChangesNothingAndDoesNotThrow() {
+        apply(1, KvCommand.put("k", bytes("v"), Condition.NONE, 0));
+        assertThat(apply(2, new byte[] {9, 9, 9}).outcome()).isEqualTo(Outcome.MALFORMED);
+        byte[] badKeyLength = KvCommand.put("k", bytes("v"), Condition.NONE, 0);
+        badKeyLength[13] = 100;
+        assertThat(apply(3, badKeyLength).outcome()).isEqualTo(Outcome.MALFORMED);
+        assertThat(KvCommand.decodeResult(kv.query(new byte[] {1})).outcome()).isEqualTo(Outcome.MALFORMED);
+        assertThat(get("k").revision()).isEqualTo(1);
+    }
+
+    @Test
+    void sameCommandsGiveTheSameSnapshotAndARestoredCopyAnswersAlike() throws IOException {
+        KvStateMachine other = new KvStateMachine();
+        SplittableRandom random = new SplittableRandom(7);
+        for (long index = 1; index <= 2_000; index++) {
+            String key = "k" + random.nextInt(100);
+            byte[] value = new byte[random.nextInt(50)];
+            random.nextBytes(value);
+            byte[] command = random.nextInt(4) == 0 ? KvCommand.delete(key, Condition.NONE, 0)
+                    : KvCommand.put(key, value, Condition.NONE, 0);
+            assertThat(kv.apply(index, command)).isEqualTo(other.apply(index, command));
+        }
+        byte[] one = snapshot(kv);
+        assertThat(one).isEqualTo(snapshot(other));
+
+        KvStateMachine restored = new KvStateMachine();
+        restored.restore(new ByteArrayInputStream(one));
+        assertThat(snapshot(restored)).isEqualTo(one);
+        for (int i = 0; i < 100; i++) {
+            byte[] q = KvCommand.get("k" + i);
+            assertThat(restored.query(q)).isEqualTo(kv.query(q));
+        }
+    }
+
+    @Test
+    void aTruncatedSnapshotIsRefused() throws IOException {
+        kv.apply(1, KvCommand.put("k", bytes("value"), Condition.NONE, 0));
+        byte[] snap = snapshot(kv);
+        KvStateMachine restored = new KvStateMachine();
+        assertThatThrownBy(() -> restored.restore(new ByteArrayInputStream(Arrays.copyOf(snap, snap.length - 2))))
+                .isInstanceOf(IOException.class);
+    }
+
+    private static byte[] snapshot(KvStateMachine machine) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        machine.snapshot(out);
+        return out.toByteArray();
+    }
+}
