@@ -1,11 +1,9 @@
 package org.raftkit.transport.netty;
 
-import java.util.Map;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -32,8 +30,6 @@ final class InboundConnectionHandler extends SimpleChannelInboundHandler<ByteBuf
     private final Counters counters;
     private final ConnectionGuard guard;
     private final MessageHandler handler;
-    /** The handshaken inbound connection of each peer, so a reconnecting peer's stale one is closed. */
-    private final Map<String, Channel> inboundByPeer;
 
     private String label;
     private ScheduledFuture<?> handshakeTimeout;
@@ -42,12 +38,11 @@ final class InboundConnectionHandler extends SimpleChannelInboundHandler<ByteBuf
     private Envelope pong;
 
     InboundConnectionHandler(NettyTransportConfig config, Counters counters, ConnectionGuard guard,
-                             MessageHandler handler, Map<String, Channel> inboundByPeer) {
+                             MessageHandler handler) {
         this.config = config;
         this.counters = counters;
         this.guard = guard;
         this.handler = handler;
-        this.inboundByPeer = inboundByPeer;
     }
 
     @Override
@@ -85,13 +80,6 @@ final class InboundConnectionHandler extends SimpleChannelInboundHandler<ByteBuf
         peerId = first.getFrom();
         label = "from " + peerId + " at " + ctx.channel().remoteAddress();
         pong = Handshake.pong(config.nodeId(), peerId);
-        Channel previous = inboundByPeer.put(peerId, ctx.channel());
-        if (previous != null && previous != ctx.channel()) {
-            // A peer dials again when it believes its old connection dead; make sure it is.
-            LOG.debug("{} closes the previous connection from {}: replaced by {}", config.nodeId(), peerId,
-                    ctx.channel().remoteAddress());
-            previous.close();
-        }
         ctx.writeAndFlush(Handshake.helloAck(config.nodeId(), peerId));
         LOG.debug("{} accepted connection {}", config.nodeId(), label);
     }
@@ -137,9 +125,6 @@ final class InboundConnectionHandler extends SimpleChannelInboundHandler<ByteBuf
     public void channelInactive(ChannelHandlerContext ctx) {
         if (handshakeTimeout != null) {
             handshakeTimeout.cancel(false);
-        }
-        if (peerId != null) {
-            inboundByPeer.remove(peerId, ctx.channel());
         }
         ctx.fireChannelInactive();
     }

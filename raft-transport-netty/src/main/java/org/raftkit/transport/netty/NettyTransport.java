@@ -6,7 +6,6 @@ import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 import io.netty.bootstrap.Bootstrap;
@@ -76,7 +75,6 @@ public final class NettyTransport implements Transport {
     private final NettyTransportConfig config;
     private final Counters counters = new Counters();
     private final ConnectionGuard guard;
-    private final Map<String, Channel> inboundByPeer = new ConcurrentHashMap<>();
 
     private EventLoopGroup group;
     private Channel serverChannel;
@@ -190,7 +188,6 @@ public final class NettyTransport implements Transport {
             serverChannel.close().awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
         }
         links.values().forEach(PeerLink::close);
-        inboundByPeer.values().forEach(Channel::close);
         if (group != null) {
             // No quiet period: Raft needs nothing delivered after close. shutdownGracefully closes
             // every channel still registered and releases the selectors.
@@ -217,8 +214,8 @@ public final class NettyTransport implements Transport {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        Frames.addFraming(ch.pipeline(), config).addLast(new InboundConnectionHandler(config, counters, guard,
-                                handler, inboundByPeer));
+                        Frames.addFraming(ch.pipeline(), config)
+                                .addLast(new InboundConnectionHandler(config, counters, guard, handler));
                     }
                 });
     }
