@@ -6,6 +6,8 @@ import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 
 import io.netty.bootstrap.Bootstrap;
@@ -77,6 +79,8 @@ public final class NettyTransport implements Transport {
     private final ConnectionGuard guard;
 
     private EventLoopGroup group;
+    /** The event loops' threads, joined by close. */
+    private final Queue<Thread> threads = new ConcurrentLinkedQueue<>();
     private Channel serverChannel;
     /** Outbound links by peer id; empty until started. Replaced once, in start. */
     private volatile Map<String, PeerLink> links = Map.of();
@@ -111,7 +115,14 @@ public final class NettyTransport implements Transport {
         }
         started = true;
         group = new NioEventLoopGroup(config.ioThreads(), new DefaultThreadFactory("raftkit-" + config.nodeId()
-                + "-netty"));
+                + "-netty") {
+            @Override
+            protected Thread newThread(Runnable r, String name) {
+                Thread t = super.newThread(r, name);
+                threads.add(t);
+                return t;
+            }
+        });
         try {
             serverChannel = serverBootstrap(handler).bind(config.listenAddress()).syncUninterruptibly().channel();
         } catch (Exception e) { // Netty rethrows the bind's IOException undeclared, hence Exception
@@ -194,6 +205,7 @@ public final class NettyTransport implements Transport {
             var termination = group.shutdownGracefully(0, CLOSE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
             if (!group.next().inEventLoop()) {
                 termination.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS + 1_000);
+                joinThreads();
             }
         }
         LOG.info("{} transport closed", config.nodeId());
@@ -202,6 +214,21 @@ public final class NettyTransport implements Transport {
     @Override
     public String toString() {
         return "NettyTransport{" + config.nodeId() + "@" + config.listenAddress() + (closed ? ", closed" : "") + "}";
+    }
+
+    /**
+     * Waits for the event loop threads themselves to end: Netty completes the termination future
+     * just before a loop's thread returns, and "no thread outlives close()" is the promise.
+     */
+    private void joinThreads() {
+        for (Thread t : threads) {
+            try {
+                t.join(CLOSE_TIMEOUT_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private ServerBootstrap serverBootstrap(MessageHandler handler) {
