@@ -1,12 +1,6 @@
 package org.raftkit.transport.netty;
 
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.timeout.IdleStateEvent;
 
 import org.raftkit.message.Message;
 import org.raftkit.spi.Transport.MessageHandler;
@@ -22,50 +16,40 @@ import org.slf4j.LoggerFactory;
  * <p>One instance per connection, on the connection's event loop. {@link MessageHandler#onMessage}
  * is called on that event loop; the runtime's handler only enqueues, so nothing here blocks.
  */
-final class InboundConnectionHandler extends SimpleChannelInboundHandler<ByteBuf> {
+final class InboundConnectionHandler extends ConnectionHandler {
 
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
 
-    private final NettyTransportConfig config;
     private final Counters counters;
-    private final ConnectionGuard guard;
     private final MessageHandler handler;
 
-    private String label;
-    private ScheduledFuture<?> handshakeTimeout;
     /** The peer's node id once its Hello was accepted; null before. */
     private String peerId;
     private Envelope pong;
 
     InboundConnectionHandler(NettyTransportConfig config, Counters counters, ConnectionGuard guard,
                              MessageHandler handler) {
-        this.config = config;
+        super(config, guard, "from an unknown address");
         this.counters = counters;
-        this.guard = guard;
         this.handler = handler;
     }
 
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
+    void onActive(ChannelHandlerContext ctx) {
         label = "from " + ctx.channel().remoteAddress();
-        long timeout = config.handshakeTimeoutMillis();
-        handshakeTimeout = ctx.executor().schedule(() -> guard.reject(ctx.channel(), label,
-                RejectReason.HANDSHAKE_TIMEOUT, "no valid hello within " + timeout + " ms"), timeout, TimeUnit.MILLISECONDS);
-        ctx.fireChannelActive();
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf body) {
-        int frameBytes = Frames.LENGTH_PREFIX_BYTES + body.readableBytes();
-        try {
-            Envelope envelope = Frames.parse(body);
-            if (peerId == null) {
-                onHello(ctx, envelope);
-            } else {
-                onMessage(ctx, envelope, frameBytes);
-            }
-        } catch (WireFormatException e) {
-            guard.handle(ctx.channel(), label, e);
+    String handshakeOverdue(long timeoutMillis) {
+        return "no valid hello within " + timeoutMillis + " ms";
+    }
+
+    @Override
+    void onEnvelope(ChannelHandlerContext ctx, Envelope envelope, int frameBytes) throws WireFormatException {
+        if (peerId == null) {
+            onHello(ctx, envelope);
+        } else {
+            onMessage(ctx, envelope, frameBytes);
         }
     }
 
@@ -76,7 +60,7 @@ final class InboundConnectionHandler extends SimpleChannelInboundHandler<ByteBuf
                     Handshake.helloReject(config.nodeId(), refusal.reason().name()));
             return;
         }
-        handshakeTimeout.cancel(false);
+        handshakeDone();
         peerId = first.getFrom();
         label = "from " + peerId + " at " + ctx.channel().remoteAddress();
         pong = Handshake.pong(config.nodeId(), peerId);
@@ -109,28 +93,5 @@ final class InboundConnectionHandler extends SimpleChannelInboundHandler<ByteBuf
         Message m = MessageCodec.decode(envelope);
         counters.received(frameBytes);
         handler.onMessage(m);
-    }
-
-    @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-        if (event instanceof IdleStateEvent) {
-            guard.reject(ctx.channel(), label, RejectReason.IDLE_TIMEOUT,
-                    "nothing read for " + config.idleTimeoutMillis() + " ms");
-        } else {
-            ctx.fireUserEventTriggered(event);
-        }
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        if (handshakeTimeout != null) {
-            handshakeTimeout.cancel(false);
-        }
-        ctx.fireChannelInactive();
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        guard.onException(ctx.channel(), label, cause);
     }
 }

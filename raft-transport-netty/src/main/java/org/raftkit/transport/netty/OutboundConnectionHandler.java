@@ -3,11 +3,8 @@ package org.raftkit.transport.netty;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.SimpleChannelInboundHandler;
-import io.netty.handler.timeout.IdleStateEvent;
 
 import org.raftkit.transport.netty.wire.Envelope;
 
@@ -19,45 +16,31 @@ import org.raftkit.transport.netty.wire.Envelope;
  *
  * <p>One instance per connection, on the peer's event loop.
  */
-final class OutboundConnectionHandler extends SimpleChannelInboundHandler<ByteBuf> {
+final class OutboundConnectionHandler extends ConnectionHandler {
 
     private final PeerLink link;
-    private final NettyTransportConfig config;
-    private final ConnectionGuard guard;
-    private final String label;
 
-    private ScheduledFuture<?> handshakeTimeout;
     private ScheduledFuture<?> keepAlive;
     private boolean handshaken;
 
     OutboundConnectionHandler(PeerLink link, NettyTransportConfig config, ConnectionGuard guard, String label) {
+        super(config, guard, label);
         this.link = link;
-        this.config = config;
-        this.guard = guard;
-        this.label = label;
     }
 
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
-        long timeout = config.handshakeTimeoutMillis();
-        handshakeTimeout = ctx.executor().schedule(() -> guard.reject(ctx.channel(), label,
-                RejectReason.HANDSHAKE_TIMEOUT, "no answer to hello within " + timeout + " ms"), timeout,
-                TimeUnit.MILLISECONDS);
+    void onActive(ChannelHandlerContext ctx) {
         ctx.writeAndFlush(Handshake.hello(config.clusterId(), config.nodeId(), link.peerId()))
                 .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
-        ctx.fireChannelActive();
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, ByteBuf body) {
-        try {
-            onReply(ctx, Frames.parse(body));
-        } catch (WireFormatException e) {
-            guard.handle(ctx.channel(), label, e);
-        }
+    String handshakeOverdue(long timeoutMillis) {
+        return "no answer to hello within " + timeoutMillis + " ms";
     }
 
-    private void onReply(ChannelHandlerContext ctx, Envelope reply) throws WireFormatException {
+    @Override
+    void onEnvelope(ChannelHandlerContext ctx, Envelope reply, int frameBytes) throws WireFormatException {
         switch (reply.getBodyCase()) {
             case HELLO_ACK:
                 if (handshaken) {
@@ -87,7 +70,7 @@ final class OutboundConnectionHandler extends SimpleChannelInboundHandler<ByteBu
 
     private void onHandshaken(ChannelHandlerContext ctx) {
         handshaken = true;
-        handshakeTimeout.cancel(false);
+        handshakeDone();
         Envelope ping = Handshake.ping(config.nodeId(), link.peerId());
         long every = config.keepAliveIntervalMillis();
         keepAlive = ctx.executor().scheduleAtFixedRate(() -> ctx.writeAndFlush(ping, ctx.voidPromise()), every,
@@ -104,28 +87,9 @@ final class OutboundConnectionHandler extends SimpleChannelInboundHandler<ByteBu
     }
 
     @Override
-    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
-        if (event instanceof IdleStateEvent) {
-            guard.reject(ctx.channel(), label, RejectReason.IDLE_TIMEOUT,
-                    "no reply to pings for " + config.idleTimeoutMillis() + " ms");
-        } else {
-            ctx.fireUserEventTriggered(event);
-        }
-    }
-
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        if (handshakeTimeout != null) {
-            handshakeTimeout.cancel(false);
-        }
+    void onInactive() {
         if (keepAlive != null) {
             keepAlive.cancel(false);
         }
-        ctx.fireChannelInactive();
-    }
-
-    @Override
-    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        guard.onException(ctx.channel(), label, cause);
     }
 }
