@@ -180,7 +180,8 @@ class BadInputTest {
         cluster.stop(fakeId);
 
         List<Socket> accepted = new CopyOnWriteArrayList<>();
-        try (ServerSocket fake = new ServerSocket()) {
+        ServerSocket fake = new ServerSocket();
+        try {
             fake.setReuseAddress(true);
             fake.setReceiveBufferSize(4096);
             fake.bind(fakeAddress);
@@ -202,9 +203,10 @@ class BadInputTest {
             assertThat(maxQueued).isLessThanOrEqualTo(MAX_OUTBOUND_BYTES_PER_PEER);
             assertThat(leaderTransport.stats().dropped(DropReason.OUTBOUND_FULL)).isGreaterThan(500);
 
-            fake.close();
+            fake.close(); // ends the acceptor's accept()
             acceptor.join(WAIT.toMillis());
         } finally {
+            fake.close();
             for (Socket s : accepted) {
                 s.close();
             }

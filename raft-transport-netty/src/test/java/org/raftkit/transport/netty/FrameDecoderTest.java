@@ -58,7 +58,8 @@ class FrameDecoderTest {
 
         // Whatever follows is discarded without another report.
         ch.writeInbound(Unpooled.wrappedBuffer(new byte[100]));
-        assertThat((Object) ch.readInbound()).isNull();
+        Object nothing = ch.readInbound();
+        assertThat(nothing).isNull();
         ch.finishAndReleaseAll();
     }
 
@@ -86,7 +87,8 @@ class FrameDecoderTest {
         assertBody(ch.readInbound(), 3);
         assertBody(ch.readInbound(), 0);
         assertBody(ch.readInbound(), MAX_FRAME_BYTES);
-        assertThat((Object) ch.readInbound()).isNull();
+        Object nothing = ch.readInbound();
+        assertThat(nothing).isNull();
         assertThat(ch.finish()).isFalse();
     }
 
