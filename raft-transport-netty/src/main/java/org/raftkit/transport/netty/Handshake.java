@@ -1,0 +1,87 @@
+package org.raftkit.transport.netty;
+
+import org.raftkit.transport.netty.wire.Envelope;
+import org.raftkit.transport.netty.wire.Hello;
+import org.raftkit.transport.netty.wire.HelloAck;
+import org.raftkit.transport.netty.wire.HelloReject;
+import org.raftkit.transport.netty.wire.Ping;
+import org.raftkit.transport.netty.wire.Pong;
+
+/**
+ * The connection handshake and keep-alive frames (docs/TRANSPORT.md, "Handshake"): the dialer
+ * sends {@code Hello}; the acceptor checks it and answers {@code HelloAck}, or
+ * {@code HelloReject} and closes. Only then do messages flow, dialer to acceptor.
+ */
+final class Handshake {
+
+    /** The protocol version this code speaks: raft.proto as it is. */
+    static final int PROTOCOL_VERSION = 1;
+
+    /** The oldest version this code accepts from a peer. */
+    static final int MIN_PROTOCOL_VERSION = 1;
+
+    private Handshake() {
+    }
+
+    /** A failed check of a peer's Hello: how to count it and what to log. */
+    record Refusal(RejectReason reason, String detail) {
+    }
+
+    /** The dialer's first frame. */
+    static Envelope hello(String clusterId, String from, String to) {
+        return Envelope.newBuilder().setFrom(from).setTo(to)
+                .setHello(Hello.newBuilder().setProtocolVersion(PROTOCOL_VERSION).setClusterId(clusterId))
+                .build();
+    }
+
+    /** The acceptor's answer to a valid Hello. */
+    static Envelope helloAck(String from, String to) {
+        return Envelope.newBuilder().setFrom(from).setTo(to)
+                .setHelloAck(HelloAck.newBuilder().setProtocolVersion(PROTOCOL_VERSION))
+                .build();
+    }
+
+    /** The acceptor's last frame before closing a refused connection. */
+    static Envelope helloReject(String from, String reason) {
+        return Envelope.newBuilder().setFrom(from).setHelloReject(HelloReject.newBuilder().setReason(reason)).build();
+    }
+
+    /** The dialer's keep-alive. */
+    static Envelope ping(String from, String to) {
+        return Envelope.newBuilder().setFrom(from).setTo(to).setPing(Ping.getDefaultInstance()).build();
+    }
+
+    /** The acceptor's answer to a ping. */
+    static Envelope pong(String from, String to) {
+        return Envelope.newBuilder().setFrom(from).setTo(to).setPong(Pong.getDefaultInstance()).build();
+    }
+
+    /**
+     * Checks the first frame of an inbound connection.
+     *
+     * @return null if {@code first} is a Hello this node accepts, else why not
+     */
+    static Refusal check(Envelope first, NettyTransportConfig config) {
+        if (first.getBodyCase() != Envelope.BodyCase.HELLO) {
+            return new Refusal(RejectReason.PROTOCOL_VIOLATION, "first frame is " + first.getBodyCase() + ", not HELLO");
+        }
+        Hello hello = first.getHello();
+        if (hello.getProtocolVersion() < MIN_PROTOCOL_VERSION) {
+            return new Refusal(RejectReason.UNSUPPORTED_VERSION, "protocol version " + hello.getProtocolVersion()
+                    + " is older than " + MIN_PROTOCOL_VERSION);
+        }
+        if (!hello.getClusterId().equals(config.clusterId())) {
+            return new Refusal(RejectReason.WRONG_CLUSTER, "cluster id \"" + hello.getClusterId() + "\" is not \""
+                    + config.clusterId() + "\"");
+        }
+        if (!config.peers().containsKey(first.getFrom())) {
+            return new Refusal(RejectReason.UNKNOWN_NODE, "node id \"" + first.getFrom() + "\" is not a peer of "
+                    + config.nodeId());
+        }
+        if (!first.getTo().equals(config.nodeId())) {
+            return new Refusal(RejectReason.MISADDRESSED, "hello from " + first.getFrom() + " is addressed to \""
+                    + first.getTo() + "\"");
+        }
+        return null;
+    }
+}

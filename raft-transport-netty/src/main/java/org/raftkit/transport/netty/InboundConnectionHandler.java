@@ -1,0 +1,97 @@
+package org.raftkit.transport.netty;
+
+import io.netty.channel.ChannelHandlerContext;
+
+import org.raftkit.message.Message;
+import org.raftkit.spi.Transport.MessageHandler;
+import org.raftkit.transport.netty.wire.Envelope;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The acceptor's end of one connection a peer dialed: checks the peer's Hello, answers pings, and
+ * hands each valid message to Raft. Anything else is rejected through the {@link ConnectionGuard}
+ * and never reaches Raft.
+ *
+ * <p>One instance per connection, on the connection's event loop. {@link MessageHandler#onMessage}
+ * is called on that event loop; the runtime's handler only enqueues, so nothing here blocks.
+ */
+final class InboundConnectionHandler extends ConnectionHandler {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
+
+    private final Counters counters;
+    private final MessageHandler handler;
+
+    /** The peer's node id once its Hello was accepted; null before. */
+    private String peerId;
+    private Envelope pong;
+
+    InboundConnectionHandler(NettyTransportConfig config, Counters counters, ConnectionGuard guard,
+                             MessageHandler handler) {
+        super(config, guard, "from an unknown address");
+        this.counters = counters;
+        this.handler = handler;
+    }
+
+    @Override
+    void onActive(ChannelHandlerContext ctx) {
+        label = "from " + ctx.channel().remoteAddress();
+    }
+
+    @Override
+    String handshakeOverdue(long timeoutMillis) {
+        return "no valid hello within " + timeoutMillis + " ms";
+    }
+
+    @Override
+    void onEnvelope(ChannelHandlerContext ctx, Envelope envelope, int frameBytes) throws WireFormatException {
+        if (peerId == null) {
+            onHello(ctx, envelope);
+        } else {
+            onMessage(ctx, envelope, frameBytes);
+        }
+    }
+
+    private void onHello(ChannelHandlerContext ctx, Envelope first) {
+        Handshake.Refusal refusal = Handshake.check(first, config);
+        if (refusal != null) {
+            guard.reject(ctx.channel(), label, refusal.reason(), refusal.detail(),
+                    Handshake.helloReject(config.nodeId(), refusal.reason().name()));
+            return;
+        }
+        handshakeDone();
+        peerId = first.getFrom();
+        label = "from " + peerId + " at " + ctx.channel().remoteAddress();
+        pong = Handshake.pong(config.nodeId(), peerId);
+        ctx.writeAndFlush(Handshake.helloAck(config.nodeId(), peerId));
+        LOG.debug("{} accepted connection {}", config.nodeId(), label);
+    }
+
+    private void onMessage(ChannelHandlerContext ctx, Envelope envelope, int frameBytes) throws WireFormatException {
+        switch (envelope.getBodyCase()) {
+            case PING:
+                ctx.writeAndFlush(pong);
+                return;
+            case HELLO:
+            case HELLO_ACK:
+            case HELLO_REJECT:
+            case PONG:
+                guard.reject(ctx.channel(), label, RejectReason.PROTOCOL_VIOLATION,
+                        envelope.getBodyCase() + " after the handshake");
+                return;
+            default:
+                break;
+        }
+        // Checked before decoding: a message in another node's name, or for another node, is
+        // refused whatever it carries.
+        if (!envelope.getFrom().equals(peerId) || !envelope.getTo().equals(config.nodeId())) {
+            guard.reject(ctx.channel(), label, RejectReason.MISADDRESSED, "message from \"" + envelope.getFrom()
+                    + "\" to \"" + envelope.getTo() + "\" on " + peerId + "'s connection to " + config.nodeId());
+            return;
+        }
+        Message m = MessageCodec.decode(envelope);
+        counters.received(frameBytes);
+        handler.onMessage(m);
+    }
+}

@@ -1,0 +1,258 @@
+package org.raftkit.transport.netty;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioEventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+
+import org.raftkit.message.Message;
+import org.raftkit.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Raft messages between the nodes of one cluster over TCP, with Netty: the {@link Transport} to
+ * use outside tests. docs/TRANSPORT.md describes the wire format and the behaviour in full.
+ *
+ * <pre>{@code
+ * NettyTransport transport = NettyTransport.create(NettyTransportConfig.builder()
+ *     .clusterId("raft-kv").nodeId("n1")
+ *     .peers(Map.of("n1", addr1, "n2", addr2, "n3", addr3))   // listens on addr1
+ *     .build());
+ * RaftServer server = RaftServer.builder().id("n1").peers("n1", "n2", "n3").transport(transport)...build();
+ * }</pre>
+ *
+ * <ul>
+ *   <li><b>Connections.</b> One outbound connection per peer, dialed at {@link #start} and redialed
+ *       after any loss with capped exponential backoff and jitter. Messages to a peer travel on
+ *       this node's connection to it; the peer's replies on its connection to this node.</li>
+ *   <li><b>Handshake.</b> A connection carries messages only after the dialer's Hello (cluster id,
+ *       its node id, the node id it meant to reach) was accepted. A foreign cluster, an unknown
+ *       node, a wrong target, garbage, a frame above {@code maxFrameBytes}, a dialer that does not
+ *       finish the handshake in time or falls silent: that connection is closed with one WARN line
+ *       and counted in {@link #stats()}; nothing of it reaches Raft, and nothing else is affected.</li>
+ *   <li><b>Backpressure.</b> {@link #send} never blocks: a message for a peer that is not connected,
+ *       or whose queue is at {@code maxOutboundBytesPerPeer}, is dropped and counted; Raft retries.</li>
+ *   <li><b>Latency.</b> Votes, heartbeats and replies go in a lane ahead of AppendEntries, and
+ *       messages sent together are written together with one flush.</li>
+ * </ul>
+ *
+ * <h2>Threads</h2>
+ * {@code ioThreads} Netty event loops named {@code raftkit-<nodeId>-netty-…}, started by
+ * {@link #start} and stopped by {@link #close}. Inbound messages are handed to the handler on
+ * them. Thread-safe.
+ */
+public final class NettyTransport implements Transport {
+
+    private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
+
+    /**
+     * Netty's outbound buffer per connection: the lanes feed it only while it holds less than the
+     * high mark, so a heartbeat queued now waits behind at most this much (plus one frame, plus
+     * what the kernel holds), however much AppendEntries traffic is queued.
+     */
+    static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
+
+    /** How long {@link #close} waits for the event loops to end. */
+    private static final long CLOSE_TIMEOUT_MILLIS = 5_000;
+
+    private final NettyTransportConfig config;
+    private final Counters counters = new Counters();
+    private final ConnectionGuard guard;
+
+    private EventLoopGroup group;
+    /** The event loops' threads, joined by close. */
+    private final Queue<Thread> threads = new ConcurrentLinkedQueue<>();
+    private Channel serverChannel;
+    /** Outbound links by peer id; empty until started. Replaced once, in start. */
+    private volatile Map<String, PeerLink> links = Map.of();
+    private volatile boolean started;
+    private volatile boolean closed;
+
+    private NettyTransport(NettyTransportConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.guard = new ConnectionGuard(config.nodeId(), counters);
+    }
+
+    /** A transport for {@code config}. Starts nothing: no thread, no socket until {@link #start}. */
+    public static NettyTransport create(NettyTransportConfig config) {
+        return new NettyTransport(config);
+    }
+
+    /**
+     * Binds the listen address, then starts dialing every peer. Called once, by the runtime
+     * ({@code RaftServer.start}), before any {@link #send}; blocks until the bind is done.
+     * Inbound messages go to {@code handler} on a Netty thread.
+     *
+     * @throws UncheckedIOException  if the listen address cannot be bound; the message names it. The
+     *                               transport is then closed
+     * @throws IllegalStateException if already started or closed
+     */
+    @Override
+    public synchronized void start(MessageHandler handler) {
+        Objects.requireNonNull(handler, "handler");
+        if (started || closed) {
+            throw new IllegalStateException("transport of " + config.nodeId() + " is "
+                    + (closed ? "closed" : "already started"));
+        }
+        started = true;
+        group = new NioEventLoopGroup(config.ioThreads(), new DefaultThreadFactory("raftkit-" + config.nodeId()
+                + "-netty") {
+            @Override
+            protected Thread newThread(Runnable r, String name) {
+                Thread t = super.newThread(r, name);
+                threads.add(t);
+                return t;
+            }
+        });
+        try {
+            serverChannel = serverBootstrap(handler).bind(config.listenAddress()).syncUninterruptibly().channel();
+        } catch (Exception e) { // Netty rethrows the bind's IOException undeclared, hence Exception
+            close();
+            throw new UncheckedIOException(config.nodeId() + " cannot listen on " + config.listenAddress() + ": "
+                    + e.getMessage(), e instanceof IOException io ? io : new IOException(e));
+        }
+        Map<String, PeerLink> created = new LinkedHashMap<>();
+        Bootstrap outbound = outboundBootstrap();
+        config.peers().forEach((id, address) -> created.put(id,
+                new PeerLink(id, address, config, counters, guard, group.next(), outbound.clone())));
+        links = Map.copyOf(created);
+        LOG.info("{} listening on {} for cluster {}, peers {}", config.nodeId(), localAddress(), config.clusterId(),
+                config.peers());
+        created.values().forEach(PeerLink::start);
+    }
+
+    /**
+     * Queues {@code message} for {@code message.to()}. Called on any of the runtime's threads;
+     * thread-safe, never blocks, never throws: a message that cannot go now (unknown or
+     * unconnected peer, full queue, not started or closed) is dropped and counted in
+     * {@link #stats()}.
+     */
+    @Override
+    public void send(Message message) {
+        if (closed || !started) {
+            counters.dropped(DropReason.CLOSED);
+            return;
+        }
+        PeerLink link = links.get(message.to());
+        if (link == null) {
+            counters.dropped(DropReason.UNKNOWN_PEER);
+            return;
+        }
+        link.offer(message);
+    }
+
+    /**
+     * The address actually bound (useful with port 0), or null before {@link #start}. Any thread.
+     */
+    public InetSocketAddress localAddress() {
+        Channel ch = serverChannel;
+        return ch == null ? null : (InetSocketAddress) ch.localAddress();
+    }
+
+    /** A snapshot of the counters since creation, and each peer's queue and connection. Any thread; cheap. */
+    public TransportStats stats() {
+        Map<String, Long> queued = new LinkedHashMap<>();
+        Map<String, Boolean> connected = new LinkedHashMap<>();
+        for (PeerLink link : links.values()) {
+            queued.put(link.peerId(), link.queuedBytes());
+            connected.put(link.peerId(), link.connected());
+        }
+        return counters.snapshot(queued, connected);
+    }
+
+    /** This transport's configuration. */
+    public NettyTransportConfig config() {
+        return config;
+    }
+
+    /**
+     * Stops accepting, closes every connection (queued messages are dropped), and stops the event
+     * loops, waiting up to 5 s for them to end so no thread or socket outlives this call. Called by
+     * the runtime in {@code RaftServer.close}; any thread but this transport's own. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (serverChannel != null) {
+            serverChannel.close().awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS);
+        }
+        links.values().forEach(PeerLink::close);
+        if (group != null) {
+            // No quiet period: Raft needs nothing delivered after close. shutdownGracefully closes
+            // every channel still registered and releases the selectors.
+            var termination = group.shutdownGracefully(0, CLOSE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+            if (!group.next().inEventLoop()) {
+                termination.awaitUninterruptibly(CLOSE_TIMEOUT_MILLIS + 1_000);
+                joinThreads();
+            }
+        }
+        LOG.info("{} transport closed", config.nodeId());
+    }
+
+    @Override
+    public String toString() {
+        return "NettyTransport{" + config.nodeId() + "@" + config.listenAddress() + (closed ? ", closed" : "") + "}";
+    }
+
+    /**
+     * Waits for the event loop threads themselves to end: Netty completes the termination future
+     * just before a loop's thread returns, and "no thread outlives close()" is the promise.
+     */
+    private void joinThreads() {
+        for (Thread t : threads) {
+            try {
+                t.join(CLOSE_TIMEOUT_MILLIS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    private ServerBootstrap serverBootstrap(MessageHandler handler) {
+        return new ServerBootstrap()
+                .group(group)
+                .channel(NioServerSocketChannel.class)
+                // A restarted node binds the port its predecessor left in TIME_WAIT.
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        Frames.addFraming(ch.pipeline(), config)
+                                .addLast(new InboundConnectionHandler(config, counters, guard, handler));
+                    }
+                });
+    }
+
+    private Bootstrap outboundBootstrap() {
+        return new Bootstrap()
+                .channel(NioSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
+                        config.connectTimeoutMillis()))
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK);
+    }
+}

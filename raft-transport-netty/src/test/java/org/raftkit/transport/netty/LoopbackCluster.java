@@ -1,0 +1,284 @@
+package org.raftkit.transport.netty;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
+import java.util.function.UnaryOperator;
+
+import org.raftkit.NotLeaderException;
+import org.raftkit.RaftConfig;
+import org.raftkit.RaftServer;
+import org.raftkit.RaftStatus;
+import org.raftkit.Role;
+import org.raftkit.ServerBusyException;
+import org.raftkit.memory.MemoryTermVoteStore;
+import org.raftkit.message.Message;
+import org.raftkit.runtime.Await;
+import org.raftkit.runtime.RecordingStateMachine;
+import org.raftkit.runtime.TestLogStorage;
+import org.raftkit.spi.LogStorage;
+import org.raftkit.spi.TermVoteStore;
+import org.raftkit.spi.Transport;
+
+/**
+ * Real {@link RaftServer}s talking through {@link NettyTransport}s over 127.0.0.1, nodes
+ * {@code n1 .. nN}, cluster id {@code "loopback"}. A node can be stopped and started again on the
+ * same port with the same storage. Every message a node's transport delivers is offered to
+ * {@link #delivered}, a test's window on what reached Raft.
+ *
+ * <p>Storage comes from {@link #openStorage}, the one place that decides what "durable" means
+ * here (see there).
+ */
+final class LoopbackCluster implements AutoCloseable {
+
+    static final String CLUSTER_ID = "loopback";
+
+    /** Small timeouts so tests are quick, with room for a loaded 2-core machine. */
+    static RaftConfig fastRaftConfig() {
+        return RaftConfig.defaults()
+                .withTickMillis(5)
+                .withHeartbeatIntervalMillis(25)
+                .withElectionTimeoutMillis(150, 300)
+                .withRequestTimeoutMillis(3_000);
+    }
+
+    /** What a node keeps across a restart. */
+    record Storage(LogStorage log, TermVoteStore termVote) {
+    }
+
+    private final Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
+    private final Map<String, Storage> storage = new LinkedHashMap<>();
+    private final Map<String, RaftServer> servers = new LinkedHashMap<>();
+    private final Map<String, NettyTransport> transports = new LinkedHashMap<>();
+    private final Map<String, RecordingStateMachine> machines = new LinkedHashMap<>();
+    private final RaftConfig raftConfig;
+    private final UnaryOperator<NettyTransportConfig.Builder> transportTweaks;
+    private final ConcurrentLinkedQueue<Message> delivered = new ConcurrentLinkedQueue<>();
+    private volatile Predicate<Message> recordIf = m -> false;
+
+    LoopbackCluster(int size, RaftConfig raftConfig, UnaryOperator<NettyTransportConfig.Builder> transportTweaks) {
+        this.raftConfig = raftConfig;
+        this.transportTweaks = transportTweaks;
+        List<InetSocketAddress> free = FreePorts.loopback(size);
+        for (int i = 0; i < size; i++) {
+            addresses.put("n" + (i + 1), free.get(i));
+        }
+    }
+
+    /**
+     * The log and term/vote store of node {@code id}, called at every (re)start.
+     *
+     * <p>Memory stores, kept per node across restarts as a disk would be: {@link TestLogStorage}
+     * is a {@code MemoryLogStorage} that survives {@code close()}. Switching to
+     * {@code SegmentedLogStorage} means opening it here on a per-node temporary directory (and the
+     * term/vote file beside it) each time this is called, and deleting the directories in
+     * {@link #close()}.
+     */
+    private Storage openStorage(String id) {
+        return storage.computeIfAbsent(id, x -> new Storage(new TestLogStorage(), new MemoryTermVoteStore()));
+    }
+
+    /** Starts every node. */
+    LoopbackCluster startAll() {
+        for (String id : addresses.keySet()) {
+            start(id);
+        }
+        return this;
+    }
+
+    /** Starts (or restarts) node {@code id}: a new transport on its port, a new server on its storage. */
+    RaftServer start(String id) {
+        NettyTransport transport = NettyTransport.create(transportConfig(id).build());
+        Storage s = openStorage(id);
+        RecordingStateMachine machine = new RecordingStateMachine();
+        RaftServer server = RaftServer.builder()
+                .id(id)
+                .peers(addresses.keySet())
+                .stateMachine(machine)
+                .logStorage(s.log())
+                .termVoteStore(s.termVote())
+                .transport(new Recording(transport))
+                .config(raftConfig)
+                .random(id.hashCode())
+                .build();
+        transports.put(id, transport);
+        machines.put(id, machine);
+        servers.put(id, server);
+        server.start();
+        return server;
+    }
+
+    /** The transport config node {@code id} is started with. */
+    NettyTransportConfig.Builder transportConfig(String id) {
+        return transportTweaks.apply(NettyTransportConfig.builder()
+                .clusterId(CLUSTER_ID)
+                .nodeId(id)
+                .peers(addresses)
+                .reconnectBackoffMillis(20, 200));
+    }
+
+    /** Closes node {@code id}'s server (and so its transport); its storage survives. */
+    void stop(String id) {
+        servers.get(id).close();
+    }
+
+    List<String> ids() {
+        return List.copyOf(addresses.keySet());
+    }
+
+    InetSocketAddress address(String id) {
+        return addresses.get(id);
+    }
+
+    RaftServer server(String id) {
+        return servers.get(id);
+    }
+
+    NettyTransport transport(String id) {
+        return transports.get(id);
+    }
+
+    RecordingStateMachine machine(String id) {
+        return machines.get(id);
+    }
+
+    /** From now on, every delivered message matching {@code rule} is kept in {@link #delivered()}. */
+    void recordDeliveredIf(Predicate<Message> rule) {
+        recordIf = rule;
+    }
+
+    /** Delivered messages that matched the rule of {@link #recordDeliveredIf}. */
+    List<Message> delivered() {
+        return List.copyOf(delivered);
+    }
+
+    /** Ids of nodes whose server is running. */
+    List<String> running() {
+        List<String> out = new ArrayList<>();
+        servers.forEach((id, s) -> {
+            if (s.status().state() == RaftStatus.State.RUNNING) {
+                out.add(id);
+            }
+        });
+        return out;
+    }
+
+    /** Waits until one running node leads and every other running node follows it. */
+    String awaitLeader(Duration timeout) {
+        List<String> among = running();
+        AtomicReference<String> found = new AtomicReference<>();
+        Await.await(timeout, () -> {
+            String leader = null;
+            for (String id : among) {
+                if (servers.get(id).status().role() == Role.LEADER) {
+                    leader = id;
+                }
+            }
+            for (String id : among) {
+                if (leader == null || !leader.equals(servers.get(id).status().leaderId())) {
+                    return false;
+                }
+            }
+            found.set(leader);
+            return true;
+        }, () -> "a leader among " + among + ": " + statuses());
+        return found.get();
+    }
+
+    /** Submits on {@code id}, retrying while there is no leader or it is busy (nothing was applied then). */
+    String submit(String id, String command, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                byte[] r = servers.get(id).submit(RecordingStateMachine.bytes(command))
+                        .get(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())),
+                                TimeUnit.MILLISECONDS);
+                return RecordingStateMachine.string(r);
+            } catch (ExecutionException e) {
+                boolean retriable = e.getCause() instanceof NotLeaderException
+                        || e.getCause() instanceof ServerBusyException;
+                if (!retriable || System.nanoTime() - deadline > 0) {
+                    throw new AssertionError("submit of " + command + " on " + id + " failed: " + e.getCause()
+                            + statuses(), e.getCause());
+                }
+            } catch (TimeoutException e) {
+                throw new AssertionError("submit of " + command + " on " + id + " not done in " + timeout
+                        + statuses(), e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** Waits until the machines of {@code among} hold the same commands, at least {@code minCount}. */
+    List<String> awaitSameApplied(Duration timeout, Collection<String> among, int minCount) {
+        AtomicReference<List<String>> agreed = new AtomicReference<>();
+        Await.await(timeout, () -> {
+            List<String> first = null;
+            for (String id : among) {
+                List<String> applied = machines.get(id).commands();
+                if (applied.size() < minCount || (first != null && !first.equals(applied))) {
+                    return false;
+                }
+                first = applied;
+            }
+            agreed.set(first);
+            return true;
+        }, () -> among + " to apply the same " + minCount + "+ commands" + statuses());
+        return agreed.get();
+    }
+
+    /** Every node's status and transport stats, for failure messages. */
+    String statuses() {
+        StringBuilder sb = new StringBuilder();
+        servers.forEach((id, s) -> sb.append("\n  ").append(s.status()).append("\n    ")
+                .append(transports.get(id).stats()));
+        return sb.toString();
+    }
+
+    @Override
+    public void close() {
+        servers.values().forEach(RaftServer::close);
+    }
+
+    /** Passes everything to the real transport, noting delivered messages the test asked about. */
+    private final class Recording implements Transport {
+
+        private final Transport delegate;
+
+        Recording(Transport delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public void start(MessageHandler handler) {
+            delegate.start(m -> {
+                if (recordIf.test(m)) {
+                    delivered.add(m);
+                }
+                handler.onMessage(m);
+            });
+        }
+
+        @Override
+        public void send(Message message) {
+            delegate.send(message);
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+    }
+}
