@@ -53,16 +53,19 @@ final class LogRecovery {
 
     private final Path dir;
     private final FileChannelFactory channels;
+    /** Whether repairs are forced to disk; not under {@link SyncPolicy#NEVER}, which forces nothing. */
+    private final boolean forceRepairs;
     private final List<FileChannel> opened = new ArrayList<>();
 
-    private LogRecovery(Path dir, FileChannelFactory channels) {
+    private LogRecovery(Path dir, SegmentedLogStorage.Options options) {
         this.dir = dir;
-        this.channels = channels;
+        this.channels = options.channelFactory();
+        this.forceRepairs = options.syncPolicy() == SyncPolicy.ALWAYS;
     }
 
     /** Recovers the log in {@code dir}; see the class comment for what is checked and repaired. */
-    static Result recover(Path dir, FileChannelFactory channels) throws IOException {
-        LogRecovery recovery = new LogRecovery(dir, channels);
+    static Result recover(Path dir, SegmentedLogStorage.Options options) throws IOException {
+        LogRecovery recovery = new LogRecovery(dir, options);
         try {
             return recovery.run();
         } catch (IOException | RuntimeException e) {
@@ -94,6 +97,7 @@ final class LogRecovery {
         List<Segment> segments = new ArrayList<>();
         long expected = firstIndex;
         long tornOffset = -1;
+        RecordScanner tornScanner = null;
         for (SegmentFile f : files) {
             if (f.firstIndex() != expected) {
                 throw new CorruptStorageException(f.path(), 0, expected, segments.isEmpty()
@@ -123,11 +127,12 @@ final class LogRecovery {
             segments.add(new Segment(f.path(), f.firstIndex(), channel, offsets, count, (int) offset));
             if (offset < scanner.fileSize() && !scanner.zerosFrom(offset)) {
                 tornOffset = offset;
+                tornScanner = scanner;
                 break;
             }
         }
         if (tornOffset >= 0) {
-            repairTornTail(files, segments, tornOffset, expected);
+            repairTornTail(files, segments, tornScanner, tornOffset, expected);
         }
         for (Segment s : segments) {
             if (s != segments.get(segments.size() - 1)) {
@@ -144,8 +149,8 @@ final class LogRecovery {
      * Refuses if a valid later record follows anywhere; otherwise cuts them off, with any later
      * segments (which then hold no valid record).
      */
-    private void repairTornTail(List<SegmentFile> files, List<Segment> segments, long tornOffset, long expected)
-            throws IOException {
+    private void repairTornTail(List<SegmentFile> files, List<Segment> segments, RecordScanner tornScanner,
+                                long tornOffset, long expected) throws IOException {
         Segment torn = segments.get(segments.size() - 1);
         List<SegmentFile> later = files.subList(segments.size(), files.size());
         long bytesAfter = torn.channel.size() - tornOffset;
@@ -157,7 +162,7 @@ final class LogRecovery {
         }
         // A later record's index is at most one per header's worth of bytes beyond the last good one.
         long maxIndex = expected - 1 + bytesAfter / RecordFormat.HEADER_BYTES + 1;
-        long found = new RecordScanner(torn.channel).findRecord(tornOffset + 1, expected - 1, maxIndex);
+        long found = tornScanner.findRecord(tornOffset + 1, expected - 1, maxIndex);
         Path foundIn = torn.file;
         for (int i = 0; found < 0 && i < later.size(); i++) {
             found = new RecordScanner(laterChannels.get(i)).findRecord(0, expected - 1, maxIndex);
@@ -172,13 +177,15 @@ final class LogRecovery {
                 + " unless the disk itself damaged the last record)", torn.file, tornOffset,
                 torn.channel.size() - tornOffset, expected - 1);
         torn.channel.truncate(tornOffset);
-        torn.channel.force(true);
+        if (forceRepairs) {
+            torn.channel.force(true);
+        }
         for (int i = 0; i < later.size(); i++) {
             LOG.warn("{}: holds no valid record after the torn write; deleting it", later.get(i).path());
             laterChannels.get(i).close();
             Files.delete(later.get(i).path());
         }
-        if (!later.isEmpty()) {
+        if (!later.isEmpty() && forceRepairs) {
             StorageFiles.fsyncDirectory(dir, channels);
         }
     }
@@ -189,7 +196,7 @@ final class LogRecovery {
                     LogStart.FILE_NAME);
             Files.delete(f.path());
         }
-        if (!obsolete.isEmpty()) {
+        if (!obsolete.isEmpty() && forceRepairs) {
             StorageFiles.fsyncDirectory(dir, channels);
         }
     }

@@ -39,9 +39,11 @@ final class LogWriter {
     private final Path dir;
     private final SegmentedLogStorage.Options options;
     private final LogIndex index;
-    private final ByteBuffer buffer;
+    /** Allocated at the first append (direct memory is freed only by the GC, and many opens only read). */
+    private ByteBuffer buffer;
     private final ByteBuffer header = ByteBuffer.allocate(RecordFormat.HEADER_BYTES);
-    private final ByteBuffer zeros = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES);
+    /** Allocated at the first preallocation. */
+    private ByteBuffer zeros;
     private final CRC32C crc = new CRC32C();
     /** Segments written since the last sync, to force. */
     private final Set<Segment> unsynced = new LinkedHashSet<>();
@@ -62,7 +64,6 @@ final class LogWriter {
         this.dir = dir;
         this.options = options;
         this.index = index;
-        this.buffer = ByteBuffer.allocateDirect(options.writeBufferBytes());
         this.active = index.lastSegment();
         this.written = active == null ? 0 : active.endOffset();
         this.allocated = lastSegmentFileBytes;
@@ -88,6 +89,9 @@ final class LogWriter {
             if (e.data().length > RecordFormat.MAX_PAYLOAD_BYTES) {
                 throw new IllegalArgumentException(e + " is larger than " + RecordFormat.MAX_PAYLOAD_BYTES + " bytes");
             }
+        }
+        if (buffer == null) {
+            buffer = ByteBuffer.allocateDirect(options.writeBufferBytes());
         }
         try {
             for (Entry e : entries) {
@@ -233,7 +237,7 @@ final class LogWriter {
 
     /** Hands the buffer to the active segment's file. */
     private void flush() throws IOException {
-        if (buffer.position() == 0) {
+        if (buffer == null || buffer.position() == 0) {
             return;
         }
         buffer.flip();
@@ -262,6 +266,9 @@ final class LogWriter {
             return;
         }
         long target = Math.max(upTo, Math.min(((upTo + step - 1) / step) * step, options.segmentSizeBytes()));
+        if (zeros == null) {
+            zeros = ByteBuffer.allocateDirect(ZERO_CHUNK_BYTES);
+        }
         // Only past upTo: the data about to be written covers the rest.
         for (long at = upTo; at < target; ) {
             zeros.clear().limit((int) Math.min(ZERO_CHUNK_BYTES, target - at));

@@ -1,7 +1,10 @@
 package org.raftkit.storage;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.util.Arrays;
 import java.util.zip.CRC32C;
@@ -15,13 +18,16 @@ import java.util.zip.CRC32C;
  */
 final class RecordScanner {
 
-    private static final int WINDOW_BYTES = 1 << 20;
+    private static final int WINDOW_BYTES = 256 << 10;
     private static final byte[] ZEROS = new byte[WINDOW_BYTES];
+    private static final VarHandle BIG_ENDIAN_LONG =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
 
     private final FileChannel channel;
     private final long fileSize;
     private final CRC32C crc = new CRC32C();
-    private ByteBuffer window = ByteBuffer.allocate(WINDOW_BYTES);
+    /** Grown on demand: most segments opened in tests are small, and a record may be larger. */
+    private ByteBuffer window = ByteBuffer.allocate(0);
     /** File offset of window[0]. */
     private long windowStart;
     private int windowLength;
@@ -79,14 +85,52 @@ final class RecordScanner {
      * real candidates (random bytes almost never fall in it).
      */
     long findRecord(long offset, long afterIndex, long maxIndex) throws IOException {
-        for (long at = offset; at + RecordFormat.HEADER_BYTES <= fileSize; at++) {
-            load(at, RecordFormat.HEADER_BYTES);
-            long index = RecordFormat.index(window, at(at));
-            if (index > afterIndex && index <= maxIndex && recordAt(at) > 0) {
-                return at;
+        boolean smallIndexes = maxIndex < (1L << 56);
+        long from = offset;
+        scan:
+        while (from + RecordFormat.HEADER_BYTES <= fileSize) {
+            load(from, (int) Math.min(WINDOW_BYTES, fileSize - from));
+            byte[] a = window.array();
+            int last = windowLength - RecordFormat.HEADER_BYTES; // last window position a header fits at
+            // This loop runs once per byte of a torn region, so it reads the array directly and filters
+            // on one byte first: a wanted index (at most maxIndex, far below 2^56) has a zero top byte.
+            for (int p = at(from); p <= last; p++) {
+                if (smallIndexes && a[p + RecordFormat.INDEX_OFFSET] != 0) {
+                    continue;
+                }
+                long index = (long) BIG_ENDIAN_LONG.get(a, p + RecordFormat.INDEX_OFFSET);
+                if (index == 0) {
+                    // A run of zeros (preallocated space) cannot hold a wanted index: jump to the last
+                    // header position whose index field still reaches the next non-zero byte.
+                    p = Math.max(p, nextNonZero(a, p + RecordFormat.INDEX_OFFSET) - RecordFormat.INDEX_OFFSET - 8);
+                    continue;
+                }
+                if (index > afterIndex && index <= maxIndex) {
+                    long candidate = windowStart + p;
+                    if (recordAt(candidate) > 0) {
+                        return candidate;
+                    }
+                    from = candidate + 1; // recordAt may have moved the window
+                    continue scan;
+                }
             }
+            from = windowStart + last + 1;
         }
         return -1;
+    }
+
+    /** Position of the first non-zero byte at or after {@code from} in the window, or the window's end. */
+    private int nextNonZero(byte[] a, int from) {
+        int at = from;
+        while (at < windowLength) {
+            int n = Math.min(windowLength - at, ZEROS.length);
+            int m = Arrays.mismatch(a, at, at + n, ZEROS, 0, n);
+            if (m >= 0) {
+                return at + m;
+            }
+            at += n;
+        }
+        return windowLength;
     }
 
     /** Makes [offset, offset + length) readable in the window; false if the file ends first. */

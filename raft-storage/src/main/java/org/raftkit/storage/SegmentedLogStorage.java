@@ -179,7 +179,7 @@ public final class SegmentedLogStorage implements LogStorage {
                         + " entries and breaks Raft's guarantees. For benchmarks only.", dir);
             }
             long start = System.nanoTime();
-            LogRecovery.Result r = LogRecovery.recover(dir, options.channelFactory());
+            LogRecovery.Result r = LogRecovery.recover(dir, options);
             LogIndex index = new LogIndex(r.segments(), r.terms(), r.firstIndex(), r.lastIndex(), r.termBeforeFirst(),
                     options.cacheBytes());
             LOG.info("{}: opened log [{}, {}] in {} segments, checked in {} ms", dir, r.firstIndex(), r.lastIndex(),
