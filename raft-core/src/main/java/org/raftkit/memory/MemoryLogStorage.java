@@ -93,6 +93,20 @@ public final class MemoryLogStorage implements LogStorage {
         }
     }
 
+    /** Drops exactly the entries up to {@code upToIndex} and remembers the last one's term. */
+    @Override
+    public synchronized void compactPrefix(long upToIndex) {
+        if (upToIndex > lastIndex()) {
+            throw new IllegalArgumentException("compact up to " + upToIndex + " beyond last index " + lastIndex());
+        }
+        if (upToIndex < firstIndex) {
+            return;
+        }
+        termBeforeFirst = term(upToIndex);
+        entries.subList(0, (int) (upToIndex - firstIndex + 1)).clear();
+        firstIndex = upToIndex + 1;
+    }
+
     @Override
     public void sync() {
         // Memory is as durable as it gets.

@@ -8,8 +8,8 @@ import org.raftkit.message.Entry;
  * Where a node keeps its Raft log ([persistent] in Figure 2).
  *
  * <h2>Threads</h2>
- * Writes ({@link #append}, {@link #truncateSuffix}, {@link #sync}) are called on one thread only,
- * the runtime's storage thread, in log order. Reads ({@link #term}, {@link #entries},
+ * Writes ({@link #append}, {@link #truncateSuffix}, {@link #compactPrefix}, {@link #sync}) are
+ * called on one thread only, the runtime's storage thread, in log order. Reads ({@link #term}, {@link #entries},
  * {@link #firstIndex}, {@link #lastIndex}) are called on the Raft thread while writes may be under
  * way, so an implementation must make reads safe against a concurrent write. The core only reads
  * indexes it has been told are durable, so a read never races a write of the same index.
@@ -63,6 +63,22 @@ public interface LogStorage extends AutoCloseable {
      * suffix, §5.3). Storage thread only. Durable at the next {@link #sync()}.
      */
     void truncateSuffix(long fromIndex);
+
+    /**
+     * Discards entries with index {@code <= upToIndex} because a snapshot now covers them (thesis §5).
+     * Storage thread only; may block. Keeping entries is always safe, so an implementation may
+     * keep some or all of them (segmented storage drops whole segment files only): afterwards
+     * {@code firstIndex() <= upToIndex + 1}, no entry above {@code upToIndex} is removed, and
+     * {@code term(firstIndex() - 1)} still answers. Durable at the next {@link #sync()} at the
+     * latest. The default keeps everything.
+     *
+     * @throws IllegalArgumentException if {@code upToIndex > lastIndex()}
+     */
+    default void compactPrefix(long upToIndex) {
+        if (upToIndex > lastIndex()) {
+            throw new IllegalArgumentException("compact up to " + upToIndex + " beyond last index " + lastIndex());
+        }
+    }
 
     /** Makes every append and truncation so far durable (fsync). Storage thread only; blocks. */
     void sync();
