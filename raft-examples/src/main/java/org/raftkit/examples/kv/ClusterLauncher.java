@@ -1,0 +1,198 @@
+package org.raftkit.examples.kv;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code cluster}: a local cluster of KV nodes, each its own process, so that {@code kill -9} on
+ * one of them is a real crash. Data lives under {@code --dir} (one folder per node) and is reused
+ * by the next start. Ctrl-C stops every node; a node that dies on its own is reported.
+ */
+final class ClusterLauncher {
+
+    /** Where one child node runs. */
+    record Member(String id, InetSocketAddress raft, InetSocketAddress http, Path dataDir) {
+        URI httpUri() {
+            return URI.create("http://" + http.getHostString() + ":" + http.getPort());
+        }
+    }
+
+    /** A started child. */
+    record Child(Member member, Process process) {
+    }
+
+    static final String HOST = "127.0.0.1";
+    private static final long LEADER_WAIT_MILLIS = 30_000;
+
+    private final List<Member> members = new ArrayList<>();
+    private final List<Child> children = new ArrayList<>();
+    private final PrintStream out;
+    private volatile boolean stopping;
+
+    ClusterLauncher(int nodes, Path dir, int httpPort, int raftPort, PrintStream out) {
+        this.out = out;
+        for (int i = 1; i <= nodes; i++) {
+            members.add(new Member("n" + i, new InetSocketAddress(HOST, raftPort + i - 1),
+                    new InetSocketAddress(HOST, httpPort + i - 1), dir.resolve("n" + i)));
+        }
+    }
+
+    /** {@code n1=127.0.0.1:7001,…} for {@code serve --peers}. */
+    String peersFlag() {
+        StringBuilder b = new StringBuilder();
+        for (Member m : members) {
+            b.append(b.length() == 0 ? "" : ",").append(m.id()).append('=').append(HOST).append(':').append(m.raft().getPort());
+        }
+        return b.toString();
+    }
+
+    /** Starts every node, waits for a leader, prints the table and the hint, then waits for Ctrl-C. */
+    int run() throws InterruptedException {
+        for (Member m : members) {
+            checkFree(m.raft(), "--raft-port");
+            checkFree(m.http(), "--http-port");
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(this::stopAll, "kv-cluster-stop"));
+        for (Member m : members) {
+            children.add(startChild(m));
+        }
+        for (Child c : children) {
+            c.process().onExit().thenAccept(p -> {
+                if (!stopping) {
+                    out.printf("node %s (pid %d) exited with code %d; its log is %s%n", c.member().id(), p.pid(),
+                            p.exitValue(), c.member().dataDir().resolve("node.log"));
+                }
+            });
+        }
+        String leader = awaitLeader();
+        if (leader == null) {
+            out.println("no leader was elected within " + LEADER_WAIT_MILLIS / 1000 + " s; see the logs under "
+                    + members.get(0).dataDir().getParent() + "/n*/node.log");
+            return 1;
+        }
+        printTable(leader);
+        for (Child c : children) {
+            c.process().onExit().join();
+        }
+        return stopping ? 0 : 1;
+    }
+
+    private static void checkFree(InetSocketAddress address, String flag) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);
+            socket.bind(address);
+        } catch (IOException e) {
+            throw new Flags.UsageException("port " + address.getPort() + " on " + address.getHostString()
+                    + " is in use (is another cluster running?); pick another with " + flag);
+        }
+    }
+
+    private Child startChild(Member m) {
+        try {
+            Files.createDirectories(m.dataDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create " + m.dataDir(), e);
+        }
+        List<String> command = new ArrayList<>(List.of(
+                ProcessHandle.current().info().command().orElse("java"),
+                "-Xmx512m",
+                "-cp", System.getProperty("java.class.path"),
+                KvMain.class.getName(), "serve",
+                "--id", m.id(),
+                "--raft", HOST + ":" + m.raft().getPort(),
+                "--http", HOST + ":" + m.http().getPort(),
+                "--peers", peersFlag(),
+                "--data", m.dataDir().toString(),
+                "--exit-with", Long.toString(ProcessHandle.current().pid())));
+        ProcessBuilder builder = new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(m.dataDir().resolve("node.log").toFile()));
+        try {
+            return new Child(m, builder.start());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start node " + m.id(), e);
+        }
+    }
+
+    /** Polls every node's status until one says it leads; returns its id, or null at the deadline. */
+    private String awaitLeader() throws InterruptedException {
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LEADER_WAIT_MILLIS);
+        while (System.nanoTime() < deadline) {
+            for (Member m : members) {
+                String role = role(http, m);
+                if ("leader".equals(role)) {
+                    return m.id();
+                }
+            }
+            if (children.stream().allMatch(c -> !c.process().isAlive())) {
+                return null;
+            }
+            Thread.sleep(100);
+        }
+        return null;
+    }
+
+    /** The node's role from {@code /v1/status}, or null if it does not answer. */
+    static String role(HttpClient http, Member m) throws InterruptedException {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(m.httpUri().resolve(KvHttpHandler.STATUS_PATH))
+                    .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() == 200 ? Json.field(r.body(), "role") : null;
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    private void printTable(String leader) {
+        out.printf("%-4s %-8s %-24s %-16s %s%n", "id", "pid", "http", "raft", "role");
+        long leaderPid = 0;
+        for (Child c : children) {
+            Member m = c.member();
+            boolean isLeader = m.id().equals(leader);
+            if (isLeader) {
+                leaderPid = c.process().pid();
+            }
+            out.printf("%-4s %-8d %-24s %-16s %s%n", m.id(), c.process().pid(), m.httpUri(),
+                    HOST + ":" + m.raft().getPort(), !c.process().isAlive() ? "exited" : isLeader ? "leader" : "follower");
+        }
+        int port = members.get(0).http().getPort();
+        out.printf("Try:  curl -XPUT localhost:%d/v1/kv/hello -d world && curl localhost:%d/v1/kv/hello%n", port,
+                members.get(members.size() - 1).http().getPort());
+        out.printf("Then kill -9 the leader's PID (%d) and try again. Ctrl-C stops the cluster; logs are in %s/n*/node.log%n",
+                leaderPid, members.get(0).dataDir().getParent());
+        out.flush();
+    }
+
+    /** Stops every child: politely first (their shutdown hooks close storage), then forcibly. */
+    private void stopAll() {
+        stopping = true;
+        for (Child c : children) {
+            c.process().destroy();
+        }
+        for (Child c : children) {
+            try {
+                if (!c.process().waitFor(5, TimeUnit.SECONDS)) {
+                    c.process().destroyForcibly();
+                }
+            } catch (InterruptedException e) {
+                c.process().destroyForcibly();
+            }
+        }
+        out.println("stopped " + String.join(" ", children.stream().map(c -> c.member().id()).toList()));
+        out.flush();
+    }
+}

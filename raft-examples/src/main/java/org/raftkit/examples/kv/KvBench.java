@@ -1,0 +1,216 @@
+package org.raftkit.examples.kv;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+
+import org.raftkit.NotLeaderException;
+import org.raftkit.RaftServer;
+import org.raftkit.RaftStatus;
+
+/**
+ * {@code bench} (DESIGN §8): a cluster of KV nodes in this JVM on loopback, with the real Netty
+ * transport and segmented storage in temporary directories, driven through {@code RaftServer.submit}
+ * on the leader with a fixed number of writes in flight. A progress line goes to stderr every
+ * second; the result is one JSON object on stdout (and in {@code --out FILE}).
+ */
+final class KvBench {
+
+    static final Set<String> FLAGS = Set.of("nodes", "clients", "payload", "duration", "warmup", "fsync", "out");
+    /** Distinct keys written, so the map stays a realistic size without growing without end. */
+    private static final int KEYS = 100_000;
+
+    private KvBench() {
+    }
+
+    static int run(Flags f, PrintStream out, PrintStream err) throws InterruptedException {
+        f.expectPositional();
+        int nodes = f.integer("nodes", 3, 1, 9);
+        int clients = f.integer("clients", 64, 1, 65_536);
+        int payload = f.integer("payload", 128, 0, KvNode.DEFAULT_MAX_VALUE_BYTES);
+        long durationMillis = f.millis("duration", 10_000);
+        long warmupMillis = f.millis("warmup", 3_000);
+        boolean fsync = f.bool("fsync", true);
+        String outFile = f.string("out", null);
+        if (durationMillis <= 0) {
+            throw new Flags.UsageException("--duration must be more than 0");
+        }
+        if (!fsync) {
+            err.println("bench: fsync is OFF, for comparison only: a crash would lose acknowledged writes");
+        }
+        Path base;
+        try {
+            base = Files.createTempDirectory("raft-kv-bench");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a temporary directory", e);
+        }
+        List<KvNode> cluster = new ArrayList<>();
+        try {
+            Map<String, InetSocketAddress> peers = new LinkedHashMap<>();
+            for (int i = 1; i <= nodes; i++) {
+                peers.put("n" + i, new InetSocketAddress("127.0.0.1", freePort()));
+            }
+            for (String id : peers.keySet()) {
+                cluster.add(KvNode.start(new KvNode.Settings(id, peers.get(id), null, peers, base.resolve(id), fsync,
+                        KvNode.DEFAULT_MAX_VALUE_BYTES, KvNode.DEFAULT_CLUSTER_ID), KvNode.loggingListener()));
+            }
+            String json = drive(cluster, nodes, clients, payload, fsync, durationMillis, warmupMillis, err);
+            out.println(json);
+            if (outFile != null) {
+                try {
+                    Files.writeString(Path.of(outFile), json + "\n");
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot write --out " + outFile, e);
+                }
+            }
+            return 0;
+        } finally {
+            for (KvNode node : cluster) {
+                node.close();
+            }
+            deleteTree(base);
+        }
+    }
+
+    private static String drive(List<KvNode> cluster, int nodes, int clients, int payload, boolean fsync,
+                                long durationMillis, long warmupMillis, PrintStream err) throws InterruptedException {
+        byte[] value = new byte[payload];
+        new SplittableRandom(42).nextBytes(value);
+        String[] keys = new String[KEYS];
+        RaftServer leader = awaitLeader(cluster);
+        Semaphore inFlight = new Semaphore(clients);
+        Recorder recorder = new Recorder();
+        AtomicLong completed = new AtomicLong();
+        AtomicLong errors = new AtomicLong();
+        long start = System.nanoTime();
+        long measureFrom = start + TimeUnit.MILLISECONDS.toNanos(warmupMillis);
+        long end = measureFrom + TimeUnit.MILLISECONDS.toNanos(durationMillis);
+        long nextProgress = start + TimeUnit.SECONDS.toNanos(1);
+        long lastCompleted = 0;
+        long seq = 0;
+        while (true) {
+            long now = System.nanoTime();
+            if (now >= end) {
+                break;
+            }
+            if (now >= nextProgress) {
+                long c = completed.get();
+                err.printf("bench: %4.1f s  %,8d ops/s%s%n", (now - start) / 1e9, c - lastCompleted,
+                        now < measureFrom ? "  (warm-up)" : "");
+                lastCompleted = c;
+                nextProgress += TimeUnit.SECONDS.toNanos(1);
+            }
+            if (!inFlight.tryAcquire(10, TimeUnit.MILLISECONDS)) {
+                continue;
+            }
+            int k = (int) (seq++ % KEYS);
+            if (keys[k] == null) {
+                keys[k] = "key-" + k;
+            }
+            byte[] command = KvCommand.put(keys[k], value,
+                    KvCommand.Condition.NONE, 0);
+            long sent = System.nanoTime();
+            RaftServer target = leader;
+            target.submit(command).whenComplete((r, e) -> {
+                long done = System.nanoTime();
+                if (e == null) {
+                    completed.incrementAndGet();
+                    if (sent >= measureFrom && done <= end) {
+                        recorder.record((done - sent) / 1_000);
+                    }
+                } else {
+                    errors.incrementAndGet();
+                }
+                inFlight.release();
+            });
+            if (errors.get() > 0 && seq % 1024 == 0 && !leader.status().isLeader()) {
+                leader = awaitLeader(cluster);
+            }
+        }
+        inFlight.tryAcquire(clients, 30, TimeUnit.SECONDS);
+        long[] latencies = recorder.sorted();
+        double seconds = durationMillis / 1000.0;
+        return "{\"nodes\":" + nodes + ",\"clients\":" + clients + ",\"payloadBytes\":" + payload
+                + ",\"fsync\":" + fsync + ",\"durationSeconds\":" + seconds
+                + ",\"operations\":" + latencies.length
+                + ",\"opsPerSecond\":" + Math.round(latencies.length / seconds)
+                + ",\"latencyMicros\":{\"p50\":" + percentile(latencies, 0.50) + ",\"p99\":" + percentile(latencies, 0.99)
+                + ",\"p999\":" + percentile(latencies, 0.999) + ",\"max\":" + (latencies.length == 0 ? 0 : latencies[latencies.length - 1])
+                + "},\"errors\":" + errors.get() + "}";
+    }
+
+    /** Waits up to 20 s for a leader among {@code cluster}. */
+    private static RaftServer awaitLeader(List<KvNode> cluster) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < deadline) {
+            for (KvNode node : cluster) {
+                RaftStatus s = node.server().status();
+                if (s.isLeader()) {
+                    return node.server();
+                }
+            }
+            Thread.sleep(20);
+        }
+        throw new NotLeaderException(null, "no leader was elected within 20 s");
+    }
+
+    static long percentile(long[] sorted, double q) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int i = (int) Math.ceil(q * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot find a free loopback port", e);
+        }
+    }
+
+    private static void deleteTree(Path base) {
+        try (Stream<Path> walk = Files.walk(base)) {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | CompletionException e) {
+            // Best effort: a leftover temporary directory is not worth failing the benchmark for.
+        }
+    }
+
+    /** Latencies in microseconds, from any completing thread. */
+    private static final class Recorder {
+        private long[] values = new long[1 << 16];
+        private int size;
+
+        synchronized void record(long micros) {
+            if (size == values.length) {
+                values = Arrays.copyOf(values, size * 2);
+            }
+            values[size++] = micros;
+        }
+
+        synchronized long[] sorted() {
+            long[] copy = Arrays.copyOf(values, size);
+            Arrays.sort(copy);
+            return copy;
+        }
+    }
+}

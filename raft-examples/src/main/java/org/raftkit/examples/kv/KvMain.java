@@ -1,0 +1,159 @@
+package org.raftkit.examples.kv;
+
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+
+
+/**
+ * {@code java -jar raft-kv.jar <command>}: the KV example's entry point (DESIGN §7). Exit codes:
+ * 0 success, 1 the operation failed (one line on stderr says why), 2 a wrong command line.
+ */
+public final class KvMain {
+
+    private static final String USAGE = """
+            usage: java -jar raft-kv.jar <command> [flags]
+              cluster   [--nodes 3] [--dir ./data] [--http-port 8001] [--raft-port 7001]
+                        a local cluster, one process per node; Ctrl-C stops it
+              serve     --id n1 --raft 127.0.0.1:7001 --http 127.0.0.1:8001
+                        --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data DIR
+                        [--cluster-id raft-kv] [--max-value-bytes 1048576] [--fsync true]
+              put KEY VALUE  [--if-match REV] [--if-none-match '*'] [--endpoints URL,…] [--timeout 10s]
+              get KEY        [--consistency linearizable|stale] [--endpoints URL,…] [--timeout 10s]
+              delete KEY     [--if-match REV] [--endpoints URL,…] [--timeout 10s]
+              status         [--endpoints URL,…]
+              bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
+                        [--fsync true|false] [--out FILE]
+              bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]
+            endpoints default to""" + " " + KvClient.DEFAULT_ENDPOINTS;
+
+    private KvMain() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, System.out, System.err));
+    }
+
+    /** Runs one command; returns the process exit code. */
+    static int run(String[] args, PrintStream out, PrintStream err) {
+        if (args.length == 0 || args[0].equals("help") || args[0].equals("--help") || args[0].equals("-h")) {
+            (args.length == 0 ? err : out).println(USAGE);
+            return args.length == 0 ? 2 : 0;
+        }
+        String command = args[0];
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        try {
+            switch (command) {
+                case "cluster" -> {
+                    return cluster(rest, out);
+                }
+                case "serve" -> {
+                    return serve(rest);
+                }
+                case "put", "get", "delete", "status" -> {
+                    return client(command, rest, out);
+                }
+                case "bench" -> {
+                    return KvBench.run(Flags.parse("bench", rest, KvBench.FLAGS), out, err);
+                }
+                default -> throw new Flags.UsageException("unknown command '" + command
+                        + "' (one of cluster, serve, put, get, delete, status, bench, bench-log)");
+            }
+        } catch (Flags.UsageException e) {
+            err.println("error: " + e.getMessage());
+            err.println("run 'java -jar raft-kv.jar help' for the commands and flags");
+            return 2;
+        } catch (KvClient.ClientException e) {
+            err.println("error: " + e.getMessage());
+            return 1;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            err.println("error: interrupted");
+            return 1;
+        } catch (RuntimeException e) {
+            err.println("error: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    private static int cluster(String[] args, PrintStream out) throws InterruptedException {
+        Flags f = Flags.parse("cluster", args, Set.of("nodes", "dir", "http-port", "raft-port"));
+        f.expectPositional();
+        int nodes = f.integer("nodes", 3, 1, 9);
+        int httpPort = f.integer("http-port", 8001, 1, 65535 - nodes);
+        int raftPort = f.integer("raft-port", 7001, 1, 65535 - nodes);
+        Path dir = Path.of(f.string("dir", "./data")).toAbsolutePath().normalize();
+        return new ClusterLauncher(nodes, dir, httpPort, raftPort, out).run();
+    }
+
+    private static int serve(String[] args) throws InterruptedException {
+        Flags f = Flags.parse("serve", args, Set.of("id", "raft", "http", "peers", "data", "cluster-id",
+                "max-value-bytes", "fsync", "exit-with"));
+        f.expectPositional();
+        KvNode.Settings settings;
+        try {
+            settings = new KvNode.Settings(f.required("id"), Flags.address("raft", f.required("raft")),
+                    Flags.address("http", f.required("http")), Flags.peers("peers", f.required("peers")),
+                    Path.of(f.required("data")), f.bool("fsync", true),
+                    f.integer("max-value-bytes", KvNode.DEFAULT_MAX_VALUE_BYTES, 1, 64 << 20),
+                    f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID));
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException(e.getMessage());
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        KvNode node = KvNode.start(settings, new org.raftkit.RaftListener() {
+            @Override
+            public void onFailure(Throwable cause) {
+                KvNode.loggingListener().onFailure(cause);
+                stopped.countDown();
+            }
+        });
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            node.close();
+            stopped.countDown();
+        }, "kv-serve-stop"));
+        String parent = f.string("exit-with", null);
+        if (parent != null) {
+            // Launched by `cluster`: a node must not outlive its launcher, even one killed with -9.
+            ProcessHandle.of(Long.parseLong(parent)).ifPresentOrElse(
+                    p -> p.onExit().thenRun(() -> System.exit(0)), () -> System.exit(0));
+        }
+        stopped.await();
+        // Fail-stop: a node that can no longer trust its disk or state machine leaves the process,
+        // so the operator (or `cluster`) sees it; its data is left as it was for investigation.
+        return node.server().status().state() == org.raftkit.RaftStatus.State.FAILED ? 1 : 0;
+    }
+
+    private static int client(String command, String[] args, PrintStream out) {
+        Flags f = Flags.parse(command, args, Set.of("endpoints", "timeout", "if-match", "if-none-match", "consistency"));
+        KvClient client = new KvClient(KvClient.endpoints(f.string("endpoints", KvClient.DEFAULT_ENDPOINTS)),
+                f.millis("timeout", 10_000));
+        switch (command) {
+            case "put" -> {
+                f.expectPositional("KEY", "VALUE");
+                client.put(f.positional().get(0), f.positional().get(1).getBytes(StandardCharsets.UTF_8),
+                        f.string("if-match", null), f.string("if-none-match", null), out);
+            }
+            case "get" -> {
+                f.expectPositional("KEY");
+                String consistency = f.string("consistency", "linearizable");
+                if (!consistency.equals("linearizable") && !consistency.equals("stale")) {
+                    throw new Flags.UsageException("--consistency must be linearizable or stale, was '" + consistency + "'");
+                }
+                client.get(f.positional().get(0), consistency.equals("stale"), out);
+            }
+            case "delete" -> {
+                f.expectPositional("KEY");
+                client.delete(f.positional().get(0), f.string("if-match", null), out);
+            }
+            default -> {
+                f.expectPositional();
+                client.status(out);
+            }
+        }
+        return 0;
+    }
+}

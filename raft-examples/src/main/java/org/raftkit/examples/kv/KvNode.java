@@ -1,0 +1,169 @@
+package org.raftkit.examples.kv;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import org.raftkit.RaftConfig;
+import org.raftkit.RaftListener;
+import org.raftkit.RaftServer;
+import org.raftkit.Role;
+import org.raftkit.storage.FileTermVoteStore;
+import org.raftkit.storage.SegmentedLogStorage;
+import org.raftkit.storage.SyncPolicy;
+import org.raftkit.transport.netty.NettyTransport;
+import org.raftkit.transport.netty.NettyTransportConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One KV node as a real deployment runs it: a {@link RaftServer} on {@link SegmentedLogStorage}
+ * and {@link NettyTransport}, with {@link KvStateMachine} and the HTTP API in front. This is the
+ * DESIGN §4 example put to work; {@code serve} runs one, {@code bench} runs several in one JVM.
+ */
+public final class KvNode implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(KvNode.class);
+
+    /** Largest value accepted by default (DESIGN §7), in bytes. */
+    public static final int DEFAULT_MAX_VALUE_BYTES = 1 << 20;
+    /** Cluster id carried in every connection's handshake; nodes of another cluster are refused. */
+    public static final String DEFAULT_CLUSTER_ID = "raft-kv";
+
+    /**
+     * Where and how a node runs.
+     *
+     * @param id            this node's id; a key of {@code peers}
+     * @param raftAddress   address the Raft transport listens on
+     * @param httpAddress   address of the HTTP API, or null for none (the benchmark)
+     * @param peers         every member's id and Raft address, this node included
+     * @param dataDir       the node's own directory: its log and term/vote file live here
+     * @param fsync         false only for benchmarks: acknowledged writes can be lost in a crash
+     * @param maxValueBytes largest value a PUT may carry, in bytes
+     * @param clusterId     id shared by every member
+     */
+    public record Settings(String id, InetSocketAddress raftAddress, InetSocketAddress httpAddress,
+                           Map<String, InetSocketAddress> peers, Path dataDir, boolean fsync, int maxValueBytes,
+                           String clusterId) {
+        public Settings {
+            if (!peers.containsKey(id)) {
+                throw new IllegalArgumentException("--peers must include this node's own id " + id + ": " + peers.keySet());
+            }
+            if (!peers.get(id).equals(raftAddress) && raftAddress.getPort() != 0) {
+                throw new IllegalArgumentException("--raft " + raftAddress + " differs from " + id + "'s address in --peers "
+                        + peers.get(id));
+            }
+            if (maxValueBytes <= 0) {
+                throw new IllegalArgumentException("maxValueBytes must be > 0, was " + maxValueBytes);
+            }
+            peers = Map.copyOf(peers);
+        }
+    }
+
+    private final RaftServer server;
+    private final KvHttpServer http;
+
+    private KvNode(RaftServer server, KvHttpServer http) {
+        this.server = server;
+        this.http = http;
+    }
+
+    /**
+     * Opens the node's storage, starts Raft and then the HTTP API.
+     *
+     * @param listener told of role changes and failure (fail-stop), in addition to the log
+     */
+    public static KvNode start(Settings s, RaftListener listener) {
+        try {
+            Files.createDirectories(s.dataDir());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the data directory " + s.dataDir(), e);
+        }
+        SegmentedLogStorage.Options options = SegmentedLogStorage.Options.defaults()
+                .withSyncPolicy(s.fsync() ? SyncPolicy.ALWAYS : SyncPolicy.NEVER);
+        SegmentedLogStorage logStorage;
+        FileTermVoteStore termVote;
+        try {
+            logStorage = SegmentedLogStorage.open(s.dataDir().resolve("log"), options);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the log in " + s.dataDir().resolve("log") + ": " + e.getMessage(), e);
+        }
+        NettyTransport transport;
+        try {
+            termVote = FileTermVoteStore.open(s.dataDir());
+        } catch (IOException e) {
+            logStorage.close();
+            throw new UncheckedIOException("cannot open the term/vote file in " + s.dataDir() + ": " + e.getMessage(), e);
+        }
+        try {
+            transport = NettyTransport.create(NettyTransportConfig.builder()
+                    .clusterId(s.clusterId())
+                    .nodeId(s.id())
+                    .listenAddress(s.raftAddress())
+                    .peers(s.peers())
+                    .build());
+        } catch (RuntimeException e) {
+            logStorage.close();
+            termVote.close();
+            throw e;
+        }
+        RaftServer server = RaftServer.builder()
+                .id(s.id())
+                .peers(s.peers().keySet())
+                .stateMachine(new KvStateMachine())
+                .logStorage(logStorage)
+                .termVoteStore(termVote)
+                .transport(transport)
+                .config(RaftConfig.defaults())
+                .listener(listener)
+                .build();
+        server.start();
+        KvHttpServer http = null;
+        if (s.httpAddress() != null) {
+            try {
+                http = KvHttpServer.start(server, s.httpAddress(), s.maxValueBytes());
+            } catch (RuntimeException e) {
+                server.close();
+                throw e;
+            }
+        }
+        log.info("{} started: raft {}, http {}, data {}, fsync {}", s.id(), s.raftAddress(),
+                s.httpAddress() == null ? "off" : s.httpAddress(), s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)");
+        return new KvNode(server, http);
+    }
+
+    /** A listener that only logs; role changes are already logged by the library. */
+    public static RaftListener loggingListener() {
+        return new RaftListener() {
+            @Override
+            public void onRoleChange(Role role, long term, String leaderId) {
+            }
+
+            @Override
+            public void onFailure(Throwable cause) {
+                log.error("node stopped after a fatal error (fail-stop): {}", cause.toString(), cause);
+            }
+        };
+    }
+
+    public RaftServer server() {
+        return server;
+    }
+
+    /** The HTTP API's bound address, or null when the node has none. */
+    public InetSocketAddress httpAddress() {
+        return http == null ? null : http.address();
+    }
+
+    /** Stops the HTTP API first (no new requests), then Raft, transport and storage. */
+    @Override
+    public void close() {
+        if (http != null) {
+            http.close();
+        }
+        server.close();
+    }
+}

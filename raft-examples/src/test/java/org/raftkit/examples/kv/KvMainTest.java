@@ -1,0 +1,54 @@
+package org.raftkit.examples.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+import org.junit.jupiter.api.Test;
+
+/** A wrong command line gets exit code 2 and one line naming what was wrong. */
+class KvMainTest {
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = KvMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void helpListsEveryCommand() {
+        Run r = run("help");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("cluster", "serve", "put", "get", "delete", "status", "bench", "bench-log");
+        assertThat(run().code()).isEqualTo(2);
+    }
+
+    @Test
+    void mistakesNameTheFlagOrArgument() {
+        assertThat(run("frobnicate")).satisfies(r -> {
+            assertThat(r.code()).isEqualTo(2);
+            assertThat(r.err()).startsWith("error: unknown command 'frobnicate'");
+        });
+        assertThat(run("put", "k", "v", "--colour", "red").err()).contains("unknown flag --colour for 'put'");
+        assertThat(run("put", "k").err()).contains("'put' takes 2 argument(s): KEY VALUE; got 1");
+        assertThat(run("get", "k", "--timeout", "soon").err()).contains("--timeout must be a duration");
+        assertThat(run("get", "k", "--consistency", "eventual").err()).contains("--consistency must be");
+        assertThat(run("get", "k", "--endpoints", "127.0.0.1:8001").err()).contains("--endpoints must be http://");
+        assertThat(run("cluster", "--nodes", "0").err()).contains("--nodes must be between 1 and 9, was 0");
+        assertThat(run("cluster", "--nodes").err()).contains("flag --nodes needs a value");
+        assertThat(run("serve", "--id", "n1").err()).contains("'serve' needs --raft");
+        assertThat(run("serve", "--id", "n4", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
+                "--peers", "n1=127.0.0.1:7001", "--data", "x").err()).contains("must include this node's own id n4");
+        assertThat(run("serve", "--id", "n1", "--raft", "127.0.0.1:99999", "--http", "127.0.0.1:8001",
+                "--peers", "n1=127.0.0.1:7001", "--data", "x").err()).contains("--raft has a bad port");
+        assertThat(run("bench", "--fsync", "maybe").err()).contains("--fsync must be true or false, was 'maybe'");
+        assertThat(run("bench", "--clients", "-1").code()).isEqualTo(2);
+    }
+}

@@ -1,0 +1,199 @@
+package org.raftkit.examples.kv;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.raftkit.runtime.Await;
+
+/**
+ * KV nodes as real processes ({@code KvMain serve}) on loopback, each with its own data
+ * directory, for end-to-end tests: start, {@code kill -9}, restart on the same data. Each node's
+ * output goes to {@code <dir>/<id>.log}, which a failing test's message points to.
+ */
+final class LocalCluster implements AutoCloseable {
+
+    static final Duration DEADLINE = Duration.ofSeconds(30);
+
+    private final Path dir;
+    private final Map<String, Integer> raftPorts = new LinkedHashMap<>();
+    private final Map<String, Integer> httpPorts = new LinkedHashMap<>();
+    private final Map<String, Process> processes = new LinkedHashMap<>();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+            .connectTimeout(Duration.ofSeconds(1)).build();
+
+    LocalCluster(Path dir, int size) {
+        this.dir = dir;
+        for (int i = 1; i <= size; i++) {
+            raftPorts.put("n" + i, freePort());
+            httpPorts.put("n" + i, freePort());
+        }
+    }
+
+    List<String> ids() {
+        return List.copyOf(raftPorts.keySet());
+    }
+
+    URI endpoint(String id) {
+        return URI.create("http://127.0.0.1:" + httpPorts.get(id));
+    }
+
+    /** Every node's endpoint, for the CLI's {@code --endpoints}. */
+    String endpoints() {
+        return String.join(",", ids().stream().map(id -> endpoint(id).toString()).toList());
+    }
+
+    LocalCluster startAll() {
+        ids().forEach(this::start);
+        return this;
+    }
+
+    /** Starts (or restarts) a node on its data directory. */
+    void start(String id) {
+        StringBuilder peers = new StringBuilder();
+        raftPorts.forEach((peer, port) -> peers.append(peers.length() == 0 ? "" : ",")
+                .append(peer).append("=127.0.0.1:").append(port));
+        List<String> command = List.of(
+                ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-XX:+UseSerialGC",
+                "-cp", System.getProperty("java.class.path"),
+                KvMain.class.getName(), "serve",
+                "--id", id,
+                "--raft", "127.0.0.1:" + raftPorts.get(id),
+                "--http", "127.0.0.1:" + httpPorts.get(id),
+                "--peers", peers.toString(),
+                "--data", dir.resolve(id).toString(),
+                "--exit-with", Long.toString(ProcessHandle.current().pid()));
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(id + ".log").toFile())).start();
+            processes.put(id, p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot start " + id, e);
+        }
+    }
+
+    /** {@code kill -9}: the process gets no chance to flush or close anything. */
+    void kill(String id) {
+        Process p = processes.remove(id);
+        if (p != null) {
+            p.destroyForcibly();
+            try {
+                if (!p.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
+                    throw new AssertionError(id + " did not die");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    boolean isRunning(String id) {
+        Process p = processes.get(id);
+        return p != null && p.isAlive();
+    }
+
+    /** The node's {@code /v1/status} JSON, or null if it does not answer. */
+    String status(String id) {
+        HttpResponse<String> r = sendOrNull(HttpRequest.newBuilder(endpoint(id).resolve("/v1/status")).GET());
+        return r != null && r.statusCode() == 200 ? r.body() : null;
+    }
+
+    /** Waits until one of {@code among} says it leads and returns its id. */
+    String awaitLeader(List<String> among) {
+        String[] leader = new String[1];
+        Await.await(DEADLINE, () -> {
+            for (String id : among) {
+                String s = status(id);
+                if (s != null && "leader".equals(Json.field(s, "role"))) {
+                    leader[0] = id;
+                    return true;
+                }
+            }
+            return false;
+        }, () -> "a leader among " + among + " (logs in " + dir + ")");
+        return leader[0];
+    }
+
+    HttpResponse<String> put(String id, String key, String value, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(endpoint(id).resolve("/v1/kv/" + key))
+                .PUT(HttpRequest.BodyPublishers.ofString(value));
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return send(b);
+    }
+
+    /** A PUT that answers null instead of failing when the node does not answer (it may be starting). */
+    HttpResponse<String> putOrNull(String id, String key, String value) {
+        return sendOrNull(HttpRequest.newBuilder(endpoint(id).resolve("/v1/kv/" + key))
+                .PUT(HttpRequest.BodyPublishers.ofString(value)));
+    }
+
+    /** A GET that answers null instead of failing when the node does not answer (it may be starting). */
+    HttpResponse<String> getOrNull(String id, String key) {
+        return sendOrNull(HttpRequest.newBuilder(endpoint(id).resolve("/v1/kv/" + key)).GET());
+    }
+
+    HttpResponse<String> get(String id, String key) {
+        return send(HttpRequest.newBuilder(endpoint(id).resolve("/v1/kv/" + key)).GET());
+    }
+
+    HttpResponse<String> send(HttpRequest.Builder request) {
+        HttpResponse<String> r = sendOrNull(request);
+        if (r == null) {
+            throw new AssertionError("no answer to " + request.build().uri() + " (logs in " + dir + ")");
+        }
+        return r;
+    }
+
+    private HttpResponse<String> sendOrNull(HttpRequest.Builder request) {
+        try {
+            return http.send(request.timeout(DEADLINE).build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+    }
+
+    /** The tail of a node's log, for failure messages. */
+    String logTail(String id) {
+        try {
+            List<String> lines = Files.readAllLines(dir.resolve(id + ".log"));
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+
+    @Override
+    public void close() {
+        for (String id : new ArrayList<>(processes.keySet())) {
+            kill(id);
+        }
+    }
+
+    private static int freePort() {
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
