@@ -57,8 +57,8 @@ class CorruptionTest {
             long position = random.nextLong(limit);
             int bit = random.nextInt(8);
             flip(file, position, bit);
-            CorruptStorageException e = catchThrowableOfType(() -> SegmentedLogStorage.open(dir, options).close(),
-                    CorruptStorageException.class);
+            CorruptStorageException e = catchThrowableOfType(CorruptStorageException.class,
+                    () -> SegmentedLogStorage.open(dir, options).close());
             String flipped = "flip " + i + ": bit " + bit + " at " + file.getFileName() + " offset " + position;
             assertThat(e).as(flipped + " was not detected").isNotNull();
             assertThat(e.file()).as(flipped).isEqualTo(file);
