@@ -10,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -58,8 +57,8 @@ class CorruptionTest {
             long position = random.nextLong(limit);
             int bit = random.nextInt(8);
             flip(file, position, bit);
-            CorruptStorageException e = catchThrowableOfType(() -> SegmentedLogStorage.open(dir, options).close(),
-                    CorruptStorageException.class);
+            CorruptStorageException e = catchThrowableOfType(CorruptStorageException.class,
+                    () -> SegmentedLogStorage.open(dir, options).close());
             String flipped = "flip " + i + ": bit " + bit + " at " + file.getFileName() + " offset " + position;
             assertThat(e).as(flipped + " was not detected").isNotNull();
             assertThat(e.file()).as(flipped).isEqualTo(file);
@@ -137,18 +136,9 @@ class CorruptionTest {
 
     /** About 60 entries of 0 to 300 bytes over several 2 KiB segments. */
     private List<Entry> writeLog(SplittableRandom random) throws IOException {
-        List<Entry> written = new ArrayList<>();
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, options)) {
-            long next = 1;
-            for (int batch = 0; batch < 12; batch++) {
-                List<Entry> b = TestEntries.randomSizes(next, 1 + random.nextInt(9), 1 + batch / 4, 300, random);
-                log.append(b);
-                log.sync();
-                written.addAll(b);
-                next += b.size();
-            }
+            return TestEntries.appendSyncedBatches(log, random, 12, 9, 300, 4);
         }
-        return written;
     }
 
     /** End of the last record in the last segment (preallocated zeros may follow). */

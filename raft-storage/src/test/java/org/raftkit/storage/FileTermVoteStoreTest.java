@@ -78,6 +78,7 @@ class FileTermVoteStoreTest {
     @Test
     void aSecondOpenOfTheSameDirectoryFails() throws IOException {
         try (FileTermVoteStore store = FileTermVoteStore.open(dir)) {
+            assertThat(store.load().currentTerm()).isZero();
             assertThatThrownBy(() -> FileTermVoteStore.open(dir)).isInstanceOf(IOException.class)
                     .hasMessageContaining("already open").hasMessageContaining("term-vote.lock");
         }

@@ -170,16 +170,8 @@ abstract class LogStorageContractTest {
     @Test
     void syncedEntriesSurviveAReopen() throws Exception {
         log = create();
-        SplittableRandom random = new SplittableRandom(7);
-        List<Entry> written = new ArrayList<>();
-        long next = 1;
-        for (int batch = 0; batch < 30; batch++) {
-            List<Entry> b = TestEntries.randomSizes(next, 1 + random.nextInt(20), 1 + batch / 10, 600, random);
-            log.append(b);
-            log.sync();
-            written.addAll(b);
-            next += b.size();
-        }
+        List<Entry> written = TestEntries.appendSyncedBatches(log, new SplittableRandom(7), 30, 20, 600, 10);
+        long next = written.size() + 1;
         log = reopen(log);
         assertThat(log.lastIndex()).isEqualTo(next - 1);
         assertThat(log.entries(1, next, Long.MAX_VALUE)).isEqualTo(written);

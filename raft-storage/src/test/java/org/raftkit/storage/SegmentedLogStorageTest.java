@@ -40,6 +40,7 @@ class SegmentedLogStorageTest {
     @Test
     void aSecondOpenOfTheSameDirectoryFailsClearly() throws IOException {
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
+            assertThat(log.lastIndex()).isZero();
             assertThatThrownBy(() -> SegmentedLogStorage.open(dir, small)).isInstanceOf(IOException.class)
                     .hasMessageContaining("already open").hasMessageContaining("log.lock");
         }

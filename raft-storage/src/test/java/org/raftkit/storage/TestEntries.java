@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import org.raftkit.message.Entry;
+import org.raftkit.spi.LogStorage;
 
 /** Entries whose content is a function of their index, so any test (or another process) can check them. */
 final class TestEntries {
@@ -35,5 +36,24 @@ final class TestEntries {
             out.add(entry(from + i, term, random.nextInt(maxSize + 1)));
         }
         return out;
+    }
+
+    /**
+     * Appends {@code batches} batches to an empty {@code log}, each of 1 to {@code maxBatch} entries
+     * of 0 to {@code maxSize} bytes, syncing after each; the term goes up every {@code batchesPerTerm}
+     * batches. Returns what was written.
+     */
+    static List<Entry> appendSyncedBatches(LogStorage log, SplittableRandom random, int batches, int maxBatch,
+                                           int maxSize, int batchesPerTerm) {
+        List<Entry> written = new ArrayList<>();
+        long next = log.lastIndex() + 1;
+        for (int batch = 0; batch < batches; batch++) {
+            List<Entry> b = randomSizes(next, 1 + random.nextInt(maxBatch), 1 + batch / batchesPerTerm, maxSize, random);
+            log.append(b);
+            log.sync();
+            written.addAll(b);
+            next += b.size();
+        }
+        return written;
     }
 }

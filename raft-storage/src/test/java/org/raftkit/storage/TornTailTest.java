@@ -35,8 +35,8 @@ import org.raftkit.message.Entry;
  * 1 MiB one adds records larger than the write buffer and the scanner's window. The "new append
  * and reopen" round trip runs at every cut point for the smaller payloads and at every 16th one
  * for 4 KiB + 1 and 1 MiB (the reopen is the costly part). Everything runs with
- * {@link SyncPolicy#NEVER}: the bytes on
- * disk are what this test controls; forcing them would only make it slow.
+ * {@link SyncPolicy#NEVER}: the bytes on disk are what this test controls; forcing them would only
+ * make it slow.
  */
 class TornTailTest {
 
