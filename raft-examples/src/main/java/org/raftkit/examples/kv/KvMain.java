@@ -7,6 +7,8 @@ import java.util.Arrays;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
+import org.raftkit.storage.bench.LogBench;
+
 
 /**
  * {@code java -jar raft-kv.jar <command>}: the KV example's entry point (DESIGN §7). Exit codes:
@@ -59,6 +61,10 @@ public final class KvMain {
                 case "bench" -> {
                     return KvBench.run(Flags.parse("bench", rest, KvBench.FLAGS), out, err);
                 }
+                case "bench-log" -> {
+                    LogBench.main(rest);
+                    return 0;
+                }
                 default -> throw new Flags.UsageException("unknown command '" + command
                         + "' (one of cluster, serve, put, get, delete, status, bench, bench-log)");
             }
@@ -72,6 +78,9 @@ public final class KvMain {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             err.println("error: interrupted");
+            return 1;
+        } catch (java.io.IOException e) {
+            err.println("error: " + e.getMessage());
             return 1;
         } catch (RuntimeException e) {
             err.println("error: " + e.getMessage());

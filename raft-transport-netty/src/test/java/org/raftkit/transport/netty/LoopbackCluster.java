@@ -1,9 +1,14 @@
 package org.raftkit.transport.netty;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,6 +19,7 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 
 import org.raftkit.NotLeaderException;
 import org.raftkit.RaftConfig;
@@ -21,12 +27,12 @@ import org.raftkit.RaftServer;
 import org.raftkit.RaftStatus;
 import org.raftkit.Role;
 import org.raftkit.ServerBusyException;
-import org.raftkit.memory.MemoryTermVoteStore;
 import org.raftkit.message.Message;
 import org.raftkit.runtime.Await;
 import org.raftkit.runtime.RecordingStateMachine;
-import org.raftkit.runtime.TestLogStorage;
 import org.raftkit.spi.LogStorage;
+import org.raftkit.storage.FileTermVoteStore;
+import org.raftkit.storage.SegmentedLogStorage;
 import org.raftkit.spi.TermVoteStore;
 import org.raftkit.spi.Transport;
 
@@ -57,7 +63,8 @@ final class LoopbackCluster implements AutoCloseable {
     }
 
     private final Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
-    private final Map<String, Storage> storage = new LinkedHashMap<>();
+    /** Where each node keeps its log and term/vote file, one folder per node. */
+    private final Path dataDir;
     private final Map<String, RaftServer> servers = new LinkedHashMap<>();
     private final Map<String, NettyTransport> transports = new LinkedHashMap<>();
     private final Map<String, RecordingStateMachine> machines = new LinkedHashMap<>();
@@ -69,6 +76,11 @@ final class LoopbackCluster implements AutoCloseable {
     LoopbackCluster(int size, RaftConfig raftConfig, UnaryOperator<NettyTransportConfig.Builder> transportTweaks) {
         this.raftConfig = raftConfig;
         this.transportTweaks = transportTweaks;
+        try {
+            this.dataDir = Files.createTempDirectory("raftkit-loopback");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         List<InetSocketAddress> free = FreePorts.loopback(size);
         for (int i = 0; i < size; i++) {
             addresses.put("n" + (i + 1), free.get(i));
@@ -76,16 +88,24 @@ final class LoopbackCluster implements AutoCloseable {
     }
 
     /**
-     * The log and term/vote store of node {@code id}, called at every (re)start.
-     *
-     * <p>Memory stores, kept per node across restarts as a disk would be: {@link TestLogStorage}
-     * is a {@code MemoryLogStorage} that survives {@code close()}. Switching to
-     * {@code SegmentedLogStorage} means opening it here on a per-node temporary directory (and the
-     * term/vote file beside it) each time this is called, and deleting the directories in
-     * {@link #close()}.
+     * The log and term/vote store of node {@code id}, called at every (re)start: a
+     * {@link SegmentedLogStorage} and a {@link FileTermVoteStore} in the node's own directory under
+     * a temporary folder, so a restarted node recovers from what really reached the disk. The
+     * folder is deleted by {@link #close()}.
      */
     private Storage openStorage(String id) {
-        return storage.computeIfAbsent(id, x -> new Storage(new TestLogStorage(), new MemoryTermVoteStore()));
+        Path dir = dataDir.resolve(id);
+        try {
+            SegmentedLogStorage log = SegmentedLogStorage.open(dir.resolve("log"));
+            try {
+                return new Storage(log, FileTermVoteStore.open(dir));
+            } catch (IOException | RuntimeException e) {
+                log.close();
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the storage of " + id + " in " + dir, e);
+        }
     }
 
     /** Starts every node. */
@@ -250,6 +270,11 @@ final class LoopbackCluster implements AutoCloseable {
     @Override
     public void close() {
         servers.values().forEach(RaftServer::close);
+        try (Stream<Path> files = Files.walk(dataDir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + dataDir, e);
+        }
     }
 
     /** Passes everything to the real transport, noting delivered messages the test asked about. */
