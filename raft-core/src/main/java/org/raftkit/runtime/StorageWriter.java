@@ -16,8 +16,8 @@ import org.raftkit.spi.Transport;
  * entries durable, then sends the messages that promised them (Ready steps 2 and 3).
  *
  * <h2>Group commit</h2>
- * Tasks are taken FIFO; all tasks queued at once form a group: each task's term and vote is saved
- * and its entries appended (truncating a conflicting suffix first), then one {@link LogStorage#sync()}
+ * Tasks are taken FIFO; all tasks queued at once form a group: the group's newest term and vote is
+ * saved, each task's entries appended (truncating a conflicting suffix first), then one {@link LogStorage#sync()}
  * covers the whole group, then every task's {@code messagesAfterPersist} leave, then one
  * {@link Inbox.Persisted} report goes to the Raft thread. Under load, one fsync thus serves many
  * proposals and acknowledgements.
@@ -102,12 +102,20 @@ final class StorageWriter implements Runnable {
             end++;
         }
         boolean stop = end < group.size();
+        // Only the newest term and vote of the group is saved: no message of the group leaves
+        // before the whole group is durable, so the older states are never promised to anyone.
+        TermAndVote newest = null;
+        for (int i = 0; i < end; i++) {
+            if (group.get(i).termAndVote() != null) {
+                newest = group.get(i).termAndVote();
+            }
+        }
+        if (newest != null) {
+            termVoteStore.save(newest); // durable when it returns
+        }
         Entry last = null;
         for (int i = 0; i < end; i++) {
             Task task = group.get(i);
-            if (task.termAndVote() != null) {
-                termVoteStore.save(task.termAndVote()); // durable when it returns
-            }
             List<Entry> entries = task.entries();
             if (!entries.isEmpty()) {
                 long first = entries.get(0).index();
