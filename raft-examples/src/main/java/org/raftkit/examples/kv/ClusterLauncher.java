@@ -50,8 +50,28 @@ final class ClusterLauncher {
         }
     }
 
+    /**
+     * The command line of a child {@code serve} process for {@code m}, on this JVM's class path, that
+     * exits when this process does (even one killed with -9).
+     */
+    static List<String> serveCommand(Member m, String peersFlag, String... jvmFlags) {
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElse("java"));
+        command.addAll(List.of(jvmFlags));
+        command.addAll(List.of(
+                "-cp", System.getProperty("java.class.path"),
+                KvMain.class.getName(), "serve",
+                "--id", m.id(),
+                "--raft", HOST + ":" + m.raft().getPort(),
+                "--http", HOST + ":" + m.http().getPort(),
+                "--peers", peersFlag,
+                "--data", m.dataDir().toString(),
+                "--exit-with", Long.toString(ProcessHandle.current().pid())));
+        return command;
+    }
+
     /** {@code n1=127.0.0.1:7001,…} for {@code serve --peers}. */
-    String peersFlag() {
+    static String peersFlag(List<Member> members) {
         StringBuilder b = new StringBuilder();
         for (Member m : members) {
             b.append(b.length() == 0 ? "" : ",").append(m.id()).append('=').append(HOST).append(':').append(m.raft().getPort());
@@ -106,17 +126,7 @@ final class ClusterLauncher {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + m.dataDir(), e);
         }
-        List<String> command = new ArrayList<>(List.of(
-                ProcessHandle.current().info().command().orElse("java"),
-                "-Xmx512m",
-                "-cp", System.getProperty("java.class.path"),
-                KvMain.class.getName(), "serve",
-                "--id", m.id(),
-                "--raft", HOST + ":" + m.raft().getPort(),
-                "--http", HOST + ":" + m.http().getPort(),
-                "--peers", peersFlag(),
-                "--data", m.dataDir().toString(),
-                "--exit-with", Long.toString(ProcessHandle.current().pid())));
+        List<String> command = serveCommand(m, peersFlag(members), "-Xmx512m");
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(m.dataDir().resolve("node.log").toFile()));

@@ -111,6 +111,9 @@ final class KvBench {
                 break;
             }
             if (now >= nextProgress) {
+                if (errors.get() > 0 && !leader.status().isLeader()) {
+                    leader = awaitLeader(cluster); // leadership moved: follow it, once a second at most
+                }
                 long c = completed.get();
                 err.printf("bench: %4.1f s  %,8d ops/s%s%n", (now - start) / 1e9, c - lastCompleted,
                         now < measureFrom ? "  (warm-up)" : "");
@@ -127,8 +130,7 @@ final class KvBench {
             byte[] command = KvCommand.put(keys[k], value,
                     KvCommand.Condition.NONE, 0);
             long sent = System.nanoTime();
-            RaftServer target = leader;
-            target.submit(command).whenComplete((r, e) -> {
+            leader.submit(command).whenComplete((r, e) -> {
                 long done = System.nanoTime();
                 if (e == null) {
                     completed.incrementAndGet();
@@ -140,9 +142,6 @@ final class KvBench {
                 }
                 inFlight.release();
             });
-            if (errors.get() > 0 && seq % 1024 == 0 && !leader.status().isLeader()) {
-                leader = awaitLeader(cluster);
-            }
         }
         inFlight.tryAcquire(clients, 30, TimeUnit.SECONDS);
         long[] latencies = recorder.sorted();

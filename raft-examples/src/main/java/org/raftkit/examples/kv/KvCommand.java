@@ -99,12 +99,20 @@ public final class KvCommand {
 
     /** Encodes a PUT of {@code value} under {@code key}. */
     public static byte[] put(String key, byte[] value, Condition condition, long expectedRevision) {
+        return write(Op.PUT, key, ByteBuffer.wrap(value), condition, expectedRevision);
+    }
+
+    /**
+     * Encodes a PUT of the remaining bytes of {@code value}, copying them once, straight into the
+     * command (the HTTP API hands over the request body this way).
+     */
+    public static byte[] put(String key, ByteBuffer value, Condition condition, long expectedRevision) {
         return write(Op.PUT, key, value, condition, expectedRevision);
     }
 
     /** Encodes a DELETE of {@code key}. */
     public static byte[] delete(String key, Condition condition, long expectedRevision) {
-        return write(Op.DELETE, key, new byte[0], condition, expectedRevision);
+        return write(Op.DELETE, key, ByteBuffer.allocate(0), condition, expectedRevision);
     }
 
     /** Encodes a GET of {@code key}. */
@@ -113,9 +121,9 @@ public final class KvCommand {
         return ByteBuffer.allocate(1 + k.length).put(Op.GET.code).put(k).array();
     }
 
-    private static byte[] write(Op op, String key, byte[] value, Condition condition, long expectedRevision) {
+    private static byte[] write(Op op, String key, ByteBuffer value, Condition condition, long expectedRevision) {
         byte[] k = key.getBytes(StandardCharsets.UTF_8);
-        return ByteBuffer.allocate(WRITE_HEADER_BYTES + k.length + value.length)
+        return ByteBuffer.allocate(WRITE_HEADER_BYTES + k.length + value.remaining())
                 .put(op.code).put(condition.code).putLong(expectedRevision)
                 .putInt(k.length).put(k).put(value)
                 .array();

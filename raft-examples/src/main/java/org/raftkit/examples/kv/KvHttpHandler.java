@@ -6,7 +6,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -52,7 +51,6 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     static final String RETRY_AFTER_SECONDS = "1";
 
     private final RaftServer server;
-    private final int maxValueBytes;
     /** Answers not yet written, oldest first; event loop only. */
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
 
@@ -65,9 +63,8 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
-    KvHttpHandler(RaftServer server, int maxValueBytes) {
+    KvHttpHandler(RaftServer server) {
         this.server = server;
-        this.maxValueBytes = maxValueBytes;
     }
 
     @Override
@@ -158,11 +155,9 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (method.equals(HttpMethod.GET)) {
             return get(key, consistency(uri));
         } else if (method.equals(HttpMethod.PUT)) {
-            byte[] value = ByteBufUtil.getBytes(request.content());
-            if (value.length > maxValueBytes) {
-                return done(valueTooLarge());
-            }
-            return write(key, KvCommand.put(key, value, conditionOf(request), expectedRevision(request)), false);
+            // The aggregator (KvHttpServer) has already refused a body over the value limit with 413.
+            return write(key, KvCommand.put(key, request.content().nioBuffer(), conditionOf(request),
+                    expectedRevision(request)), false);
         } else if (method.equals(HttpMethod.DELETE)) {
             if (request.headers().contains(HttpHeaderNames.IF_NONE_MATCH)) {
                 throw new BadRequest("If-None-Match is not supported on DELETE");
@@ -364,7 +359,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return r;
     }
 
-    private FullHttpResponse valueTooLarge() {
+    static FullHttpResponse valueTooLarge(int maxValueBytes) {
         return error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "value_too_large",
                 "the value is larger than the limit of " + maxValueBytes + " bytes");
     }

@@ -3,7 +3,6 @@ package org.raftkit.examples.kv;
 import java.net.InetSocketAddress;
 
 import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -13,20 +12,16 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpObjectDecoder;
-import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
-import java.nio.charset.StandardCharsets;
 
 import org.raftkit.RaftServer;
 import org.slf4j.Logger;
@@ -71,7 +66,7 @@ public final class KvHttpServer implements AutoCloseable {
                         ch.pipeline()
                                 .addLast(new HttpServerCodec(4096, MAX_HEAD_BYTES, 8192))
                                 .addLast(new ValueSizeLimit(maxValueBytes))
-                                .addLast(new KvHttpHandler(server, maxValueBytes));
+                                .addLast(new KvHttpHandler(server));
                     }
                 });
         try {
@@ -104,20 +99,13 @@ public final class KvHttpServer implements AutoCloseable {
      */
     private static final class ValueSizeLimit extends HttpObjectAggregator {
 
-        private final int maxValueBytes;
-
         ValueSizeLimit(int maxValueBytes) {
             super(maxValueBytes);
-            this.maxValueBytes = maxValueBytes;
         }
 
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                    HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, Unpooled.copiedBuffer(Json.error("value_too_large",
-                    "the value is larger than the limit of " + maxValueBytes + " bytes"), StandardCharsets.UTF_8));
-            response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);
-            HttpUtil.setContentLength(response, response.content().readableBytes());
+            FullHttpResponse response = KvHttpHandler.valueTooLarge(maxContentLength());
             if (HttpUtil.is100ContinueExpected(oversized)) {
                 // The client waits for "100 Continue" before sending the body, so it never will:
                 // the connection stays usable and the decoder starts afresh on the next request.

@@ -3,6 +3,7 @@ package org.raftkit.examples.kv;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -30,8 +31,7 @@ final class LocalCluster implements AutoCloseable {
     static final Duration DEADLINE = Duration.ofSeconds(30);
 
     private final Path dir;
-    private final Map<String, Integer> raftPorts = new LinkedHashMap<>();
-    private final Map<String, Integer> httpPorts = new LinkedHashMap<>();
+    private final Map<String, ClusterLauncher.Member> members = new LinkedHashMap<>();
     private final Map<String, Process> processes = new LinkedHashMap<>();
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(1)).build();
@@ -39,17 +39,18 @@ final class LocalCluster implements AutoCloseable {
     LocalCluster(Path dir, int size) {
         this.dir = dir;
         for (int i = 1; i <= size; i++) {
-            raftPorts.put("n" + i, freePort());
-            httpPorts.put("n" + i, freePort());
+            String id = "n" + i;
+            members.put(id, new ClusterLauncher.Member(id, new InetSocketAddress(ClusterLauncher.HOST, freePort()),
+                    new InetSocketAddress(ClusterLauncher.HOST, freePort()), dir.resolve(id)));
         }
     }
 
     List<String> ids() {
-        return List.copyOf(raftPorts.keySet());
+        return List.copyOf(members.keySet());
     }
 
     URI endpoint(String id) {
-        return URI.create("http://127.0.0.1:" + httpPorts.get(id));
+        return members.get(id).httpUri();
     }
 
     /** Every node's endpoint, for the CLI's {@code --endpoints}. */
@@ -64,19 +65,8 @@ final class LocalCluster implements AutoCloseable {
 
     /** Starts (or restarts) a node on its data directory. */
     void start(String id) {
-        StringBuilder peers = new StringBuilder();
-        raftPorts.forEach((peer, port) -> peers.append(peers.length() == 0 ? "" : ",")
-                .append(peer).append("=127.0.0.1:").append(port));
-        List<String> command = List.of(
-                ProcessHandle.current().info().command().orElse("java"), "-Xmx256m", "-XX:+UseSerialGC",
-                "-cp", System.getProperty("java.class.path"),
-                KvMain.class.getName(), "serve",
-                "--id", id,
-                "--raft", "127.0.0.1:" + raftPorts.get(id),
-                "--http", "127.0.0.1:" + httpPorts.get(id),
-                "--peers", peers.toString(),
-                "--data", dir.resolve(id).toString(),
-                "--exit-with", Long.toString(ProcessHandle.current().pid()));
+        List<String> command = ClusterLauncher.serveCommand(members.get(id),
+                ClusterLauncher.peersFlag(List.copyOf(members.values())), "-Xmx256m", "-XX:+UseSerialGC");
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(id + ".log").toFile())).start();
@@ -107,19 +97,12 @@ final class LocalCluster implements AutoCloseable {
         return p != null && p.isAlive();
     }
 
-    /** The node's {@code /v1/status} JSON, or null if it does not answer. */
-    String status(String id) {
-        HttpResponse<String> r = sendOrNull(HttpRequest.newBuilder(endpoint(id).resolve("/v1/status")).GET());
-        return r != null && r.statusCode() == 200 ? r.body() : null;
-    }
-
     /** Waits until one of {@code among} says it leads and returns its id. */
     String awaitLeader(List<String> among) {
         String[] leader = new String[1];
         Await.await(DEADLINE, () -> {
             for (String id : among) {
-                String s = status(id);
-                if (s != null && "leader".equals(Json.field(s, "role"))) {
+                if ("leader".equals(role(id))) {
                     leader[0] = id;
                     return true;
                 }
@@ -127,6 +110,15 @@ final class LocalCluster implements AutoCloseable {
             return false;
         }, () -> "a leader among " + among + " (logs in " + dir + ")");
         return leader[0];
+    }
+
+    private String role(String id) {
+        try {
+            return ClusterLauncher.role(http, members.get(id));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
     }
 
     HttpResponse<String> put(String id, String key, String value, String... headers) {
