@@ -9,8 +9,11 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 
+import org.raftkit.message.Entry;
 import org.raftkit.runtime.RaftRuntime;
+import org.raftkit.runtime.ThreadScheduler;
 import org.raftkit.spi.LogStorage;
+import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.TermVoteStore;
 import org.raftkit.spi.Transport;
 
@@ -156,6 +159,7 @@ public final class RaftServer implements AutoCloseable {
         private Long seed;
         private RaftListener listener = new RaftListener() {
         };
+        private Scheduler scheduler = ThreadScheduler.INSTANCE;
 
         private Builder() {
         }
@@ -221,10 +225,21 @@ public final class RaftServer implements AutoCloseable {
         }
 
         /**
+         * Where the node gets its clock and threads. Default: {@link ThreadScheduler#INSTANCE}, one
+         * thread per loop and {@code System.nanoTime()}. The whole-node simulator passes its own to
+         * run many nodes in virtual time on one thread; applications have no reason to.
+         */
+        public Builder scheduler(Scheduler scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        /**
          * Builds the server: loads term and vote, reads the log. Starts nothing.
          *
          * @throws IllegalStateException    if a required part is missing
-         * @throws IllegalArgumentException if {@code id} is not among the peers
+         * @throws IllegalArgumentException if {@code id} is not among the peers, or the transport
+         *                                  cannot carry a full batch or a largest command
          */
         public RaftServer build() {
             require(id, "id");
@@ -236,9 +251,27 @@ public final class RaftServer implements AutoCloseable {
             if (!members.contains(id)) {
                 throw new IllegalArgumentException("peers " + peers + " must include this node's id " + id);
             }
+            checkTransportCarries(transport, config);
             long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
             return new RaftServer(new RaftRuntime(id, members, config, stateMachine, logStorage, termVoteStore,
-                    transport, s, listener));
+                    transport, s, listener, scheduler));
+        }
+
+        /** One limit on a command's size from {@code submit} to the wire: the transport must carry it. */
+        private static void checkTransportCarries(Transport transport, RaftConfig config) {
+            long carries = transport.maxEntryBytesPerMessage();
+            long command = config.maxCommandBytes() + Entry.OVERHEAD_BYTES;
+            if (carries < command) {
+                throw new IllegalArgumentException("the transport carries at most " + carries
+                        + " entry bytes per message, less than one command of maxCommandBytes "
+                        + config.maxCommandBytes() + " (+" + Entry.OVERHEAD_BYTES + " bytes of entry overhead); "
+                        + "lower RaftConfig.maxCommandBytes or raise the transport's frame limit");
+            }
+            if (carries < config.maxAppendBytes()) {
+                throw new IllegalArgumentException("the transport carries at most " + carries
+                        + " entry bytes per message, less than RaftConfig.maxAppendBytes " + config.maxAppendBytes()
+                        + "; lower maxAppendBytes or raise the transport's frame limit");
+            }
         }
 
         private static void require(Object part, String name) {
