@@ -146,6 +146,11 @@ public final class RaftServer implements AutoCloseable {
         return "RaftServer{" + runtime.id() + "}";
     }
 
+    /** The runtime behind this server; for the simulator's checks (tests in this package). */
+    RaftRuntime runtime() {
+        return runtime;
+    }
+
     /** Assembles a {@link RaftServer}. Not thread-safe; use once. */
     public static final class Builder {
 

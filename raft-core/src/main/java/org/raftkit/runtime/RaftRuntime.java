@@ -300,6 +300,16 @@ public final class RaftRuntime {
         }
     }
 
+    /** The Raft loop; for the simulator, which checks the core between turns. */
+    RaftThread raftLoop() {
+        return raftLoop;
+    }
+
+    /** The storage loop; for the simulator's memory checks. */
+    StorageWriter storageWriter() {
+        return storageWriter;
+    }
+
     /** For tests: the calls currently holding a share of the budget. */
     int pendingRequests() {
         return budget.requests();
