@@ -193,6 +193,68 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
     }
 
     // ---------------------------------------------------------------------------------------------
+    // Convergence
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * Runs until the cluster has converged (see {@link #notConvergedBecause()}), checking
+     * {@code between} every 100 ms of virtual time.
+     *
+     * @throws IllegalStateException if it has not within {@code deadlineMicros}
+     */
+    void awaitConvergence(long deadlineMicros, Runnable between) {
+        long deadline = ctx.now() + deadlineMicros;
+        while (ctx.now() < deadline) {
+            ctx.runUntil(ctx.now() + 100_000);
+            between.run();
+            if (notConvergedBecause() == null) {
+                return;
+            }
+        }
+        throw new IllegalStateException("did not converge within " + deadlineMicros / 1_000_000
+                + " s after healing: " + notConvergedBecause());
+    }
+
+    /** Null when converged: one leader everyone follows, identical logs, all committed and applied. */
+    String notConvergedBecause() {
+        Member leader = null;
+        RaftStatus leaderStatus = null;
+        for (Member m : members.values()) {
+            if (!m.isUp()) {
+                return m.id + " is down";
+            }
+            RaftStatus s = m.server.status();
+            if (s.role() == Role.LEADER && (leaderStatus == null || s.term() > leaderStatus.term())) {
+                leader = m;
+                leaderStatus = s;
+            }
+        }
+        if (leader == null) {
+            return "no leader";
+        }
+        long last = leaderStatus.lastLogIndex();
+        for (Member m : members.values()) {
+            RaftStatus s = m.server.status();
+            if (!leader.id.equals(s.leaderId()) || s.term() != leaderStatus.term()) {
+                return m.id + " follows " + s.leaderId() + " at term " + s.term();
+            }
+            if (s.lastLogIndex() != last || s.commitIndex() != last || s.appliedIndex() != last) {
+                return m.id + " at last=" + s.lastLogIndex() + " commit=" + s.commitIndex() + " applied="
+                        + s.appliedIndex() + ", leader " + leader.id + " at " + last;
+            }
+        }
+        RaftNode leaderCore = RuntimeAccess.core(RaftServerAccess.runtime(leader.server));
+        for (Member m : members.values()) {
+            RaftNode core = RuntimeAccess.core(RaftServerAccess.runtime(m.server));
+            if (!core.entries(1, last + 1).equals(leaderCore.entries(1, last + 1))) {
+                throw new IllegalStateException("logs of " + m.id + " and " + leader.id
+                        + " differ though both committed " + last);
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------------------------------------
     // Checks
     // ---------------------------------------------------------------------------------------------
 
@@ -257,6 +319,11 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
     /** The command applied at {@code index} anywhere, or null if none was yet. */
     byte[] appliedCommand(long index) {
         return appliedCommands.get(index);
+    }
+
+    /** Highest index known committed anywhere so far. */
+    long highestCommitted() {
+        return safety.highestCommitted();
     }
 
     /** Highest index any node applied. */

@@ -1,6 +1,5 @@
 package org.raftkit.sim;
 
-import static org.raftkit.sim.Simulation.MILLIS;
 import static org.raftkit.sim.Simulation.SECONDS;
 
 import java.util.ArrayList;
@@ -8,12 +7,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import org.raftkit.RaftConfig;
-import org.raftkit.RaftServerAccess;
-import org.raftkit.RaftStatus;
-import org.raftkit.Role;
-import org.raftkit.core.RaftNode;
 import org.raftkit.message.Entry;
-import org.raftkit.runtime.RuntimeAccess;
 import org.raftkit.sim.NodeCluster.Member;
 import org.raftkit.sim.lin.CheckResult;
 import org.raftkit.sim.lin.LinearizabilityChecker;
@@ -104,7 +98,7 @@ public final class NodeSimulation {
             clients.faultsOver();
             ctx.runUntil(FAULT_PHASE + HEALED_PHASE);
             clients.stop();
-            awaitConvergence();
+            cluster.awaitConvergence(CONVERGENCE_DEADLINE, clients::check);
             clients.check();
             checkEnd();
         } catch (RuntimeException | AssertionError e) {
@@ -113,55 +107,6 @@ public final class NodeSimulation {
         }
         return new Result(seed, failure == null, failure, ids.size(), clients.history().size(), clients.okOperations(),
                 cluster.highestApplied(), ctx.trace());
-    }
-
-    private void awaitConvergence() {
-        long deadline = ctx.now() + CONVERGENCE_DEADLINE;
-        while (ctx.now() < deadline) {
-            ctx.runUntil(ctx.now() + 100 * MILLIS);
-            clients.check();
-            if (notConvergedBecause() == null) {
-                return;
-            }
-        }
-        throw new IllegalStateException("did not converge within " + CONVERGENCE_DEADLINE / SECONDS
-                + " s after healing: " + notConvergedBecause());
-    }
-
-    /** Null when converged: one leader everyone follows, identical logs, all committed and applied. */
-    private String notConvergedBecause() {
-        Member leader = null;
-        RaftStatus leaderStatus = null;
-        for (Member m : cluster.members()) {
-            RaftStatus s = m.server.status();
-            if (s.role() == Role.LEADER && (leaderStatus == null || s.term() > leaderStatus.term())) {
-                leader = m;
-                leaderStatus = s;
-            }
-        }
-        if (leader == null) {
-            return "no leader";
-        }
-        long last = leaderStatus.lastLogIndex();
-        for (Member m : cluster.members()) {
-            RaftStatus s = m.server.status();
-            if (!leader.id.equals(s.leaderId()) || s.term() != leaderStatus.term()) {
-                return m.id + " follows " + s.leaderId() + " at term " + s.term();
-            }
-            if (s.lastLogIndex() != last || s.commitIndex() != last || s.appliedIndex() != last) {
-                return m.id + " at last=" + s.lastLogIndex() + " commit=" + s.commitIndex() + " applied="
-                        + s.appliedIndex() + ", leader " + leader.id + " at " + last;
-            }
-        }
-        RaftNode leaderCore = RuntimeAccess.core(RaftServerAccess.runtime(leader.server));
-        for (Member m : cluster.members()) {
-            RaftNode core = RuntimeAccess.core(RaftServerAccess.runtime(m.server));
-            if (!core.entries(1, last + 1).equals(leaderCore.entries(1, last + 1))) {
-                throw new IllegalStateException("logs of " + m.id + " and " + leader.id + " differ though both committed "
-                        + last);
-            }
-        }
-        return null;
     }
 
     private void checkEnd() {
