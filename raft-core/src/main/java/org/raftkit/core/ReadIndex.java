@@ -74,6 +74,13 @@ final class ReadIndex {
     }
 
     void handleReadIndexReply(ReadIndexReply r) {
+        // Every read in flight went to the current leader (a new leader fails them all), so an
+        // answer from anyone else would complete a read nobody confirmed.
+        MessageValidator.Reason invalid = MessageValidator.checkReadIndexReply(r, node.leaderId);
+        if (invalid != null) {
+            node.refuse(r, invalid);
+            return;
+        }
         if (forwarded.remove(r.requestId()) == null) {
             return; // already given up on
         }
