@@ -188,6 +188,14 @@ public final class RaftNode {
         }
         // Validated before the §5.1 term rule, so a malformed message at a higher term deposes no one.
         MessageValidator.Reason invalid = MessageValidator.check(m);
+        if (invalid == null && m instanceof AppendEntries ae && ae.term() >= currentTerm) {
+            // Leader Completeness (§5.4): every committed entry is in the log of every leader of a
+            // later term, so a current request that disagrees with one comes from a broken or lying
+            // member, and is refused before it can raise our term. (It used to be skipped over,
+            // the rest grafted onto our log.) A stale leader's request may disagree; it is answered
+            // below with our term, so the stale leader steps down.
+            invalid = MessageValidator.checkAgainstCommitted(ae, log);
+        }
         if (invalid != null) {
             refuse(m, invalid);
             return;

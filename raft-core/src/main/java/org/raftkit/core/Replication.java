@@ -145,14 +145,6 @@ final class Replication {
      * {@link RaftNode#step}.
      */
     void handleAppendEntries(AppendEntries ae) {
-        // Leader Completeness (§5.4): every committed entry is in every later leader's log, so a
-        // request that disagrees with one comes from a broken or lying member. Refused and counted;
-        // the node goes on (it used to skip over the disagreement and graft the rest on).
-        MessageValidator.Reason invalid = MessageValidator.checkAgainstCommitted(ae, node.log);
-        if (invalid != null) {
-            node.refuse(ae, invalid);
-            return;
-        }
         acceptLeader(ae.from());
         long prevLogIndex = ae.prevLogIndex();
         if (prevLogIndex < node.log.commitIndex()) {
