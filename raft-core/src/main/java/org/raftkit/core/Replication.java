@@ -217,7 +217,8 @@ final class Replication {
             // so, or an idle leader never learns it and we never catch up (issue 9, bug 2). The
             // rejection has the shape of one for prevLogIndex = that commit index.
             long last = node.log.lastIndex();
-            LOG.warn("{} holds entries only up to {} but leader {} says it acknowledged {}: lost durability, asking for them again",
+            // At debug: the leader logs the event once, as a lost-durability WARN, when it confirms it.
+            LOG.debug("{} holds entries only up to {} but leader {} says it acknowledged {}: lost durability, asking for them again",
                     node.id, last, hb.from(), hb.commitIndex());
             node.send(AppendEntriesReply.reject(node.id, hb.from(), node.currentTerm, hb.commitIndex(), 0, last + 1));
         }
