@@ -78,6 +78,13 @@ final class ReadIndex {
     }
 
     void handleReadIndexReply(ReadIndexReply r) {
+        // Every read in flight went to the current leader (a new leader fails them all), so an
+        // answer from anyone else would complete a read nobody confirmed.
+        MessageValidator.Reason invalid = MessageValidator.checkReadIndexReply(r, node.leaderId);
+        if (invalid != null) {
+            node.refuse(r, invalid);
+            return;
+        }
         Asked asked = forwarded.get(r.requestId());
         if (asked == null || !asked.leader().equals(r.from()) || asked.term() != r.term()) {
             return; // already given up on, or not from the leader and term we asked: never trust it
