@@ -88,6 +88,22 @@ final class NodeNetwork {
         return 0;
     }
 
+    /**
+     * Delivers a message no node sent (an attacker's, or a buggy member's) after {@code delayMicros},
+     * past any cut: the forger is not on the simulated links.
+     */
+    void forge(Message m, long delayMicros) {
+        ctx.schedule(ctx.now() + delayMicros, new SimContext.Event() {
+            @Override
+            void run() {
+                Endpoint to = up.get(m.to());
+                if (to != null && to.open) {
+                    to.handler.onMessage(m);
+                }
+            }
+        });
+    }
+
     private void deliver(Message m) {
         Endpoint to = up.get(m.to());
         if (to == null || !to.open || net.isCut(m.from(), m.to())) {

@@ -18,6 +18,9 @@ import org.raftkit.sim.lin.Verdict;
  * loop) in virtual time on one thread, under every fault {@link NodeNemesis} knows, with clients
  * calling the public API. The seed decides everything, so the same seed replays the same run.
  *
+ * <p>In one run in four, {@link NodeForger} also sends messages no correct member would (the
+ * Byzantine-input mode).
+ *
  * <p>Checks: after every turn of every loop, those of {@link NodeCluster}; on every completed
  * write, that it got its own command's result ({@link NodeClients}); at the end, after healing,
  * that the cluster converges (one leader, identical logs, every node applied everything), that every
@@ -38,6 +41,8 @@ public final class NodeSimulation {
     private final NodeClients clients;
     private final NodeNemesis nemesis;
     private final NodeNetwork network;
+    /** Forges invalid messages in one run in four (the Byzantine-input mode); null otherwise. */
+    private final NodeForger forger;
 
     /** What a run produced. */
     public record Result(long seed, boolean passed, String failure, int nodes, long operations, long okOperations,
@@ -58,6 +63,7 @@ public final class NodeSimulation {
         this.cluster = new NodeCluster(ctx, ids, config, network, id -> new NodeKvMachine());
         this.clients = new NodeClients(ctx, cluster, 2 + random.nextInt(6), 1 + random.nextInt(8));
         this.nemesis = new NodeNemesis(ctx, cluster, network);
+        this.forger = random.nextInt(4) == 0 ? new NodeForger(ctx, cluster, network) : null;
     }
 
     /** The core simulator's random configs, with limits small enough for the faults to reach them. */
@@ -93,7 +99,14 @@ public final class NodeSimulation {
             }
             clients.start();
             nemesis.start();
+            if (forger != null) {
+                forger.start();
+            }
             ctx.runUntil(FAULT_PHASE);
+            if (forger != null) {
+                forger.stop();
+                ctx.note(forger.forged + " invalid messages forged");
+            }
             nemesis.stopAndHeal();
             clients.faultsOver();
             ctx.runUntil(FAULT_PHASE + HEALED_PHASE);
