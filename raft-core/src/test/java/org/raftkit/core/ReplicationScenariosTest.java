@@ -3,8 +3,11 @@ package org.raftkit.core;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 import org.junit.jupiter.api.Test;
@@ -188,6 +191,35 @@ class ReplicationScenariosTest {
         assertThat(ticks).as("ticks until n3 caught up").isNotNegative();
         assertThat(cluster.log("n3")).isEqualTo(cluster.log("n1"));
         assertThat(cluster.appliedCommands("n3")).containsExactly("a", "b", "c");
+    }
+
+    @Test
+    void rejectionOfAnOldProbeArrivingAfterTheAcknowledgementDoesNotLowerMatchIndex() {
+        // n3 missed entries 3 to 5; n1 will lead and repair it.
+        ScenarioCluster cluster = ScenarioCluster.builder("n1", "n2", "n3")
+                .log("n1", 1, 1, 1, 1, 1).log("n2", 1, 1, 1, 1, 1).log("n3", 1, 1).build();
+        // The first rejection n3 sends (of n1's first probe, "my log ends at 2") is delayed; the
+        // later ones are equal records, so the one held is told apart by identity.
+        Set<RaftMessage> delayed = Collections.newSetFromMap(new IdentityHashMap<>());
+        cluster.hold(m -> m instanceof AppendEntriesReply r && !r.success() && r.from().equals("n3")
+                && (delayed.isEmpty() ? delayed.add(m) : delayed.contains(m)));
+        cluster.electLeader("n1");
+        // A later probe's rejection gets through; n3 is repaired and acknowledges everything.
+        RaftNode n1 = cluster.node("n1");
+        assertThat(cluster.runUntil(5 * cluster.config().heartbeatIntervalTicks(),
+                () -> n1.matchIndexOf("n3") == n1.lastIndex())).isNotNegative();
+        long acknowledged = n1.matchIndexOf("n3");
+        assertThat(delayed).hasSize(1);
+
+        // Now the old rejection arrives. It contradicts the acknowledgement, like a follower that
+        // lost its log, but n3 still holds everything: the leader's confirming probe shows it.
+        cluster.release();
+        while (cluster.deliverNext(m -> true)) {
+            assertThat(n1.matchIndexOf("n3")).as("matchIndex of n3").isEqualTo(acknowledged);
+        }
+        cluster.runTicks(cluster.config().heartbeatIntervalTicks());
+        assertThat(n1.matchIndexOf("n3")).isEqualTo(acknowledged);
+        assertThat(cluster.log("n3")).isEqualTo(cluster.log("n1"));
     }
 
     /** Proposes the commands on n1 and lets them reach everyone. */
