@@ -26,8 +26,8 @@ import java.io.OutputStream;
  * exception thrown by {@link #query} fails only that read, with {@link StateMachineException}.
  *
  * <h2>Restart</h2>
- * Until snapshots exist, a node starts with an empty state machine and re-applies its whole log
- * from index 1 once it learns the commit index from the leader.
+ * A node starts with an empty state machine, restores the newest snapshot if there is one, and
+ * applies the log after it once it learns the commit index from the leader.
  */
 public interface StateMachine {
 
@@ -51,22 +51,42 @@ public interface StateMachine {
     byte[] query(byte[] query);
 
     /**
-     * Writes a snapshot of the state as of the last applied index. Called on the apply thread.
-     * Not used yet (snapshots are a later feature); the default refuses.
-     *
-     * @throws IOException if writing to {@code out} fails
+     * Captures the state as of the last applied command, for a snapshot; or returns null if this
+     * state machine takes no snapshots (the default: the log is then never compacted, and a node
+     * that has fallen behind a compacted log cannot be caught up). Called on the apply thread,
+     * between two applies: it must be cheap (a copy-on-write reference, an immutable view, a
+     * storage engine's checkpoint), because applies wait while it runs. The returned object's
+     * {@link Snapshot#writeTo} then runs on another thread while applies go on, so it must not
+     * read the live state.
      */
-    default void snapshot(OutputStream out) throws IOException {
-        throw new UnsupportedOperationException(getClass().getName() + " does not support snapshots");
+    default Snapshot snapshot() {
+        return null;
     }
 
     /**
-     * Replaces the state with one written by {@link #snapshot}. Called on the apply thread. Not used
-     * yet (snapshots are a later feature); the default refuses.
+     * Replaces the whole state with one written by {@link Snapshot#writeTo}, on a node starting
+     * from a snapshot or installing one from the leader. Called on the apply thread. An exception
+     * stops the node (fail-stop): its state would be unknown.
      *
      * @throws IOException if reading from {@code in} fails
      */
     default void restore(InputStream in) throws IOException {
         throw new UnsupportedOperationException(getClass().getName() + " does not support snapshots");
+    }
+
+    /** A point-in-time view of the state, captured by {@link StateMachine#snapshot()}. */
+    interface Snapshot {
+
+        /**
+         * Writes the captured state. Called once, on the runtime's snapshot thread, concurrently
+         * with later applies. An exception fails this snapshot only; the runtime tries again later.
+         *
+         * @throws IOException if writing to {@code out} fails
+         */
+        void writeTo(OutputStream out) throws IOException;
+
+        /** Frees what the view holds. Called once, after {@link #writeTo} or when it is abandoned. */
+        default void release() {
+        }
     }
 }

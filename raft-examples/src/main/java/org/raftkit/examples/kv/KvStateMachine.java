@@ -83,11 +83,22 @@ public final class KvStateMachine implements StateMachine {
     }
 
     /**
+     * Captures the map by copying it (values are immutable and shared, so this copies references
+     * only); the copy is written later, off the apply thread. A persistent map would make the
+     * capture constant-time; a copy keeps this example simple.
+     */
+    @Override
+    public Snapshot snapshot() {
+        Map<String, Versioned> view = new HashMap<>(map);
+        long applied = lastAppliedIndex;
+        return out -> write(view, applied, out);
+    }
+
+    /**
      * Writes the map sorted by key, so two nodes with the same state write the same bytes:
      * version, last applied index, entry count, then (key, revision, value) per entry.
      */
-    @Override
-    public void snapshot(OutputStream out) throws IOException {
+    private static void write(Map<String, Versioned> map, long lastAppliedIndex, OutputStream out) throws IOException {
         List<String> keys = new ArrayList<>(map.keySet());
         Collections.sort(keys);
         DataOutputStream data = new DataOutputStream(out);
@@ -104,7 +115,7 @@ public final class KvStateMachine implements StateMachine {
         data.flush();
     }
 
-    /** Replaces the map with one written by {@link #snapshot}. */
+    /** Replaces the map with one written by a {@link #snapshot()}. */
     @Override
     public void restore(InputStream in) throws IOException {
         DataInputStream data = new DataInputStream(in);

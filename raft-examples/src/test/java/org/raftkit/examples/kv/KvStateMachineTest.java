@@ -118,7 +118,7 @@ class KvStateMachineTest {
 
     private static byte[] snapshot(KvStateMachine machine) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        machine.snapshot(out);
+        machine.snapshot().writeTo(out);
         return out.toByteArray();
     }
 }

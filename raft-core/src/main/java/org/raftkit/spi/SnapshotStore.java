@@ -1,0 +1,134 @@
+package org.raftkit.spi;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.List;
+
+/**
+ * Keeps a node's snapshots: the state machine's state as of a log index, with what Raft needs to
+ * go on from there (Raft paper §7, thesis chapter 5). Each snapshot is one file (or blob) made of
+ * a header (format version, last included index and term, the cluster configuration at that
+ * index), the state machine's bytes, and a trailer (size and CRC32C of everything before it).
+ * A snapshot is published atomically (written to a temporary name, forced, renamed, and the
+ * directory forced), so after a crash it is either whole or absent. The newest few are kept.
+ *
+ * <h2>Threads</h2>
+ * {@link #list} is called once, before the node starts, on the thread that builds the server.
+ * Everything else is called on the runtime's snapshot loop, never on the Raft loop: reading and
+ * writing snapshots may block for long. Implementations must be safe for one writer and
+ * concurrent readers (a snapshot being sent to a follower while a newer one is written).
+ *
+ * <h2>Failure</h2>
+ * An {@link IOException} while writing or receiving fails that snapshot only (its temporary file
+ * is removed; the previous snapshot and the log are untouched) and the runtime tries again later.
+ * A snapshot whose CRC, header or size is wrong is never returned by {@link #list} and never
+ * published by {@link Receiver#publish}: the error names the file and what was wrong.
+ */
+public interface SnapshotStore extends AutoCloseable {
+
+    /**
+     * What describes one snapshot.
+     *
+     * @param index     last included index: the snapshot replaces every entry up to it
+     * @param term      last included term: the term of the entry at {@code index}
+     * @param members   the cluster's voting members at {@code index}
+     * @param sizeBytes the whole file's size, header and trailer included (what a transfer sends)
+     * @param crc32c    the CRC32C in the trailer, over everything before it
+     */
+    record SnapshotInfo(long index, long term, List<String> members, long sizeBytes, int crc32c) {
+        public SnapshotInfo {
+            members = List.copyOf(members);
+        }
+    }
+
+    /**
+     * The snapshots held whose header, size and CRC check out, newest (highest index) first; empty
+     * when there are none. A snapshot that fails a check is left out and logged at WARN with the
+     * file and the reason. Called once at start; may block (it reads every snapshot in full).
+     */
+    List<SnapshotInfo> list();
+
+    /**
+     * Starts writing a new snapshot at {@code index}: the caller writes the state machine's bytes
+     * to {@link Writer#body()} and then publishes or aborts. One at a time.
+     *
+     * @throws IOException if the temporary file cannot be created
+     */
+    Writer begin(long index, long term, List<String> members) throws IOException;
+
+    /**
+     * Opens a published snapshot's state machine bytes (without header and trailer) for
+     * {@code StateMachine.restore}. The caller closes the stream.
+     *
+     * @throws IOException if the snapshot is gone (replaced by newer ones) or unreadable
+     */
+    InputStream openState(SnapshotInfo snapshot) throws IOException;
+
+    /**
+     * Reads up to {@code maxBytes} of the published snapshot's whole file from {@code offset}, for
+     * sending it to a follower in chunks (InstallSnapshot, Figure 13). Returns fewer bytes only at
+     * the end of the file.
+     *
+     * @throws IOException if the snapshot is gone or unreadable
+     */
+    byte[] readChunk(SnapshotInfo snapshot, long offset, int maxBytes) throws IOException;
+
+    /**
+     * Starts receiving a snapshot file from the leader, to be written chunk by chunk at increasing
+     * offsets. Any unpublished receive under way is discarded first.
+     *
+     * @throws IOException if the temporary file cannot be created
+     */
+    Receiver receive(long index, long term) throws IOException;
+
+    /** Releases files. Called once, after the node has stopped. */
+    @Override
+    void close();
+
+    /** A snapshot being written by this node. */
+    interface Writer extends AutoCloseable {
+
+        /** Where the state machine writes its bytes. Not closed by the caller. */
+        OutputStream body();
+
+        /**
+         * Writes the trailer, forces the file, renames it into place, forces the directory, and
+         * removes snapshots beyond the newest few. The snapshot is durable when this returns.
+         *
+         * @throws IOException if any of that fails; nothing is published then
+         */
+        SnapshotInfo publish() throws IOException;
+
+        /** Discards the snapshot if it was not published. Idempotent. */
+        @Override
+        void close();
+    }
+
+    /** A snapshot file arriving from the leader. */
+    interface Receiver extends AutoCloseable {
+
+        /** Bytes received so far: the offset the next chunk must start at. */
+        long receivedBytes();
+
+        /**
+         * Writes the chunk at {@code offset}, which must equal {@link #receivedBytes()}.
+         *
+         * @throws IOException if writing fails
+         * @throws IllegalArgumentException if {@code offset} is not where the file ends now
+         */
+        void write(long offset, byte[] chunk) throws IOException;
+
+        /**
+         * Checks the whole file (header, size, CRC; index and term as {@link #receive} was told),
+         * then publishes it as {@link Writer#publish()} does.
+         *
+         * @throws IOException if a check or the publish fails; the message names what was wrong
+         */
+        SnapshotInfo publish() throws IOException;
+
+        /** Discards the file if it was not published. Idempotent. */
+        @Override
+        void close();
+    }
+}
