@@ -42,6 +42,8 @@ public final class MemorySnapshotStore implements SnapshotStore {
     private final TreeMap<Long, Stored> snapshots = new TreeMap<>(Comparator.reverseOrder());
     /** The receive under way, discarded when a new one starts. Guarded by this. */
     private Receiving receiving;
+    /** Whether a {@link Writer} is open (one at a time). Guarded by this. */
+    private boolean writerOpen;
 
     /** A file's bytes and whether {@link #list()} found them bad. */
     private static final class Stored {
@@ -114,9 +116,16 @@ public final class MemorySnapshotStore implements SnapshotStore {
         return good;
     }
 
-    /** {@inheritDoc} Any thread. */
+    /**
+     * {@inheritDoc} Any thread.
+     *
+     * @throws IllegalStateException if a writer is still open
+     */
     @Override
-    public Writer begin(long index, long term, List<String> members) {
+    public synchronized Writer begin(long index, long term, List<String> members) {
+        if (writerOpen) {
+            throw new IllegalStateException("a snapshot is already being written");
+        }
         SnapshotFormat.Encoder encoder = new SnapshotFormat.Encoder(index, term, members);
         ByteArrayOutputStream file = new ByteArrayOutputStream();
         file.writeBytes(encoder.header());
@@ -132,6 +141,7 @@ public final class MemorySnapshotStore implements SnapshotStore {
                 encoder.update(b, off, len);
             }
         };
+        writerOpen = true;
         return new Writer() {
             private boolean done;
 
@@ -145,14 +155,19 @@ public final class MemorySnapshotStore implements SnapshotStore {
                 if (done) {
                     throw new IllegalStateException("snapshot at index " + index + " already published or discarded");
                 }
-                done = true;
+                close();
                 file.writeBytes(encoder.trailer());
                 return add(encoder.info(), file.toByteArray());
             }
 
             @Override
             public void close() {
-                done = true;
+                synchronized (MemorySnapshotStore.this) {
+                    if (!done) {
+                        done = true;
+                        writerOpen = false;
+                    }
+                }
             }
         };
     }

@@ -156,6 +156,11 @@ public final class FileSnapshotStore implements SnapshotStore {
         return dir;
     }
 
+    /** The options it was opened with. */
+    public Options options() {
+        return options;
+    }
+
     /** The file a snapshot at {@code index} and {@code term} is published as. */
     public Path file(long index, long term) {
         return dir.resolve(String.format("snapshot-%020d-%020d.snap", index, term));
@@ -183,7 +188,8 @@ public final class FileSnapshotStore implements SnapshotStore {
                 synchronized (this) {
                     bad.add(file.getFileName().toString());
                 }
-                LOG.warn("{}: skipping a bad snapshot: {}", file, e.getMessage());
+                String why = String.valueOf(e.getMessage());
+                LOG.warn("skipping a bad snapshot: {}", why.contains(file.toString()) ? why : file + ": " + why);
             }
         }
         return good;
