@@ -338,7 +338,8 @@ public final class FileSnapshotStore implements SnapshotStore {
         return files;
     }
 
-    private SnapshotInfo verify(Path file) throws IOException {
+    /** Checks one published file in full; the error names the file and what was wrong. */
+    SnapshotInfo verify(Path file) throws IOException {
         Matcher m = NAME.matcher(file.getFileName().toString());
         if (!m.matches()) {
             throw new IllegalArgumentException(file.toString());
