@@ -423,12 +423,12 @@ public final class FileSnapshotStore implements SnapshotStore {
 
         @Override
         public SnapshotInfo publish() throws IOException {
-            body.flush();
-            temp.append(ByteBuffer.wrap(encoder.trailer()));
             try {
+                body.flush();
+                temp.append(ByteBuffer.wrap(encoder.trailer()));
                 return install(temp, encoder.info());
             } finally {
-                close();
+                close(); // published or failed, this writer is done and the next may begin
             }
         }
 
