@@ -14,6 +14,7 @@ import org.raftkit.runtime.RaftRuntime;
 import org.raftkit.runtime.ThreadScheduler;
 import org.raftkit.spi.LogStorage;
 import org.raftkit.spi.Scheduler;
+import org.raftkit.spi.SnapshotStore;
 import org.raftkit.spi.TermVoteStore;
 import org.raftkit.spi.Transport;
 
@@ -54,10 +55,13 @@ import org.raftkit.spi.Transport;
  * (fail-stop): pending calls fail with {@link ServerClosedException}, {@link #status()} says
  * {@link RaftStatus.State#FAILED} and the listener's {@link RaftListener#onFailure} is called.
  *
- * <h2>Restart</h2>
- * A server built on existing storage keeps its log, term and vote. There are no snapshots yet: the
- * state machine starts empty and the whole log is applied again once the node learns the commit
- * index from the leader.
+ * <h2>Restart and snapshots</h2>
+ * A server built on existing storage keeps its log, term and vote. Its state machine starts
+ * empty, is restored from the newest snapshot if it has a {@link Builder#snapshotStore}, and the
+ * log after that snapshot is applied again once the node learns the commit index from the leader.
+ * With a snapshot store the node takes snapshots ({@link SnapshotConfig}: every so many entries or
+ * bytes, or after an interval; or {@link #snapshot()}), compacts its log behind them, and sends a
+ * snapshot to a follower that needs entries it has compacted (InstallSnapshot).
  *
  * <h2>Ownership</h2>
  * The server owns the storage, term/vote store and transport it is built with, and closes them in
@@ -121,6 +125,16 @@ public final class RaftServer implements AutoCloseable {
         return runtime.staleRead(query);
     }
 
+    /**
+     * Takes a snapshot of the state machine now (or joins the one under way), then compacts the
+     * log behind it. Completes with the snapshot's last included index once it is durable; fails
+     * if this node takes no snapshots (no {@link Builder#snapshotStore}, or a state machine
+     * without {@link StateMachine#snapshot()}) or the snapshot could not be written.
+     */
+    public CompletableFuture<Long> snapshot() {
+        return runtime.snapshot();
+    }
+
     /** This node's role, term, leader, indexes, members and lifecycle state. Never blocks. */
     public RaftStatus status() {
         return runtime.status();
@@ -165,6 +179,8 @@ public final class RaftServer implements AutoCloseable {
         private RaftListener listener = new RaftListener() {
         };
         private Scheduler scheduler = ThreadScheduler.INSTANCE;
+        private SnapshotStore snapshotStore;
+        private SnapshotConfig snapshotConfig = SnapshotConfig.defaults();
 
         private Builder() {
         }
@@ -230,6 +246,23 @@ public final class RaftServer implements AutoCloseable {
         }
 
         /**
+         * Where snapshots are kept (the server closes it in {@link RaftServer#close()}). With one, and
+         * a state machine that implements {@link StateMachine#snapshot()}, the node takes snapshots,
+         * compacts its log and can catch up followers whose entries it compacted. Default: none, and
+         * the log is never compacted.
+         */
+        public Builder snapshotStore(SnapshotStore snapshotStore) {
+            this.snapshotStore = Objects.requireNonNull(snapshotStore, "snapshotStore");
+            return this;
+        }
+
+        /** When snapshots are taken and how they are sent; {@link SnapshotConfig#defaults()} if not set. */
+        public Builder snapshotConfig(SnapshotConfig snapshotConfig) {
+            this.snapshotConfig = Objects.requireNonNull(snapshotConfig, "snapshotConfig");
+            return this;
+        }
+
+        /**
          * Where the node gets its clock and threads. Default: {@link ThreadScheduler#INSTANCE}, one
          * thread per loop and {@code System.nanoTime()}. The whole-node simulator passes its own to
          * run many nodes in virtual time on one thread; applications have no reason to.
@@ -258,8 +291,13 @@ public final class RaftServer implements AutoCloseable {
             }
             checkTransportCarries(transport, config);
             long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
+            if (snapshotStore != null && transport.maxEntryBytesPerMessage() < snapshotConfig.chunkBytes() + 64L) {
+                throw new IllegalArgumentException("the transport carries at most " + transport.maxEntryBytesPerMessage()
+                        + " bytes per message, less than a snapshot chunk of " + snapshotConfig.chunkBytes()
+                        + " bytes; lower SnapshotConfig.chunkBytes or raise the transport's frame limit");
+            }
             return new RaftServer(new RaftRuntime(id, members, config, stateMachine, logStorage, termVoteStore,
-                    transport, s, listener, scheduler));
+                    transport, s, listener, scheduler, snapshotStore, snapshotConfig));
         }
 
         /** One limit on a command's size from {@code submit} to the wire: the transport must carry it. */

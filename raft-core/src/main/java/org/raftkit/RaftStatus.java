@@ -17,9 +17,14 @@ import java.util.List;
  * @param state        where the server is in its lifecycle
  * @param failure      when {@code state} is {@link State#FAILED}, the error that stopped the node
  *                     (never null then); otherwise null
+ * @param snapshotIndex last included index of the newest snapshot this node holds (0 if none)
+ * @param firstLogIndex first index this node's log holds; entries before it are in the snapshot
+ * @param snapshotReceivedBytes while this node receives a snapshot from the leader, the bytes of
+ *                     it received so far; otherwise 0
  */
 public record RaftStatus(String id, Role role, long term, String leaderId, long commitIndex, long appliedIndex,
-                         long lastLogIndex, List<String> members, State state, Throwable failure) {
+                         long lastLogIndex, List<String> members, State state, Throwable failure, long snapshotIndex,
+                         long firstLogIndex, long snapshotReceivedBytes) {
 
     /** Lifecycle of a {@link RaftServer}. */
     public enum State {

@@ -7,6 +7,8 @@ import org.raftkit.message.AppendEntriesReply;
 import org.raftkit.message.Entry;
 import org.raftkit.message.Heartbeat;
 import org.raftkit.message.HeartbeatReply;
+import org.raftkit.message.InstallSnapshot;
+import org.raftkit.message.InstallSnapshotReply;
 import org.raftkit.message.RaftMessage;
 import org.raftkit.message.ReadIndexReply;
 import org.raftkit.message.RequestVote;
@@ -102,6 +104,19 @@ public final class MessageValidator {
         }
         if (m instanceof ReadIndexReply r) {
             return indexInRange(r.readIndex()) ? null : Reason.INDEX_OUT_OF_RANGE;
+        }
+        if (m instanceof InstallSnapshot is) {
+            if (!indexInRange(is.lastIncludedIndex()) || is.lastIncludedIndex() < 1 || is.offset() < 0) {
+                return Reason.INDEX_OUT_OF_RANGE;
+            }
+            if (is.lastIncludedTerm() < 1) {
+                return Reason.TERM_OUT_OF_RANGE;
+            }
+            // A snapshot holds committed entries, all of the leader's term or earlier.
+            return is.lastIncludedTerm() > is.term() ? Reason.LOG_TERM_ABOVE_MESSAGE_TERM : null;
+        }
+        if (m instanceof InstallSnapshotReply r) {
+            return indexInRange(r.lastIncludedIndex()) && r.nextOffset() >= 0 ? null : Reason.INDEX_OUT_OF_RANGE;
         }
         // RequestVoteReply and ReadIndexRequest carry nothing but the term to check.
         return null;

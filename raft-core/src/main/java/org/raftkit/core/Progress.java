@@ -7,11 +7,13 @@ package org.raftkit.core;
  * <p>In {@link State#PROBE} the leader does not know where the follower's log matches its own: it
  * sends one AppendEntries at a time and waits for the answer. In {@link State#REPLICATE} it does
  * know, and streams AppendEntries back to back, optimistically advancing {@code nextIndex}, within a
- * window of {@code maxInflightMessages} messages and {@code maxInflightBytes} bytes.
+ * window of {@code maxInflightMessages} messages and {@code maxInflightBytes} bytes. In
+ * {@link State#SNAPSHOT} the follower needs entries the leader has compacted: the runtime streams it
+ * the snapshot at {@link #pendingSnapshot} (Figure 13), and no AppendEntries go to it meanwhile.
  */
 final class Progress {
 
-    enum State { PROBE, REPLICATE }
+    enum State { PROBE, REPLICATE, SNAPSHOT }
 
     final String peerId;
 
@@ -53,6 +55,12 @@ final class Progress {
     /** Heartbeat intervals in a row with this follower behind and matchIndex not moving. */
     int stalledHeartbeats;
 
+    /** In SNAPSHOT: the last included index of the snapshot being sent. */
+    long pendingSnapshot;
+
+    /** In SNAPSHOT: heartbeat intervals since the follower last answered about the snapshot. */
+    int snapshotSilentHeartbeats;
+
     private final Inflights inflights;
 
     Progress(String peerId, long nextIndex, int maxInflightMessages, long maxInflightBytes) {
@@ -63,7 +71,21 @@ final class Progress {
 
     /** Whether the leader must hold off sending entries to this follower. */
     boolean isPaused() {
-        return state == State.PROBE ? probeSent : inflights.isFull();
+        return switch (state) {
+            case PROBE -> probeSent;
+            case REPLICATE -> inflights.isFull();
+            case SNAPSHOT -> true;
+        };
+    }
+
+    /** The follower needs entries before the leader's log start: send it the snapshot at {@code index}. */
+    void becomeSnapshot(long index) {
+        state = State.SNAPSHOT;
+        pendingSnapshot = index;
+        snapshotSilentHeartbeats = 0;
+        probeSent = false;
+        confirmingLoss = false;
+        inflights.clear();
     }
 
     void becomeProbe(long next) {
@@ -145,6 +167,9 @@ final class Progress {
         }
         if (matchIndex >= nextIndex) {
             throw new IllegalStateException(peerId + ": matchIndex " + matchIndex + " >= nextIndex " + nextIndex);
+        }
+        if (state == State.SNAPSHOT && inflights.count() > 0) {
+            throw new IllegalStateException(peerId + ": AppendEntries in flight while sending a snapshot");
         }
     }
 

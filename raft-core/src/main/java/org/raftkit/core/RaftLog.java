@@ -18,7 +18,12 @@ import org.raftkit.spi.LogStorage;
  *                                      ^ handed to the driver up to handedOutIndex
  * </pre>
  *
- * The core never writes storage itself. New entries go to the unstable tail; {@link #takeUnpersisted}
+ * Entries before {@code logStart} were compacted into a snapshot (Raft paper §7): the log answers
+ * only the term of the entry just before it. The core's own view of where the log starts moves
+ * at once when it asks for compaction or installs a snapshot; storage follows on the storage
+ * thread (possibly keeping more, as whole segments), and is never read below the core's view.
+ *
+ * <p>The core never writes storage itself. New entries go to the unstable tail; {@link #takeUnpersisted}
  * hands them to the driver, which writes them on its storage thread and reports back through
  * {@link #persistedTo}; only then do they leave the tail. Reads below {@code unstableOffset} go
  * to storage, which the core therefore only ever reads at indexes already durable.
@@ -45,18 +50,54 @@ final class RaftLog {
     /** Last committed index handed to the driver to apply. Invariant: appliedHandedOut <= commitIndex. */
     private long applyHandedOutIndex;
 
-    RaftLog(LogStorage storage) {
+    /**
+     * First index the core reads. Invariant: storage.firstIndex() <= logStart (storage may lag
+     * behind a compaction or hold more), logStart - 1 <= commitIndex.
+     */
+    private long logStart;
+    /** Term of the entry at logStart - 1 (0 before the first entry). */
+    private long logStartTerm;
+
+    /** Last included index and term of the newest snapshot this node holds (0, 0 if none). Only grows. */
+    private long snapshotIndex;
+    private long snapshotTerm;
+
+    /**
+     * @param storage       the log as it is on disk
+     * @param snapshotIndex last included index of the newest snapshot the state machine starts
+     *                      from (0 if none); the storage must hold the entry at it, or start right
+     *                      after it (the runtime repairs storage before building the core)
+     * @param snapshotTerm  its term
+     */
+    RaftLog(LogStorage storage, long snapshotIndex, long snapshotTerm) {
         this.storage = storage;
+        long first = storage.firstIndex();
         long last = storage.lastIndex();
+        if (snapshotIndex < first - 1 || snapshotIndex > last) {
+            throw new IllegalArgumentException("the log holds [" + first + ", " + last
+                    + "] but the state starts from a snapshot at " + snapshotIndex);
+        }
         this.unstableOffset = last + 1;
         this.handedOutIndex = last;
-        // Entries before the first one held are in a snapshot and so committed and applied.
-        this.commitIndex = storage.firstIndex() - 1;
-        this.applyHandedOutIndex = commitIndex;
+        this.logStart = first;
+        this.logStartTerm = first == 1 ? 0 : storage.term(first - 1);
+        this.snapshotIndex = snapshotIndex;
+        this.snapshotTerm = snapshotTerm;
+        // Entries in the snapshot (and before the log's first one) are committed and applied.
+        this.commitIndex = snapshotIndex;
+        this.applyHandedOutIndex = snapshotIndex;
     }
 
     long firstIndex() {
-        return storage.firstIndex();
+        return logStart;
+    }
+
+    long snapshotIndex() {
+        return snapshotIndex;
+    }
+
+    long snapshotTerm() {
+        return snapshotTerm;
     }
 
     long lastIndex() {
@@ -88,11 +129,11 @@ final class RaftLog {
         if (index >= unstableOffset) {
             return index <= lastIndex() ? unstable.get((int) (index - unstableOffset)).term() : -1;
         }
-        if (index == 0) {
-            return 0;
+        if (index < logStart - 1) {
+            return -1; // compacted, index 0 included once the log starts later
         }
-        if (index < storage.firstIndex() - 1) {
-            return -1;
+        if (index == logStart - 1) {
+            return logStartTerm;
         }
         return storage.term(index);
     }
@@ -220,9 +261,9 @@ final class RaftLog {
         if (from >= to) {
             return Collections.emptyList();
         }
-        if (from < storage.firstIndex() || to > lastIndex() + 1) {
+        if (from < logStart || to > lastIndex() + 1) {
             throw new IndexOutOfBoundsException("entries [" + from + ", " + to + ") outside log ["
-                    + storage.firstIndex() + ", " + lastIndex() + "]");
+                    + logStart + ", " + lastIndex() + "]");
         }
         List<Entry> out;
         long bytes = 0;
@@ -259,7 +300,7 @@ final class RaftLog {
     /** The last index at or before {@code maxIndex} whose term is {@code term}, or -1 if there is none. */
     long lastIndexOfTerm(long term, long maxIndex) {
         long i = Math.min(maxIndex, lastIndex());
-        long floor = storage.firstIndex() - 1;
+        long floor = logStart - 1;
         while (i > floor) {
             long t = term(i);
             if (t == term) {
@@ -276,11 +317,76 @@ final class RaftLog {
     /** The first index of the run of {@code term} that ends at {@code index}, not going below commitIndex + 1. */
     long firstIndexOfTermEndingAt(long index, long term) {
         long i = index;
-        long floor = Math.max(commitIndex + 1, storage.firstIndex());
+        long floor = Math.max(commitIndex + 1, logStart);
         while (i - 1 >= floor && term(i - 1) == term) {
             i--;
         }
         return i;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Snapshots (§7, Figure 13)
+    // ---------------------------------------------------------------------------------------------
+
+    /** A snapshot of this node's state at {@code index} (with {@code term} there) is durable. */
+    void snapshotTaken(long index, long term) {
+        if (index > snapshotIndex) {
+            snapshotIndex = index;
+            snapshotTerm = term;
+        }
+    }
+
+    /**
+     * Stops reading entries up to {@code upTo}, which the driver may now delete: never past the
+     * newest snapshot, nor past what is durable here (storage cannot drop what it does not hold yet).
+     *
+     * @return the index compacted up to, or -1 if nothing new
+     */
+    long compactTo(long upTo) {
+        long to = Math.min(upTo, Math.min(snapshotIndex, durableIndex()));
+        if (to < logStart) {
+            return -1;
+        }
+        logStartTerm = term(to);
+        logStart = to + 1;
+        return to;
+    }
+
+    /** What installing a snapshot did to the log. */
+    enum Install {
+        /** The snapshot is not ahead of what is committed here: nothing changed. */
+        NOTHING,
+        /** The log holds the snapshot's last entry: it is kept, and the entries after it (rule 6). */
+        RETAINED,
+        /** The log does not: it was discarded whole and starts after the snapshot (rule 7). */
+        DISCARDED
+    }
+
+    /**
+     * InstallSnapshot receiver rules 6 and 7 (Figure 13), once the snapshot file is durable here:
+     * "If existing log entry has same index and term as snapshot's last included entry, retain log
+     * entries following it. Discard the entire log." Either way the state machine is then reset
+     * from the snapshot, so everything up to its index counts as committed and applied.
+     */
+    Install installSnapshot(long index, long term) {
+        if (index <= commitIndex) {
+            return Install.NOTHING;
+        }
+        snapshotTaken(index, term);
+        Install result;
+        if (term(index) == term) {
+            result = Install.RETAINED;
+        } else {
+            unstable.clear();
+            unstableOffset = index + 1;
+            handedOutIndex = index;
+            logStart = index + 1;
+            logStartTerm = term;
+            result = Install.DISCARDED;
+        }
+        commitIndex = index;
+        applyHandedOutIndex = index;
+        return result;
     }
 
     /** Checks this log's invariants; throws IllegalStateException naming the broken one. */
@@ -291,6 +397,10 @@ final class RaftLog {
         }
         if (applyHandedOutIndex > commitIndex) {
             throw new IllegalStateException("applied " + applyHandedOutIndex + " > commitIndex " + commitIndex);
+        }
+        if (logStart - 1 > commitIndex || logStart - 1 > snapshotIndex) {
+            throw new IllegalStateException("log starts at " + logStart + " past commitIndex " + commitIndex
+                    + " or snapshot " + snapshotIndex);
         }
         if (handedOutIndex < unstableOffset - 1 || handedOutIndex > last) {
             throw new IllegalStateException("handedOutIndex " + handedOutIndex + " outside [" + (unstableOffset - 1)

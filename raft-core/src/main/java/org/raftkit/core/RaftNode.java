@@ -19,6 +19,8 @@ import org.raftkit.message.AppendEntriesReply;
 import org.raftkit.message.Entry;
 import org.raftkit.message.Heartbeat;
 import org.raftkit.message.HeartbeatReply;
+import org.raftkit.message.InstallSnapshot;
+import org.raftkit.message.InstallSnapshotReply;
 import org.raftkit.message.RaftMessage;
 import org.raftkit.message.ReadIndexReply;
 import org.raftkit.message.ReadIndexRequest;
@@ -43,7 +45,8 @@ import org.slf4j.LoggerFactory;
  * <p>Where things are: the §5.1 term rule and role changes ({@code becomeFollower},
  * {@code becomePreCandidate}, {@code becomeCandidate}, {@code becomeLeader}) are here; elections
  * and votes (§5.2, §5.4.1, PreVote) in {@link Election}; AppendEntries, heartbeats and commitment
- * (§5.3, §5.4.2) in {@link Replication}; ReadIndex (thesis §6.4) in {@link ReadIndex}.
+ * (§5.3, §5.4.2) in {@link Replication}; ReadIndex (thesis §6.4) in {@link ReadIndex}; log
+ * compaction and InstallSnapshot (§7, Figure 13) in {@link Snapshots}.
  */
 public final class RaftNode {
 
@@ -91,6 +94,7 @@ public final class RaftNode {
     final Election election;
     final Replication replication;
     final ReadIndex reads;
+    final Snapshots snapshots;
 
     // Outputs collected until the next ready().
     private boolean termAndVoteChanged;
@@ -99,6 +103,12 @@ public final class RaftNode {
     private final List<RaftMessage> messagesAfterPersist = new ArrayList<>();
     final List<ReadState> readStates = new ArrayList<>();
     final List<Long> failedReads = new ArrayList<>();
+    final List<Ready.SnapshotSend> snapshotSends = new ArrayList<>();
+    final List<InstallSnapshot> snapshotChunks = new ArrayList<>();
+    /** A snapshot installed since the last ready(), or null. */
+    Ready.Installed installed;
+    /** Highest index storage may compact to, asked since the last ready(); 0 if none. */
+    long compactTo;
 
     /** Messages refused by {@link MessageValidator}, by reason. Only grows. */
     private final EnumMap<MessageValidator.Reason, Long> rejected = new EnumMap<>(MessageValidator.Reason.class);
@@ -119,6 +129,19 @@ public final class RaftNode {
      */
     public RaftNode(String id, Collection<String> voters, RaftConfig config, LogStorage storage,
                     TermAndVote termAndVote, RandomGenerator random) {
+        this(id, voters, config, storage, termAndVote, random, 0, 0);
+    }
+
+    /**
+     * Builds a node from its durable state and the snapshot its state machine starts from.
+     *
+     * @param snapshotIndex last included index of that snapshot (0 if none): everything up to it is
+     *                      committed and applied. The storage must hold the entry at it, or start
+     *                      right after it
+     * @param snapshotTerm  its term
+     */
+    public RaftNode(String id, Collection<String> voters, RaftConfig config, LogStorage storage,
+                    TermAndVote termAndVote, RandomGenerator random, long snapshotIndex, long snapshotTerm) {
         this.id = Objects.requireNonNull(id, "id");
         this.config = Objects.requireNonNull(config, "config");
         Set<String> members = new LinkedHashSet<>(voters);
@@ -130,7 +153,7 @@ public final class RaftNode {
         others.remove(id);
         this.peers = List.copyOf(others);
         this.random = Objects.requireNonNull(random, "random");
-        this.log = new RaftLog(storage);
+        this.log = new RaftLog(storage, snapshotIndex, snapshotTerm);
         this.currentTerm = termAndVote.currentTerm();
         this.votedFor = termAndVote.votedFor();
         this.appliedIndex = log.applyHandedOutIndex();
@@ -139,6 +162,7 @@ public final class RaftNode {
         this.election = new Election(this);
         this.replication = new Replication(this);
         this.reads = new ReadIndex(this);
+        this.snapshots = new Snapshots(this);
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -224,6 +248,10 @@ public final class RaftNode {
             reads.handleReadIndexRequest(r);
         } else if (m instanceof ReadIndexReply r) {
             reads.handleReadIndexReply(r);
+        } else if (m instanceof InstallSnapshot is) {
+            snapshots.handleInstallSnapshot(is);
+        } else if (m instanceof InstallSnapshotReply r) {
+            snapshots.handleReply(r);
         }
     }
 
@@ -255,14 +283,14 @@ public final class RaftNode {
         if (m instanceof RequestVoteReply r && r.preVote() && r.voteGranted()) {
             return true; // a PreVote granted for the term we would campaign in
         }
-        boolean fromLeader = m instanceof AppendEntries || m instanceof Heartbeat;
+        boolean fromLeader = m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot;
         becomeFollower(m.term(), fromLeader ? m.from() : null);
         return true;
     }
 
     /** A message from an older term is stale; a stale leader is told our term so it steps down. */
     private void onLowerTerm(RaftMessage m) {
-        if (m instanceof AppendEntries || m instanceof Heartbeat) {
+        if (m instanceof AppendEntries || m instanceof Heartbeat || m instanceof InstallSnapshot) {
             sendNow(new HeartbeatReply(id, m.from(), currentTerm, 0));
         } else if (m instanceof RequestVote rv && rv.preVote()) {
             sendNow(new RequestVoteReply(id, rv.from(), currentTerm, false, true));
@@ -324,6 +352,32 @@ public final class RaftNode {
         }
     }
 
+    /**
+     * The driver reports that a snapshot of this node's own state machine, taken at {@code index}
+     * (whose entry has {@code term}), is durable: it may be sent to followers from now on.
+     */
+    public void onSnapshotTaken(long index, long term) {
+        log.snapshotTaken(index, term);
+    }
+
+    /**
+     * The driver may delete log entries up to {@code upTo} (it keeps a window after the newest
+     * snapshot so a briefly slow follower catches up from the log). Never compacts past the newest
+     * snapshot or what is durable here; the compaction goes out in {@link Ready#snapshots()}.
+     */
+    public void compactLog(long upTo) {
+        snapshots.compact(upTo);
+    }
+
+    /**
+     * The driver has received a whole snapshot from {@code leader} and checked and stored it
+     * durably (Figure 13 rules 2 to 5). The core installs it (rules 6 to 8): see
+     * {@link Ready.SnapshotWork#installed()}.
+     */
+    public void onSnapshotReceived(long index, long term, String leader) {
+        snapshots.onReceived(index, term, leader);
+    }
+
     /** The driver reports that the state machine has applied every entry up to {@code index}. */
     public void onApplied(long index) {
         if (index > appliedIndex) {
@@ -359,12 +413,19 @@ public final class RaftNode {
                 applyBatchesInFlight.addLast(committed.get(committed.size() - 1).index());
             }
         }
+        Ready.SnapshotWork snapshotWork = null;
+        if (!snapshotSends.isEmpty() || !snapshotChunks.isEmpty() || installed != null || compactTo > 0) {
+            snapshotWork = new Ready.SnapshotWork(drain(snapshotSends), drain(snapshotChunks), installed, compactTo);
+            installed = null;
+            compactTo = 0;
+        }
         if (soft == null && hard == null && toPersist.isEmpty() && committed.isEmpty() && messages.isEmpty()
-                && messagesAfterPersist.isEmpty() && readStates.isEmpty() && failedReads.isEmpty()) {
+                && messagesAfterPersist.isEmpty() && readStates.isEmpty() && failedReads.isEmpty()
+                && snapshotWork == null) {
             return Ready.EMPTY;
         }
         return new Ready(soft, hard, toPersist, drain(messages), drain(messagesAfterPersist), committed,
-                drain(readStates), drain(failedReads));
+                drain(readStates), drain(failedReads), snapshotWork);
     }
 
     private static <T> List<T> drain(List<T> list) {
@@ -516,6 +577,16 @@ public final class RaftNode {
 
     public long lastIndex() {
         return log.lastIndex();
+    }
+
+    /** The first index the log still holds; entries before it are in the snapshot. */
+    public long firstIndex() {
+        return log.firstIndex();
+    }
+
+    /** Last included index of the newest snapshot this node holds (0 if none). */
+    public long snapshotIndex() {
+        return log.snapshotIndex();
     }
 
     public long lastTerm() {

@@ -42,24 +42,61 @@ import org.raftkit.spi.TermVoteStore.TermAndVote;
  * @param committedEntries     newly committed entries to apply, in index order
  * @param readStates           linearizable reads that became safe
  * @param failedReads          contexts of reads this node gave up on
+ * @param snapshots            snapshot work (see {@link SnapshotWork}), or null when there is none
  */
 public record Ready(SoftState softState, TermAndVote termAndVote, List<Entry> entriesToPersist,
                     List<RaftMessage> messages, List<RaftMessage> messagesAfterPersist,
-                    List<Entry> committedEntries, List<ReadState> readStates, List<Long> failedReads) {
+                    List<Entry> committedEntries, List<ReadState> readStates, List<Long> failedReads,
+                    SnapshotWork snapshots) {
 
     /** The Ready with nothing to do, handed out instead of allocating one. */
-    static final Ready EMPTY = new Ready(null, null, List.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+    static final Ready EMPTY = new Ready(null, null, List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
+            null);
 
     /** Whether there is anything at all to do. */
     public boolean isEmpty() {
         return softState == null && termAndVote == null && entriesToPersist.isEmpty() && messages.isEmpty()
                 && messagesAfterPersist.isEmpty() && committedEntries.isEmpty() && readStates.isEmpty()
-                && failedReads.isEmpty();
+                && failedReads.isEmpty() && snapshots == null;
     }
 
-    /** Whether step 2 (persist) has work; if not, messagesAfterPersist still wait for earlier persists. */
+    /**
+     * Whether step 2 (persist) has work; if not, messagesAfterPersist still wait for earlier persists.
+     * A log change ({@link SnapshotWork#installed()} discarding the log, or a compaction) is part of
+     * step 2, before the entries.
+     */
     public boolean mustPersist() {
-        return termAndVote != null || !entriesToPersist.isEmpty();
+        return termAndVote != null || !entriesToPersist.isEmpty()
+                || (snapshots != null && (snapshots.compactTo() > 0
+                        || (snapshots.installed() != null && snapshots.installed().logDiscarded())));
+    }
+
+    /**
+     * What the driver does about snapshots (Raft paper §7, Figure 13). The core never holds a
+     * snapshot's bytes: the driver writes, reads and streams them off the core's thread.
+     *
+     * @param sends     followers to stream a snapshot to, now (replacing any transfer to them under way)
+     * @param chunks    InstallSnapshot chunks from the leader to write to the snapshot being received;
+     *                  the driver answers each with an InstallSnapshotReply saying how much it holds
+     * @param installed a received snapshot the core has installed: in step 2, if the log was discarded,
+     *                  reset storage to start after it; before applying anything after it, reset the
+     *                  state machine from it. Null if none
+     * @param compactTo in step 2, storage may delete entries up to this index; 0 if not
+     */
+    public record SnapshotWork(List<SnapshotSend> sends, List<org.raftkit.message.InstallSnapshot> chunks,
+                               Installed installed, long compactTo) {
+    }
+
+    /** Send {@code peer} the snapshot whose last included entry is at {@code index} in {@code term}. */
+    public record SnapshotSend(String peer, long index, long term) {
+    }
+
+    /**
+     * A snapshot from the leader, installed (Figure 13 rules 6 to 8).
+     *
+     * @param logDiscarded whether the log was discarded (rule 7) rather than kept after the snapshot (rule 6)
+     */
+    public record Installed(long index, long term, boolean logDiscarded) {
     }
 
     /**

@@ -40,6 +40,11 @@ final class Replication {
     // Leader: sending
     // ---------------------------------------------------------------------------------------------
 
+    /** Something changed that may let entries go out to a follower at the next flush. */
+    void markSendPending() {
+        sendPending = true;
+    }
+
     /** The leader appended to its log. */
     void entriesAppended() {
         sendPending = true;
@@ -82,9 +87,9 @@ final class Replication {
         long prevLogIndex = pr.nextIndex - 1;
         long prevLogTerm = node.log.term(prevLogIndex);
         if (prevLogTerm < 0) {
-            // The entry was compacted into a snapshot; InstallSnapshot (a later issue) goes here.
-            throw new IllegalStateException(node.id + ": cannot replicate to " + pr.peerId + " from index "
-                    + pr.nextIndex + ": log starts at " + node.log.firstIndex());
+            // The entries the follower needs were compacted into a snapshot (§7): send it instead.
+            node.snapshots.startSending(pr);
+            return false;
         }
         long last = node.log.lastIndex();
         List<Entry> entries = node.log.entries(pr.nextIndex, last + 1, node.config.maxAppendBytes(),
@@ -115,6 +120,7 @@ final class Replication {
         long last = node.log.lastIndex();
         for (String peer : node.peers) {
             Progress pr = node.leader.progress(peer);
+            node.snapshots.onHeartbeat(pr);
             if (pr.matchIndex >= last || pr.matchIndex != pr.matchAtLastHeartbeat) {
                 pr.stalledHeartbeats = 0;
             } else if (pr.state == Progress.State.REPLICATE && ++pr.stalledHeartbeats >= 2) {
@@ -226,7 +232,7 @@ final class Replication {
     }
 
     /** A message from the leader of our term: follow it and restart the election timer. */
-    private void acceptLeader(String from) {
+    void acceptLeader(String from) {
         if (node.role != Role.FOLLOWER || !from.equals(node.leaderId)) {
             // A candidate that hears from the new leader of its own term steps down (§5.2).
             node.becomeFollower(node.currentTerm, from);
@@ -250,6 +256,14 @@ final class Replication {
         }
         Progress pr = node.leader.progress(r.from());
         pr.recentActive = true;
+        if (pr.state == Progress.State.SNAPSHOT) {
+            // Answers to AppendEntries sent before the snapshot: an acknowledgement still counts,
+            // but the transfer decides what is sent next.
+            if (r.success() && pr.acknowledge(r.matchIndex())) {
+                maybeCommit();
+            }
+            return;
+        }
         if (r.success()) {
             boolean wasProbe = pr.state == Progress.State.PROBE;
             long matchBefore = pr.matchIndex;

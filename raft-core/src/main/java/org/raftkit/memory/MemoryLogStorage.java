@@ -108,6 +108,13 @@ public final class MemoryLogStorage implements LogStorage {
     }
 
     @Override
+    public synchronized void reset(long index, long term) {
+        entries.clear();
+        firstIndex = index + 1;
+        termBeforeFirst = term;
+    }
+
+    @Override
     public void sync() {
         // Memory is as durable as it gets.
     }

@@ -13,6 +13,8 @@ import org.raftkit.UnknownOutcomeException;
 import org.raftkit.message.Entry;
 import org.raftkit.message.EntryType;
 import org.raftkit.spi.Scheduler;
+import org.raftkit.spi.SnapshotStore;
+import org.raftkit.spi.SnapshotStore.SnapshotInfo;
 
 /**
  * The apply loop ({@code raftkit-<id>-apply}): the only caller of the {@link StateMachine}. Each
@@ -48,6 +50,14 @@ final class Applier {
     private record Committed(List<Entry> entries) {
     }
 
+    /** Capture the state for a snapshot, and hand it to the snapshot loop. */
+    private record Capture() {
+    }
+
+    /** Replace the state with the snapshot's (at start, or installing one from the leader). */
+    private record Restore(SnapshotInfo info) {
+    }
+
     private final String nodeId;
     private final StateMachine stateMachine;
     private final Inbox raftInbox;
@@ -63,6 +73,10 @@ final class Applier {
     /** Reads waiting for the applied index to reach their read index, lowest first. */
     private final PriorityQueue<Request> reads = new PriorityQueue<>(Comparator.comparingLong(r -> r.readIndex));
     private long appliedIndex;
+    /** Term of the entry at appliedIndex (for the snapshot taken there). */
+    private long appliedTerm;
+    private SnapshotStore snapshotStore;
+    private SnapshotLoop snapshotLoop;
 
     /**
      * @param appliedIndex what the state machine holds at start: the log index before the first
@@ -82,6 +96,22 @@ final class Applier {
     /** Sets the loop that runs {@link #step()}; once, when the node starts. */
     void bind(Scheduler.Loop loop) {
         this.loop = loop;
+    }
+
+    /** Where snapshots are read from and handed to; before the node starts, when it takes snapshots. */
+    void useSnapshots(SnapshotStore store, SnapshotLoop loop) {
+        this.snapshotStore = store;
+        this.snapshotLoop = loop;
+    }
+
+    /** Captures the state as of the last applied entry for a snapshot; Raft loop. */
+    void capture() {
+        enqueue(new Capture());
+    }
+
+    /** Replaces the state with a snapshot's, before anything queued later is applied; Raft loop or start. */
+    void restore(SnapshotInfo info) {
+        enqueue(new Restore(info));
     }
 
     /** Hands over a proposed write, a read with its read index, or a stale read; Raft loop. */
@@ -136,6 +166,13 @@ final class Applier {
         if (work instanceof Committed c) {
             return apply(c.entries());
         }
+        if (work instanceof Capture) {
+            captureNow();
+            return true;
+        }
+        if (work instanceof Restore r) {
+            return restoreNow(r.info());
+        }
         Request r = (Request) work;
         if (r.kind == Request.Kind.WRITE) {
             proposals.add(r);
@@ -166,6 +203,54 @@ final class Applier {
             }
             settleProposals(e, result, null);
             appliedIndex = e.index();
+            appliedTerm = e.term();
+        }
+        status.appliedIndex = appliedIndex;
+        raftInbox.postLocal(new Inbox.Applied(appliedIndex));
+        while (!reads.isEmpty() && reads.peek().readIndex <= appliedIndex) {
+            query(reads.poll());
+        }
+        return true;
+    }
+
+    /**
+     * Takes the state machine's point-in-time view (cheap, between two applies) and hands it to the
+     * snapshot loop, which writes it while applies go on. A machine that takes no snapshots
+     * answers null; the Raft loop then stops asking.
+     */
+    private void captureNow() {
+        StateMachine.Snapshot capture = stateMachine.snapshot();
+        if (capture == null) {
+            raftInbox.postLocal(new Inbox.SnapshotTaken(null));
+            return;
+        }
+        snapshotLoop.submit(new SnapshotLoop.Write(capture, appliedIndex, appliedTerm));
+    }
+
+    /**
+     * Replaces the state with the snapshot's (Figure 13 rule 8: "Reset state machine using snapshot
+     * contents"). Proposals at or below its index can no longer learn what was applied there:
+     * they fail as unknown. Reads waiting for an index it covers are answered. A failure leaves
+     * the state unknown, so the node stops.
+     */
+    private boolean restoreNow(SnapshotInfo info) {
+        if (info.index() <= appliedIndex) {
+            return true; // already past it (a snapshot installed late)
+        }
+        try (var in = snapshotStore.openState(info)) {
+            stateMachine.restore(in);
+        } catch (java.io.IOException | RuntimeException e) {
+            failStop.failStop("state machine restore", new StateMachineException(nodeId
+                    + ": restoring the snapshot at index " + info.index() + " failed: " + e, e));
+            return false;
+        }
+        appliedIndex = info.index();
+        appliedTerm = info.term();
+        Request r;
+        while ((r = proposals.peek()) != null && r.index <= appliedIndex) {
+            proposals.poll();
+            r.fail(new UnknownOutcomeException("the entry at index " + r.index
+                    + " was replaced by a snapshot before it was applied here; it may or may not be applied"));
         }
         status.appliedIndex = appliedIndex;
         raftInbox.postLocal(new Inbox.Applied(appliedIndex));

@@ -37,6 +37,18 @@ final class Inbox {
     record Applied(long index) {
     }
 
+    /** The snapshot loop wrote this node's snapshot (null: writing failed; it is tried again later). */
+    record SnapshotTaken(org.raftkit.spi.SnapshotStore.SnapshotInfo info) {
+    }
+
+    /** The snapshot loop has a whole, checked snapshot from {@code leader}, durable: report for {@code RaftNode.onSnapshotReceived}. */
+    record SnapshotReceived(org.raftkit.spi.SnapshotStore.SnapshotInfo info, String leader) {
+    }
+
+    /** {@code RaftServer.snapshot()}: take one now; complete the future with its index. */
+    record SnapshotRequest(java.util.concurrent.CompletableFuture<Long> future) {
+    }
+
     private final Queue<Object> local = new ConcurrentLinkedQueue<>();
     private final Queue<Message> messages = new ConcurrentLinkedQueue<>();
     private final int maxMessages;

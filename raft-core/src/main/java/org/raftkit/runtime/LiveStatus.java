@@ -24,6 +24,12 @@ final class LiveStatus {
     volatile long commitIndex;
     volatile long lastIndex;
     volatile long appliedIndex;
+    /** Last included index of the newest snapshot this node holds. */
+    volatile long snapshotIndex;
+    /** First index the log holds. */
+    volatile long firstLogIndex = 1;
+    /** While a snapshot arrives from the leader: bytes of it received so far; else 0. */
+    volatile long snapshotReceivedBytes;
 
     LiveStatus(String id, List<String> members) {
         this.id = id;
@@ -33,7 +39,7 @@ final class LiveStatus {
     /** The status in {@code state}; {@code failure} is reported only with FAILED. */
     RaftStatus snapshot(RaftStatus.State state, Throwable failure) {
         return new RaftStatus(id, role, term, leaderId, commitIndex, appliedIndex, lastIndex, members, state,
-                state == RaftStatus.State.FAILED ? failure : null);
+                state == RaftStatus.State.FAILED ? failure : null, snapshotIndex, firstLogIndex, snapshotReceivedBytes);
     }
 
     /** The best leader hint: the current leader, or the last one known. */

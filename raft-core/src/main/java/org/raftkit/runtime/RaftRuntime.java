@@ -14,10 +14,13 @@ import org.raftkit.RaftListener;
 import org.raftkit.RaftStatus;
 import org.raftkit.ServerBusyException;
 import org.raftkit.ServerClosedException;
+import org.raftkit.SnapshotConfig;
 import org.raftkit.StateMachine;
 import org.raftkit.core.RaftNode;
 import org.raftkit.spi.LogStorage;
 import org.raftkit.spi.Scheduler;
+import org.raftkit.spi.SnapshotStore;
+import org.raftkit.spi.SnapshotStore.SnapshotInfo;
 import org.raftkit.spi.TermVoteStore;
 import org.raftkit.spi.TermVoteStore.TermAndVote;
 import org.raftkit.spi.Transport;
@@ -60,6 +63,9 @@ public final class RaftRuntime {
     private final StorageWriter storageWriter;
     private final Applier applier;
     private final RaftThread raftLoop;
+    private final SnapshotStore snapshotStore;
+    private final SnapshotLoop snapshotLoop;
+    private Scheduler.Loop snapshotRun;
     private Scheduler.Loop raftRun;
     private Scheduler.Loop storageRun;
     private Scheduler.Loop applyRun;
@@ -78,10 +84,14 @@ public final class RaftRuntime {
      * @param seed          seed of the core's election-timeout jitter
      * @param listener      told of role changes and failure
      * @param scheduler     the clock and the threads ({@link ThreadScheduler#INSTANCE} in production)
+     * @param snapshotStore where snapshots are kept, or null for none (the log is then never compacted);
+     *                      owned and closed likewise
+     * @param snapshotConfig when snapshots are taken and how they are sent
      */
     public RaftRuntime(String id, Collection<String> members, RaftConfig config, StateMachine stateMachine,
                        LogStorage logStorage, TermVoteStore termVoteStore, Transport transport, long seed,
-                       RaftListener listener, Scheduler scheduler) {
+                       RaftListener listener, Scheduler scheduler, SnapshotStore snapshotStore,
+                       SnapshotConfig snapshotConfig) {
         this.id = Objects.requireNonNull(id, "id");
         this.config = Objects.requireNonNull(config, "config");
         this.logStorage = Objects.requireNonNull(logStorage, "logStorage");
@@ -92,11 +102,15 @@ public final class RaftRuntime {
         Objects.requireNonNull(stateMachine, "stateMachine");
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
 
+        this.snapshotStore = snapshotStore;
         TermAndVote termAndVote = termVoteStore.load();
-        RaftNode node = new RaftNode(id, members, config, logStorage, termAndVote, new SplittableRandom(seed));
-        LOG.info("{} starts at term {} (voted for {}), log [{}, {}], members {}, random seed {}", id,
-                termAndVote.currentTerm(), termAndVote.votedFor(), logStorage.firstIndex(), logStorage.lastIndex(),
-                node.voters(), seed);
+        SnapshotInfo startFrom = StartingSnapshot.choose(id, snapshotStore, logStorage);
+        long snapshotIndex = startFrom == null ? 0 : startFrom.index();
+        RaftNode node = new RaftNode(id, members, config, logStorage, termAndVote, new SplittableRandom(seed),
+                snapshotIndex, startFrom == null ? 0 : startFrom.term());
+        LOG.info("{} starts at term {} (voted for {}), snapshot at {}, log [{}, {}], members {}, random seed {}", id,
+                termAndVote.currentTerm(), termAndVote.votedFor(), snapshotIndex, logStorage.firstIndex(),
+                logStorage.lastIndex(), node.voters(), seed);
 
         this.budget = new RequestBudget(config.maxPendingRequests(), config.maxPendingBytes());
         this.inbox = new Inbox(MAX_INBOUND_MESSAGES, config.maxPendingBytes());
@@ -106,15 +120,38 @@ public final class RaftRuntime {
         status.lastIndex = node.lastIndex();
 
         FailStop failStop = this::failStop;
-        // No snapshots yet: the state machine starts empty, so it is fed the log from its first entry.
-        Applier applier = new Applier(id, stateMachine, node.appliedIndex(), inbox, status, failStop);
+        // The state machine starts empty: restored from the snapshot first if there is one, then
+        // fed the log after it.
+        Applier applier = new Applier(id, stateMachine, 0, inbox, status, failStop);
         StorageWriter storage = new StorageWriter(logStorage, termVoteStore, transport, inbox, failStop);
+        boolean takesSnapshots = snapshotStore != null && overridesSnapshot(stateMachine);
+        if (snapshotStore != null && !takesSnapshots) {
+            LOG.warn("{}: {} does not implement StateMachine.snapshot(), so this node takes no snapshots and its "
+                    + "log is never compacted", id, stateMachine.getClass().getName());
+        }
+        this.snapshotLoop = snapshotStore == null ? null : new SnapshotLoop(id, snapshotStore, node.voters(),
+                snapshotConfig, transport, inbox, status, scheduler);
+        applier.useSnapshots(snapshotStore, snapshotLoop);
+        if (startFrom != null) {
+            applier.restore(startFrom);
+        }
+        SnapshotDuties duties = new SnapshotDuties(id, node, snapshotConfig, takesSnapshots ? snapshotLoop : null,
+                applier, status, startFrom, scheduler.nanoTime());
         ClientCalls calls = new ClientCalls(id, node, config, transport, applier, budget, status, scheduler,
                 storage);
         this.raftLoop = new RaftThread(id, node, config, inbox, transport, storage, applier, calls, status,
-                listener, this, scheduler);
+                listener, this, scheduler, duties, snapshotLoop);
         this.storageWriter = storage;
         this.applier = applier;
+    }
+
+    /** Whether the machine's class implements {@link StateMachine#snapshot()} rather than inheriting the default. */
+    private static boolean overridesSnapshot(StateMachine machine) {
+        try {
+            return machine.getClass().getMethod("snapshot").getDeclaringClass() != StateMachine.class;
+        } catch (NoSuchMethodException e) {
+            return false;
+        }
     }
 
     /** This node's id. */
@@ -147,6 +184,10 @@ public final class RaftRuntime {
         storageWriter.bind(storageRun);
         applyRun = scheduler.start("raftkit-" + id + "-apply", applier::step);
         applier.bind(applyRun);
+        if (snapshotLoop != null) {
+            snapshotRun = scheduler.start("raftkit-" + id + "-snapshot", snapshotLoop::step);
+            snapshotLoop.bind(snapshotRun);
+        }
         raftRun = scheduler.start("raftkit-" + id + "-raft", raftLoop::step);
         inbox.bindConsumer(raftRun);
     }
@@ -164,6 +205,17 @@ public final class RaftRuntime {
     /** A read of the local state without guarantees; see {@code RaftServer.staleRead}. Any thread. */
     public CompletableFuture<byte[]> staleRead(byte[] query) {
         return call(Request.Kind.STALE_READ, Objects.requireNonNull(query, "query"));
+    }
+
+    /** Takes a snapshot now; see {@code RaftServer.snapshot}. Any thread. */
+    public CompletableFuture<Long> snapshot() {
+        CompletableFuture<Long> f = new CompletableFuture<>();
+        if (state.get() != RaftStatus.State.RUNNING) {
+            f.completeExceptionally(closedException());
+            return f;
+        }
+        inbox.postLocal(new Inbox.SnapshotRequest(f));
+        return f;
     }
 
     /** This node's status. Any thread; never blocks. */
@@ -201,10 +253,17 @@ public final class RaftRuntime {
             applier.stop();
             join(storageRun, "storage");
             join(applyRun, "apply");
+            if (snapshotLoop != null) {
+                snapshotLoop.stop();
+                join(snapshotRun, "snapshot");
+            }
         }
         closeQuietly("transport", transport);
         closeQuietly("log storage", logStorage);
         closeQuietly("term/vote store", termVoteStore);
+        if (snapshotStore != null) {
+            closeQuietly("snapshot store", snapshotStore);
+        }
         LOG.info("{} closed", id);
     }
 

@@ -11,6 +11,7 @@ import org.raftkit.core.Ready;
 import org.raftkit.message.AppendEntries;
 import org.raftkit.message.ClientReply;
 import org.raftkit.message.ClientRequest;
+import org.raftkit.message.InstallSnapshotReply;
 import org.raftkit.message.Message;
 import org.raftkit.message.RaftMessage;
 import org.raftkit.spi.Scheduler;
@@ -60,6 +61,8 @@ final class RaftThread {
     private final RaftListener listener;
     private final RaftRuntime runtime;
     private final Scheduler clock;
+    private final SnapshotDuties snapshots;
+    private final SnapshotLoop snapshotLoop;
     private final long tickNanos;
     /** Entry bytes waiting for the disk beyond which inbound entries are dropped; see {@link #drainMessages}. */
     private final long maxStorageBacklogBytes;
@@ -70,7 +73,7 @@ final class RaftThread {
 
     RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
                Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime,
-               Scheduler clock) {
+               Scheduler clock, SnapshotDuties snapshots, SnapshotLoop snapshotLoop) {
         this.id = id;
         this.node = node;
         this.inbox = inbox;
@@ -82,6 +85,8 @@ final class RaftThread {
         this.listener = listener;
         this.runtime = runtime;
         this.clock = clock;
+        this.snapshots = snapshots;
+        this.snapshotLoop = snapshotLoop;
         this.tickNanos = TimeUnit.MILLISECONDS.toNanos(config.tickMillis());
         this.maxStorageBacklogBytes = config.maxPendingBytes();
         this.nextTick = clock.nanoTime() + tickNanos;
@@ -113,6 +118,7 @@ final class RaftThread {
                 nextTick = tick(now, nextTick);
             }
             boolean moreReady = handOutReadies();
+            snapshots.maybeTake(now);
             publishStatus();
             return moreReady ? Scheduler.Step.AGAIN : nextTick;
         } catch (RuntimeException | Error e) {
@@ -135,6 +141,12 @@ final class RaftThread {
                 node.onPersisted(p.index(), p.term());
             } else if (work instanceof Inbox.Applied a) {
                 node.onApplied(a.index());
+            } else if (work instanceof Inbox.SnapshotTaken t) {
+                snapshots.onTaken(t.info(), clock.nanoTime());
+            } else if (work instanceof Inbox.SnapshotReceived r) {
+                snapshots.onReceived(r.info(), r.leader());
+            } else if (work instanceof Inbox.SnapshotRequest r) {
+                snapshots.request(r.future());
             } else {
                 throw new IllegalStateException(id + ": unexpected local work " + work);
             }
@@ -155,6 +167,9 @@ final class RaftThread {
                         storage.queuedBytes());
             } else if (m instanceof RaftMessage rm) {
                 node.step(rm);
+                if (m instanceof InstallSnapshotReply r && snapshotLoop != null) {
+                    snapshotLoop.submit(r); // the transfer's progress; the core saw the term and the end
+                }
             } else if (m instanceof ClientRequest cr) {
                 calls.onClientRequest(cr);
             } else if (m instanceof ClientReply cr) {
@@ -198,12 +213,21 @@ final class RaftThread {
             transport.send(m);
         }
         // 2 and 3. Persist, then send what depends on it, FIFO after every earlier Ready's persistence.
+        Ready.SnapshotWork sw = rd.snapshots();
         if (rd.mustPersist() || !rd.messagesAfterPersist().isEmpty()) {
-            storage.submit(new StorageWriter.Task(rd.termAndVote(), rd.entriesToPersist(), rd.messagesAfterPersist()));
+            Ready.Installed reset = sw != null && sw.installed() != null && sw.installed().logDiscarded()
+                    ? sw.installed() : null;
+            storage.submit(new StorageWriter.Task(rd.termAndVote(), reset, rd.entriesToPersist(),
+                    sw == null ? 0 : sw.compactTo(), rd.messagesAfterPersist()));
+        }
+        // Snapshot work before applying: an installed snapshot resets the state machine first.
+        if (sw != null) {
+            snapshots.handOut(sw, node.currentTerm());
         }
         // 4. Committed entries are on a majority: apply them while our own copy may still be persisting.
         if (!rd.committedEntries().isEmpty()) {
             applier.submitCommitted(rd.committedEntries());
+            snapshots.onCommitted(rd.committedEntries());
         }
         // 5. Reads.
         calls.onReadStates(rd.readStates());
@@ -232,6 +256,7 @@ final class RaftThread {
     private void publishStatus() {
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
+        status.firstLogIndex = node.firstIndex();
         status.term = node.currentTerm();
     }
 
@@ -250,6 +275,10 @@ final class RaftThread {
         stopped = true;
         storage.stop();
         applier.stop();
+        if (snapshotLoop != null) {
+            snapshotLoop.stop();
+        }
+        snapshots.fail(failure);
         // A stopped node leads nothing, whatever it was when it stopped.
         status.role = Role.FOLLOWER;
         status.leaderId = null;

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.raftkit.core.Ready;
 import org.raftkit.message.Entry;
 import org.raftkit.message.RaftMessage;
 import org.raftkit.spi.LogStorage;
@@ -45,10 +46,18 @@ final class StorageWriter {
      * One {@code Ready}'s persistence work.
      *
      * @param termAndVote          to save first, or null
+     * @param reset                a snapshot installed over the whole log: reset storage to start
+     *                             after it, before the entries (Figure 13 rule 7); or null
      * @param entries              to append, in index order; may start at or below storage's last index
+     * @param compactTo            after the entries, storage may delete entries up to this index; 0 if not
      * @param messagesAfterPersist to send once the above is durable
      */
-    record Task(TermAndVote termAndVote, List<Entry> entries, List<RaftMessage> messagesAfterPersist) {
+    record Task(TermAndVote termAndVote, Ready.Installed reset, List<Entry> entries, long compactTo,
+                List<RaftMessage> messagesAfterPersist) {
+
+        Task(TermAndVote termAndVote, List<Entry> entries, List<RaftMessage> messagesAfterPersist) {
+            this(termAndVote, null, entries, 0, messagesAfterPersist);
+        }
 
         long sizeBytes() {
             long bytes = 0;
@@ -157,8 +166,13 @@ final class StorageWriter {
             termVoteStore.save(newest); // durable when it returns
         }
         Entry last = null;
+        boolean logChanged = false;
         for (int i = 0; i < end; i++) {
             Task task = group.get(i);
+            if (task.reset() != null) {
+                log.reset(task.reset().index(), task.reset().term());
+                logChanged = true;
+            }
             List<Entry> entries = task.entries();
             if (!entries.isEmpty()) {
                 long first = entries.get(0).index();
@@ -169,8 +183,12 @@ final class StorageWriter {
                 log.append(entries);
                 last = entries.get(entries.size() - 1);
             }
+            if (task.compactTo() > 0) {
+                log.compactPrefix(task.compactTo());
+                logChanged = true;
+            }
         }
-        if (last != null) {
+        if (last != null || logChanged) {
             log.sync();
         }
         if (stopping) {

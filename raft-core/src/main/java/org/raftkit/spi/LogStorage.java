@@ -80,6 +80,18 @@ public interface LogStorage extends AutoCloseable {
         }
     }
 
+    /**
+     * Discards every entry and makes the log start right after {@code index}, whose term becomes
+     * {@code term}: a follower installing a snapshot that its log does not lead up to (Raft paper
+     * Figure 13, rule 7). Afterwards {@code firstIndex() == lastIndex() + 1 == index + 1} and
+     * {@code term(index) == term}. Storage thread only (or, before the node starts, the thread
+     * that builds it); durable at the next {@link #sync()}. The default refuses: a storage
+     * without it cannot take snapshots from a leader.
+     */
+    default void reset(long index, long term) {
+        throw new UnsupportedOperationException(getClass().getName() + " cannot reset the log to a snapshot");
+    }
+
     /** Makes every append and truncation so far durable (fsync). Storage thread only; blocks. */
     void sync();
 

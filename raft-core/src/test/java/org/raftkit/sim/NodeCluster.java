@@ -14,7 +14,9 @@ import org.raftkit.RaftServer;
 import org.raftkit.RaftServerAccess;
 import org.raftkit.RaftStatus;
 import org.raftkit.Role;
+import org.raftkit.SnapshotConfig;
 import org.raftkit.StateMachine;
+import org.raftkit.memory.MemorySnapshotStore;
 import org.raftkit.core.RaftNode;
 import org.raftkit.message.Entry;
 import org.raftkit.runtime.RaftRuntime;
@@ -42,6 +44,14 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
     private final RaftConfig config;
     private final NodeNetwork network;
     private final Function<String, StateMachine> machines;
+    private final SnapshotConfig snapshotConfig;
+    /** The state machine digest at each index where some node took or restored a snapshot. */
+    private final Map<Long, Object> digests = new HashMap<>();
+    /** Snapshots taken and restored so far, across all nodes (for the run's summary). */
+    long snapshotsTaken;
+    long snapshotsRestored;
+    /** A digest for a state machine, to compare snapshots across nodes; null when not comparable. */
+    Function<StateMachine, Object> digest = machine -> null;
     private final SafetyChecker safety = new SafetyChecker();
     private final Map<String, Member> members = new LinkedHashMap<>();
     /** The command applied at each index, by whichever node applied it first. */
@@ -65,6 +75,8 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         long applied;
         /** This incarnation's state machine, as the application built it. */
         StateMachine machine;
+        /** The snapshots on this node's disk; each incarnation gets a copy (unpublished work is lost in a crash). */
+        MemorySnapshotStore snapshots = new MemorySnapshotStore();
 
         Member(String id, SimDisk disk) {
             this.id = id;
@@ -78,6 +90,15 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
 
     NodeCluster(SimContext ctx, List<String> ids, RaftConfig config, NodeNetwork network,
                 Function<String, StateMachine> machines) {
+        this(ctx, ids, config, null, network, machines);
+    }
+
+    /**
+     * @param snapshotConfig when the nodes take snapshots; null for none (no snapshot store)
+     */
+    NodeCluster(SimContext ctx, List<String> ids, RaftConfig config, SnapshotConfig snapshotConfig,
+                NodeNetwork network, Function<String, StateMachine> machines) {
+        this.snapshotConfig = snapshotConfig;
         this.ctx = ctx;
         this.random = ctx.random;
         this.ids = ids;
@@ -129,7 +150,7 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         m.lastCommit = 0;
         m.leaderTerm = -1;
         m.applied = 0;
-        m.server = RaftServer.builder()
+        RaftServer.Builder builder = RaftServer.builder()
                 .id(m.id).peers(ids)
                 .stateMachine(machine)
                 .logStorage(disk.openLog())
@@ -137,8 +158,12 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
                 .transport(m.endpoint)
                 .config(config)
                 .random(random.nextLong())
-                .scheduler(m.scheduler)
-                .build();
+                .scheduler(m.scheduler);
+        if (snapshotConfig != null) {
+            m.snapshots = m.snapshots.copy();
+            builder.snapshotStore(m.snapshots).snapshotConfig(snapshotConfig);
+        }
+        m.server = builder.build();
         ctx.note(m.id + " starts (incarnation " + m.incarnation + ", term "
                 + disk.durableTermAndVote().currentTerm() + ", last index " + disk.durableLastIndex() + ")");
         m.server.start();
@@ -176,7 +201,7 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
     private long safelyLosable(Member m) {
         int majority = ids.size() / 2 + 1;
         long count = 0;
-        for (long i = m.disk.durableLastIndex(); i >= 1; i--) {
+        for (long i = m.disk.durableLastIndex(); i >= m.disk.durableFirstIndex(); i--) {
             long term = m.disk.durableTerm(i);
             int holders = 0;
             for (Member o : members.values()) {
@@ -246,7 +271,8 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         RaftNode leaderCore = RuntimeAccess.core(RaftServerAccess.runtime(leader.server));
         for (Member m : members.values()) {
             RaftNode core = RuntimeAccess.core(RaftServerAccess.runtime(m.server));
-            if (!core.entries(1, last + 1).equals(leaderCore.entries(1, last + 1))) {
+            long from = Math.max(core.firstIndex(), leaderCore.firstIndex());
+            if (!core.entries(from, last + 1).equals(leaderCore.entries(from, last + 1))) {
                 throw new IllegalStateException("logs of " + m.id + " and " + leader.id
                         + " differ though both committed " + last);
             }
@@ -294,14 +320,22 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         if (core.role() == Role.LEADER && m.leaderTerm != core.currentTerm()) {
             m.leaderTerm = core.currentTerm();
             safety.onLeader(m.id, core.currentTerm());
-            safety.checkLeaderCompleteness(m.id, core.currentTerm(), core::termAt);
+            // Entries compacted into the leader's snapshot are committed state it holds by construction
+            // (snapshots are checked against each other by digest): check the log it still has.
+            long compacted = core.firstIndex() - 1;
+            safety.checkLeaderCompleteness(m.id, core.currentTerm(),
+                    i -> i < compacted && safety.committedAt(i) != null ? safety.committedAt(i).term() : core.termAt(i));
         }
         long commit = core.commitIndex();
         if (commit < m.lastCommit) {
             throw new IllegalStateException(m.id + " commitIndex went back from " + m.lastCommit + " to " + commit);
         }
         if (commit > m.lastCommit) {
-            safety.onCommitted(m.id, core.entries(m.lastCommit + 1, commit + 1));
+            // A node that installed a snapshot jumps over entries it never held in its log.
+            long from = Math.max(m.lastCommit + 1, core.firstIndex());
+            if (from <= commit) {
+                safety.onCommitted(m.id, core.entries(from, commit + 1));
+            }
             m.lastCommit = commit;
         }
     }
@@ -370,6 +404,39 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         @Override
         public byte[] query(byte[] query) {
             return delegate.query(query);
+        }
+
+        /** Also records the state's digest at the applied index: every node's must agree there. */
+        @Override
+        public Snapshot snapshot() {
+            Snapshot capture = delegate.snapshot();
+            snapshotsTaken++;
+            if (capture != null && m.incarnation == incarnation) {
+                checkDigest(m.id + " took a snapshot", m.applied, digest.apply(delegate));
+            }
+            return capture;
+        }
+
+        /** After a restore, the state must be the one every node had at the snapshot's index. */
+        @Override
+        public void restore(java.io.InputStream in) throws java.io.IOException {
+            delegate.restore(in);
+            snapshotsRestored++;
+            if (m.incarnation == incarnation && delegate instanceof NodeKvMachine kv) {
+                m.applied = kv.lastIndex();
+                checkDigest(m.id + " restored a snapshot", m.applied, digest.apply(delegate));
+            }
+        }
+    }
+
+    private void checkDigest(String what, long index, Object value) {
+        if (value == null) {
+            return;
+        }
+        Object first = digests.putIfAbsent(index, value);
+        if (first != null && !first.equals(value)) {
+            violation = what + " at index " + index + " whose state differs from another node's there: " + value
+                    + " vs " + first;
         }
     }
 }

@@ -12,10 +12,13 @@ import org.raftkit.StateMachine;
  */
 final class NodeKvMachine implements StateMachine {
 
-    private final SimKv kv = new SimKv();
+    private SimKv kv = new SimKv();
+    /** Index of the last command applied (or of the snapshot restored). */
+    private long lastIndex;
 
     @Override
     public byte[] apply(long index, byte[] command) {
+        lastIndex = index;
         String result = kv.apply(command);
         String[] parts = new String(command, StandardCharsets.UTF_8).split("\0", -1);
         String written = parts[parts.length - 1];
@@ -30,6 +33,25 @@ final class NodeKvMachine implements StateMachine {
 
     String digest() {
         return kv.digest();
+    }
+
+    long lastIndex() {
+        return lastIndex;
+    }
+
+    /** Captures a copy of the registers; written later, off the apply loop, as the digest's text. */
+    @Override
+    public Snapshot snapshot() {
+        String state = lastIndex + "\n" + kv.encode();
+        return out -> out.write(state.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void restore(java.io.InputStream in) throws java.io.IOException {
+        String state = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        int newline = state.indexOf('\n');
+        lastIndex = Long.parseLong(state.substring(0, newline));
+        kv = SimKv.decode(state.substring(newline + 1));
     }
 
     /** A write's result: where it was applied, what it wrote, and the register's answer. */

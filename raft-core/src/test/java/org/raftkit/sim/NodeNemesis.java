@@ -119,6 +119,9 @@ final class NodeNemesis {
             if (anyUp != null) {
                 boolean loseTail = random.nextInt(3) == 0;
                 cluster.crash(anyUp, loseTail);
+                if (random.nextInt(4) == 0) {
+                    damageNewestSnapshot(anyUp);
+                }
                 restartLater(anyUp, 100 * MILLIS + random.nextLong(3 * SECONDS));
             }
         } else if (dice < 66) {
@@ -149,6 +152,11 @@ final class NodeNemesis {
                         : random.nextInt(4) == 0 ? SECONDS + random.nextLong(SECONDS) : MILLIS + random.nextLong(50 * MILLIS);
                 ctx.note(anyUp.id + " applies with " + s.applyMicros / MILLIS + " ms per turn");
             }
+        } else if (dice < 97) {
+            if (anyUp != null) {
+                ctx.note(anyUp.id + " is asked for a snapshot");
+                anyUp.server.snapshot();
+            }
         } else {
             if (anyUp != null) {
                 long jump = 50 * MILLIS + random.nextLong(3 * SECONDS);
@@ -157,6 +165,21 @@ final class NodeNemesis {
             }
         }
         ctx.schedule(ctx.now() + 100 * MILLIS + random.nextLong(2 * SECONDS), new NextFault());
+    }
+
+    /**
+     * Flips a byte of a down node's newest snapshot, as a bad disk would, where the node can still
+     * start: an older snapshot survives and the log still holds every entry after it (otherwise
+     * refusing to start, naming the file, is the right answer, and the run could not go on).
+     */
+    private void damageNewestSnapshot(Member m) {
+        var snapshots = m.snapshots.list();
+        if (snapshots.size() < 2 || snapshots.get(1).index() < m.disk.durableFirstIndex() - 1) {
+            return;
+        }
+        var newest = snapshots.get(0);
+        m.snapshots.damage(newest, random.nextLong(newest.sizeBytes()));
+        ctx.note(m.id + "'s snapshot at " + newest.index() + " was damaged on disk");
     }
 
     /** Crashes and restarts a node several times in quick succession, while calls are in flight. */

@@ -31,6 +31,8 @@ final class NodeNetwork {
     double lateRate;
     long sent;
     long droppedTooLarge;
+    /** InstallSnapshot chunks sent. */
+    long snapshotChunks;
 
     NodeNetwork(SimContext ctx, SimNetwork net, long maxEntryBytes) {
         this.ctx = ctx;
@@ -53,6 +55,9 @@ final class NodeNetwork {
             return;
         }
         sent++;
+        if (m instanceof org.raftkit.message.InstallSnapshot) {
+            snapshotChunks++;
+        }
         if (entryBytes(m) > maxEntryBytes) {
             droppedTooLarge++;
             return;
@@ -84,6 +89,9 @@ final class NodeNetwork {
         }
         if (m instanceof ClientRequest cr) {
             return cr.payload().length + (long) Entry.OVERHEAD_BYTES;
+        }
+        if (m instanceof org.raftkit.message.InstallSnapshot is) {
+            return is.data().length + 64L;
         }
         return 0;
     }

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.SplittableRandom;
 
 import org.raftkit.RaftConfig;
+import org.raftkit.SnapshotConfig;
 import org.raftkit.message.Entry;
 import org.raftkit.sim.NodeCluster.Member;
 import org.raftkit.sim.lin.CheckResult;
@@ -37,6 +38,8 @@ public final class NodeSimulation {
     private final SimContext ctx;
     private final List<String> ids = new ArrayList<>();
     private final RaftConfig config;
+    /** Null in one run in four: those run without snapshots, as a user without a store does. */
+    private final SnapshotConfig snapshotConfig;
     private final NodeCluster cluster;
     private final NodeClients clients;
     private final NodeNemesis nemesis;
@@ -46,7 +49,8 @@ public final class NodeSimulation {
 
     /** What a run produced. */
     public record Result(long seed, boolean passed, String failure, int nodes, long operations, long okOperations,
-                         long committedIndex, String trace) {
+                         long committedIndex, long snapshotsTaken, long snapshotsRestored, long snapshotChunks,
+                         String trace) {
     }
 
     public NodeSimulation(long seed) {
@@ -58,9 +62,12 @@ public final class NodeSimulation {
             ids.add("n" + i);
         }
         this.config = randomConfig(random);
-        long carries = Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES);
+        this.snapshotConfig = randomSnapshotConfig(random);
+        long carries = Math.max(Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES),
+                snapshotConfig == null ? 0 : snapshotConfig.chunkBytes() + 64L);
         this.network = new NodeNetwork(ctx, new SimNetwork(random.split(), ids), carries);
-        this.cluster = new NodeCluster(ctx, ids, config, network, id -> new NodeKvMachine());
+        this.cluster = new NodeCluster(ctx, ids, config, snapshotConfig, network, id -> new NodeKvMachine());
+        cluster.digest = machine -> ((NodeKvMachine) machine).digest();
         this.clients = new NodeClients(ctx, cluster, 2 + random.nextInt(6), 1 + random.nextInt(8));
         this.nemesis = new NodeNemesis(ctx, cluster, network);
         this.forger = random.nextInt(4) == 0 ? new NodeForger(ctx, cluster, network) : null;
@@ -89,11 +96,26 @@ public final class NodeSimulation {
         return c;
     }
 
+    /**
+     * Snapshots often enough to happen many times in a run, with small chunks and windows so that
+     * transfers take many messages and meet the faults; null in one run in four.
+     */
+    static SnapshotConfig randomSnapshotConfig(SplittableRandom random) {
+        if (random.nextInt(4) == 0) {
+            return null;
+        }
+        return SnapshotConfig.defaults()
+                .withTriggers(10 + random.nextLong(400), 1024 + random.nextLong(1 << 20), 200 + random.nextLong(3_000))
+                .withTrailingEntries(random.nextInt(3) == 0 ? 0 : random.nextLong(100))
+                .withChunks(64 + random.nextInt(4_096), 1 + random.nextInt(4))
+                .withTransferTimeoutMillis(100 + random.nextLong(2_000));
+    }
+
     /** Runs the whole simulation; never throws for a failure, it reports it. */
     public Result run() {
         String failure = null;
         try {
-            ctx.note("cluster " + ids + " " + config);
+            ctx.note("cluster " + ids + " " + config + " " + snapshotConfig);
             for (String id : ids) {
                 cluster.restart(cluster.member(id));
             }
@@ -119,7 +141,8 @@ public final class NodeSimulation {
             ctx.note("FAILURE " + failure);
         }
         return new Result(seed, failure == null, failure, ids.size(), clients.history().size(), clients.okOperations(),
-                cluster.highestApplied(), ctx.trace());
+                cluster.highestApplied(), cluster.snapshotsTaken, cluster.snapshotsRestored, network.snapshotChunks,
+                ctx.trace());
     }
 
     private void checkEnd() {

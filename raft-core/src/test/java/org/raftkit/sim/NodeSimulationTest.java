@@ -26,12 +26,18 @@ class NodeSimulationTest {
         long operations = 0;
         long ok = 0;
         long applied = 0;
+        long taken = 0;
+        long restored = 0;
+        long chunks = 0;
         long started = System.nanoTime();
         for (long seed = first; seed < first + count; seed++) {
             NodeSimulation.Result r = new NodeSimulation(seed).run();
             operations += r.operations();
             ok += r.okOperations();
             applied += r.committedIndex();
+            taken += r.snapshotsTaken();
+            restored += r.snapshotsRestored();
+            chunks += r.snapshotChunks();
             if (!r.passed()) {
                 failures.add(r);
                 System.out.println("FAILED seed=" + seed + " (" + r.nodes() + " nodes): " + r.failure());
@@ -44,7 +50,8 @@ class NodeSimulationTest {
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         System.out.printf("SIMULATION seeds=%d failures=%d (first seed %d; %d client calls, %d ok, %d entries applied;"
-                + " %.1f s)%n", count, failures.size(), first, operations, ok, applied, seconds);
+                + " %d snapshots taken, %d restored, %d InstallSnapshot chunks; %.1f s)%n", count, failures.size(), first,
+                operations, ok, applied, taken, restored, chunks, seconds);
         assertThat(failures).as("failed seeds (see FAILED lines above)").isEmpty();
     }
 }

@@ -85,15 +85,14 @@ final class SimDisk {
         int keep = pending.isEmpty() ? 0 : random.nextInt(pending.size() + 1);
         for (int i = 0; i < keep; i++) {
             Object[] op = pending.get(i);
-            if (op[0] instanceof Long from) {
-                kept.add(() -> truncateDurable(from));
-            } else {
+            Object[] done = op;
+            if (op[0] == null && i == keep - 1 && random.nextBoolean()) {
                 @SuppressWarnings("unchecked")
                 List<Entry> entries = (List<Entry>) op[1];
-                List<Entry> part = i == keep - 1 && random.nextBoolean()
-                        ? entries.subList(0, random.nextInt(entries.size() + 1)) : entries;
-                kept.add(() -> appendDurable(part));
+                done = new Object[] {null, entries.subList(0, random.nextInt(entries.size() + 1))};
             }
+            Object[] apply = done;
+            kept.add(() -> applyDurable(apply));
         }
         kept.forEach(Runnable::run);
         current = null;
@@ -103,10 +102,32 @@ final class SimDisk {
 
     /** Drops up to {@code count} entries from the end of the durable log (a disk that lost synced data). */
     void loseTail(long count) {
-        long from = Math.max(durable.firstIndex(), durable.lastIndex() - count + 1);
+        long from = Math.max(durable.firstIndex(), durable.lastIndex() - Math.min(count, durable.lastIndex()) + 1);
         if (from <= durable.lastIndex()) {
             durable.truncateSuffix(from);
         }
+    }
+
+    /** Applies one logged write to the durable image. */
+    private void applyDurable(Object[] op) {
+        if (op[0] instanceof Long from) {
+            truncateDurable(from);
+        } else if ("reset".equals(op[0])) {
+            durable.reset((Long) op[1], (Long) op[2]);
+        } else if ("compact".equals(op[0])) {
+            long upTo = (Long) op[1];
+            if (upTo <= durable.lastIndex() && upTo >= durable.firstIndex()) {
+                durable.compactPrefix(upTo);
+            }
+        } else {
+            @SuppressWarnings("unchecked")
+            List<Entry> entries = (List<Entry>) op[1];
+            appendDurable(entries);
+        }
+    }
+
+    long durableFirstIndex() {
+        return durable.firstIndex();
     }
 
     private void truncateDurable(long from) {
@@ -130,7 +151,10 @@ final class SimDisk {
     final class Log implements LogStorage {
 
         private final MemoryLogStorage visible;
-        /** Writes since the last sync, in order: {Long from} for a truncation, {null, entries} for an append. */
+        /**
+         * Writes since the last sync, in order: {Long from} for a truncation, {null, entries} for an
+         * append, {"reset", index, term} and {"compact", upTo} for the snapshot operations.
+         */
         private final List<Object[]> unsynced = new ArrayList<>();
 
         Log(MemoryLogStorage visible) {
@@ -175,6 +199,18 @@ final class SimDisk {
         }
 
         @Override
+        public void reset(long index, long term) {
+            visible.reset(index, term);
+            unsynced.add(new Object[] {"reset", index, term});
+        }
+
+        @Override
+        public void compactPrefix(long upToIndex) {
+            visible.compactPrefix(upToIndex);
+            unsynced.add(new Object[] {"compact", upToIndex});
+        }
+
+        @Override
         public void sync() {
             if (current != this) {
                 return; // a crashed incarnation's late turn: its disk is gone
@@ -188,13 +224,7 @@ final class SimDisk {
                 return;
             }
             for (Object[] op : unsynced) {
-                if (op[0] instanceof Long from) {
-                    truncateDurable(from);
-                } else {
-                    @SuppressWarnings("unchecked")
-                    List<Entry> entries = (List<Entry>) op[1];
-                    appendDurable(entries);
-                }
+                applyDurable(op);
             }
             unsynced.clear();
         }

@@ -46,6 +46,25 @@ final class SimKv {
         return values.get(key);
     }
 
+    /** The registers as text: key, NUL, value, NUL, in key order. */
+    String encode() {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<String, String> e : new java.util.TreeMap<>(values).entrySet()) {
+            sb.append(e.getKey()).append(SEP).append(e.getValue()).append(SEP);
+        }
+        return sb.toString();
+    }
+
+    /** The registers {@link #encode()} wrote. */
+    static SimKv decode(String text) {
+        SimKv kv = new SimKv();
+        String[] parts = text.split(String.valueOf(SEP), -1);
+        for (int i = 0; i + 1 < parts.length; i += 2) {
+            kv.values.put(parts[i], parts[i + 1]);
+        }
+        return kv;
+    }
+
     /** Every key and value, sorted: equal on two nodes exactly when their states are. */
     String digest() {
         return new java.util.TreeMap<>(values).toString();

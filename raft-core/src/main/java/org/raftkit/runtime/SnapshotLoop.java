@@ -1,0 +1,287 @@
+package org.raftkit.runtime;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+
+import org.raftkit.Role;
+import org.raftkit.SnapshotConfig;
+import org.raftkit.StateMachine;
+import org.raftkit.message.InstallSnapshot;
+import org.raftkit.message.InstallSnapshotReply;
+import org.raftkit.spi.Scheduler;
+import org.raftkit.spi.SnapshotStore;
+import org.raftkit.spi.SnapshotStore.SnapshotInfo;
+import org.raftkit.spi.Transport;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The snapshot loop ({@code raftkit-<id>-snapshot}): every byte of every snapshot passes here, so
+ * none is ever on the Raft loop (Raft paper §7, Figure 13). It
+ * <ul>
+ *   <li>writes the snapshots the apply loop captured, while applies go on, and tells the Raft loop
+ *       when one is durable ({@link Inbox.SnapshotTaken});</li>
+ *   <li>as leader, streams snapshots to the followers the core names, in chunks of
+ *       {@code chunkBytes}, at most {@code chunksInFlight} unacknowledged, resuming from the offset
+ *       the follower says it holds. A transfer resends from its last acknowledged offset when no
+ *       chunk was acknowledged for {@code transferTimeoutMillis}: a progress timeout, so a large
+ *       snapshot on a slow link completes. It ends when the follower holds the snapshot, when the
+ *       core starts another to the same follower, or when this node no longer leads in its term;</li>
+ *   <li>as follower, writes the chunks the core accepted, answers each with the offset it holds,
+ *       and once the last one is in, has the store check and publish the file, then tells the Raft
+ *       loop ({@link Inbox.SnapshotReceived}), whose core installs it and answers the leader.</li>
+ * </ul>
+ * An I/O error fails that snapshot or transfer only: it is logged, and taken again later.
+ */
+final class SnapshotLoop {
+
+    private static final Logger LOG = LoggerFactory.getLogger(SnapshotLoop.class);
+
+    /** A captured state machine to write as the snapshot at (index, term). */
+    record Write(StateMachine.Snapshot capture, long index, long term) {
+    }
+
+    /** Send {@code peer} the snapshot {@code info} as leader of {@code leaderTerm}. */
+    record Send(String peer, SnapshotInfo info, long leaderTerm) {
+    }
+
+    /** One follower's transfer: sent up to {@code nextOffset}, acknowledged up to {@code acked}. */
+    private static final class Transfer {
+        final Send send;
+        long nextOffset;
+        long acked;
+        long lastProgressNanos;
+
+        Transfer(Send send, long now) {
+            this.send = send;
+            this.lastProgressNanos = now;
+        }
+    }
+
+    private final String id;
+    private final SnapshotStore store;
+    private final List<String> members;
+    private final SnapshotConfig config;
+    private final Transport transport;
+    private final Inbox raftInbox;
+    private final LiveStatus status;
+    private final Scheduler clock;
+    private final long timeoutNanos;
+    private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
+    private final Map<String, Transfer> transfers = new HashMap<>();
+    private SnapshotStore.Receiver receiver;
+    private long receivingIndex;
+    private long receivingTerm;
+    private volatile Scheduler.Loop loop;
+    private volatile boolean stopping;
+
+    SnapshotLoop(String id, SnapshotStore store, List<String> members, SnapshotConfig config, Transport transport,
+                 Inbox raftInbox, LiveStatus status, Scheduler clock) {
+        this.id = id;
+        this.store = store;
+        this.members = List.copyOf(members);
+        this.config = config;
+        this.transport = transport;
+        this.raftInbox = raftInbox;
+        this.status = status;
+        this.clock = clock;
+        this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.transferTimeoutMillis());
+    }
+
+    void bind(Scheduler.Loop loop) {
+        this.loop = loop;
+    }
+
+    /** Queues work: a {@link Write}, a {@link Send}, an {@link InstallSnapshot} chunk or an {@link InstallSnapshotReply}. Any loop. */
+    void submit(Object work) {
+        queue.add(work);
+        Scheduler.Loop l = loop;
+        if (l != null) {
+            l.wake();
+        }
+    }
+
+    void stop() {
+        stopping = true;
+        Scheduler.Loop l = loop;
+        if (l != null) {
+            l.stop();
+        }
+    }
+
+    /**
+     * One turn: handles what is queued, then sends what each transfer's window allows.
+     *
+     * @return when to run again, as {@link Scheduler.Step#run()} says
+     */
+    long step() {
+        if (stopping) {
+            abandon();
+            return Scheduler.Step.IDLE;
+        }
+        Object work;
+        while ((work = queue.poll()) != null) {
+            if (work instanceof Write w) {
+                write(w);
+            } else if (work instanceof Send s) {
+                transfers.put(s.peer(), new Transfer(s, clock.nanoTime()));
+            } else if (work instanceof InstallSnapshot chunk) {
+                receive(chunk);
+            } else if (work instanceof InstallSnapshotReply r) {
+                onReply(r);
+            }
+        }
+        return sendWindows();
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // This node's own snapshots
+    // ---------------------------------------------------------------------------------------------
+
+    private void write(Write w) {
+        try (SnapshotStore.Writer writer = store.begin(w.index(), w.term(), members)) {
+            w.capture().writeTo(writer.body());
+            SnapshotInfo info = writer.publish();
+            LOG.info("{} took a snapshot at index {} term {} ({} bytes)", id, info.index(), info.term(), info.sizeBytes());
+            raftInbox.postLocal(new Inbox.SnapshotTaken(info));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("{} could not write the snapshot at index {}; the log is kept and it is taken again later",
+                    id, w.index(), e);
+            raftInbox.postLocal(new Inbox.SnapshotTaken(null));
+        } finally {
+            w.capture().release();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Leader: sending (Figure 13, "Invoked by leader to send chunks of a snapshot to a follower")
+    // ---------------------------------------------------------------------------------------------
+
+    private long sendWindows() {
+        if (transfers.isEmpty()) {
+            return Scheduler.Step.IDLE;
+        }
+        long now = clock.nanoTime();
+        long next = Scheduler.Step.IDLE;
+        long window = (long) config.chunkBytes() * config.chunksInFlight();
+        for (Iterator<Transfer> it = transfers.values().iterator(); it.hasNext(); ) {
+            Transfer t = it.next();
+            if (status.role != Role.LEADER || status.term != t.send.leaderTerm()) {
+                it.remove(); // no longer leader of that term: the new leader decides
+                continue;
+            }
+            if (now - t.lastProgressNanos >= timeoutNanos) {
+                t.nextOffset = t.acked; // chunks or their answers were lost: resend from what is known
+                t.lastProgressNanos = now;
+            }
+            SnapshotInfo info = t.send.info();
+            try {
+                while (t.nextOffset < info.sizeBytes() && t.nextOffset - t.acked < window) {
+                    byte[] data = store.readChunk(info, t.nextOffset, config.chunkBytes());
+                    boolean done = t.nextOffset + data.length >= info.sizeBytes();
+                    transport.send(new InstallSnapshot(id, t.send.peer(), t.send.leaderTerm(), info.index(), info.term(),
+                            t.nextOffset, data, done));
+                    t.nextOffset += data.length;
+                }
+            } catch (IOException e) {
+                LOG.warn("{} could not read the snapshot at {} to send to {}; the transfer stops", id, info.index(),
+                        t.send.peer(), e);
+                it.remove();
+                continue;
+            }
+            next = Math.min(next, t.lastProgressNanos + timeoutNanos);
+        }
+        return next;
+    }
+
+    private void onReply(InstallSnapshotReply r) {
+        Transfer t = transfers.get(r.from());
+        if (t == null || r.term() != t.send.leaderTerm() || r.lastIncludedIndex() != t.send.info().index()) {
+            return;
+        }
+        if (r.done()) {
+            transfers.remove(r.from());
+            return;
+        }
+        if (r.nextOffset() > t.acked) {
+            t.acked = Math.min(r.nextOffset(), t.send.info().sizeBytes());
+            t.lastProgressNanos = clock.nanoTime();
+        }
+        if (r.nextOffset() < t.nextOffset && r.nextOffset() <= t.acked) {
+            // The follower holds less than we sent: a chunk was lost, or it restarted the file.
+            t.acked = r.nextOffset();
+            t.nextOffset = r.nextOffset();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Follower: receiving (Figure 13, receiver implementation, rules 2 to 5)
+    // ---------------------------------------------------------------------------------------------
+
+    private void receive(InstallSnapshot chunk) {
+        try {
+            if (receiver == null || receivingIndex != chunk.lastIncludedIndex() || receivingTerm != chunk.lastIncludedTerm()) {
+                if (chunk.offset() != 0) {
+                    reply(chunk, 0); // another snapshot, or one we lost (restart): start it over
+                    return;
+                }
+                // Rule 2: create a new snapshot file if first chunk (offset is 0); a newer one replaces the old.
+                closeReceiver();
+                receiver = store.receive(chunk.lastIncludedIndex(), chunk.lastIncludedTerm());
+                receivingIndex = chunk.lastIncludedIndex();
+                receivingTerm = chunk.lastIncludedTerm();
+            }
+            if (chunk.offset() != receiver.receivedBytes()) {
+                reply(chunk, receiver.receivedBytes()); // a duplicate, or a gap: say where we are
+                return;
+            }
+            // Rule 3: write data into the snapshot file at given offset.
+            receiver.write(chunk.offset(), chunk.data());
+            status.snapshotReceivedBytes = receiver.receivedBytes();
+            if (!chunk.done()) {
+                // Rule 4: reply and wait for more data chunks if done is false.
+                reply(chunk, receiver.receivedBytes());
+                return;
+            }
+            // Rule 5: save snapshot file (the store checks it whole first).
+            SnapshotInfo info = receiver.publish();
+            receiver = null;
+            status.snapshotReceivedBytes = 0;
+            raftInbox.postLocal(new Inbox.SnapshotReceived(info, chunk.from()));
+        } catch (IOException | IllegalArgumentException e) {
+            LOG.warn("{} discards the snapshot at {} from {}: {}", id, chunk.lastIncludedIndex(), chunk.from(),
+                    e.getMessage());
+            closeReceiver();
+            reply(chunk, 0);
+        }
+    }
+
+    private void reply(InstallSnapshot chunk, long nextOffset) {
+        transport.send(new InstallSnapshotReply(id, chunk.from(), chunk.term(), chunk.lastIncludedIndex(), nextOffset,
+                false));
+    }
+
+    private void closeReceiver() {
+        if (receiver != null) {
+            receiver.close();
+            receiver = null;
+            status.snapshotReceivedBytes = 0;
+        }
+    }
+
+    private void abandon() {
+        transfers.clear();
+        closeReceiver();
+        Object work;
+        while ((work = queue.poll()) != null) {
+            if (work instanceof Write w) {
+                w.capture().release();
+            }
+        }
+    }
+}
