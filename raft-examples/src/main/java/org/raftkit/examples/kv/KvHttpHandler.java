@@ -34,7 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One HTTP connection's requests: routes them (DESIGN §7), turns them into KV commands for
+ * One HTTP connection's requests: routes them (docs/OPERATIONS.md), turns them into KV commands for
  * {@link RaftServer}, and answers in request order even when a client pipelines requests and the
  * answers complete out of order. Runs on the connection's event loop; Raft's futures complete on
  * the node's threads and hop back here.
@@ -317,7 +317,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /**
-     * Maps a failed Raft call to the status codes of DESIGN §7. 503 promises the request had no
+     * Maps a failed Raft call to the status codes of docs/OPERATIONS.md. 503 promises the request had no
      * effect (safe to retry anywhere); 504 says a write may or may not have happened.
      */
     private FullHttpResponse fromFailure(Throwable failure, boolean isWrite) {

@@ -28,7 +28,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The KV store's HTTP API (DESIGN §7) on Netty's HTTP codec. Every node serves every request:
+ * The KV store's HTTP API (docs/OPERATIONS.md) on Netty's HTTP codec. Every node serves every request:
  * writes and linearizable reads go through {@link RaftServer}, which forwards a follower's to the
  * leader. Threads: {@code kv-http-*} event loops; requests never block them.
  */

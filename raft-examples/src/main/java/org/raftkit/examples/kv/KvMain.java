@@ -11,7 +11,7 @@ import org.raftkit.storage.bench.LogBench;
 
 
 /**
- * {@code java -jar raft-kv.jar <command>}: the KV example's entry point (DESIGN §7). Exit codes:
+ * {@code java -jar raft-kv.jar <command>}: the KV example's entry point (docs/OPERATIONS.md). Exit codes:
  * 0 success, 1 the operation failed (one line on stderr says why), 2 a wrong command line.
  */
 public final class KvMain {

@@ -22,13 +22,13 @@ import org.slf4j.LoggerFactory;
 /**
  * One KV node as a real deployment runs it: a {@link RaftServer} on {@link SegmentedLogStorage}
  * and {@link NettyTransport}, with {@link KvStateMachine} and the HTTP API in front. This is the
- * DESIGN §4 example put to work; {@code serve} runs one, {@code bench} runs several in one JVM.
+ * README's embedding example put to work; {@code serve} runs one, {@code bench} runs several in one JVM.
  */
 public final class KvNode implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(KvNode.class);
 
-    /** Largest value accepted by default (DESIGN §7), in bytes. */
+    /** Largest value accepted by default (docs/OPERATIONS.md), in bytes. */
     public static final int DEFAULT_MAX_VALUE_BYTES = 1 << 20;
     /** Cluster id carried in every connection's handshake; nodes of another cluster are refused. */
     public static final String DEFAULT_CLUSTER_ID = "raft-kv";

@@ -24,7 +24,7 @@ import org.raftkit.memory.MemoryTermVoteStore;
 import org.raftkit.runtime.Await;
 
 /**
- * The HTTP API of DESIGN §7 against three in-process nodes on the in-memory network: every status
+ * The HTTP API of docs/OPERATIONS.md against three in-process nodes on the in-memory network: every status
  * code and header a client relies on. (The same API over real processes, sockets and disks is
  * {@link KvEndToEndTest}.)
  */
