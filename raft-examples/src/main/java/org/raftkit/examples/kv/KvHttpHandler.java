@@ -80,9 +80,12 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
-        boolean isWrite = !request.method().equals(HttpMethod.GET);
+        boolean isWrite = !request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD);
+        boolean head = request.method().equals(HttpMethod.HEAD);
         answer.whenComplete((response, failure) -> {
-            FullHttpResponse r = failure == null ? response : fromFailure(failure, isWrite);
+            FullHttpResponse full = failure == null ? response : fromFailure(failure, isWrite);
+            // HEAD: the headers a GET would get (Content-Length included), without the body.
+            FullHttpResponse r = head ? withoutBody(full) : full;
             if (ctx.executor().inEventLoop()) {
                 complete(ctx, slot, r);
             } else {
@@ -140,10 +143,10 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         QueryStringDecoder uri = new QueryStringDecoder(request.uri());
         String path = uri.rawPath();
-        HttpMethod method = request.method();
+        HttpMethod method = request.method().equals(HttpMethod.HEAD) ? HttpMethod.GET : request.method();
         if (path.equals(STATUS_PATH)) {
             if (!method.equals(HttpMethod.GET)) {
-                return done(methodNotAllowed("GET"));
+                return done(methodNotAllowed("GET, HEAD"));
             }
             return done(json(HttpResponseStatus.OK, statusJson(server.status())));
         }
@@ -164,7 +167,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
             return write(key, KvCommand.delete(key, conditionOf(request), expectedRevision(request)), true);
         }
-        return done(methodNotAllowed("GET, PUT, DELETE"));
+        return done(methodNotAllowed("GET, HEAD, PUT, DELETE"));
     }
 
     private CompletableFuture<FullHttpResponse> get(String key, boolean stale) {
@@ -232,9 +235,9 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         String key;
         try {
-            key = QueryStringDecoder.decodeComponent(rawKey, StandardCharsets.UTF_8);
+            key = KeyPath.decode(rawKey);
         } catch (IllegalArgumentException e) {
-            throw new BadRequest("the key is not valid percent-encoding: " + e.getMessage());
+            throw new BadRequest(e.getMessage());
         }
         int bytes = key.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > MAX_KEY_BYTES) {
@@ -352,6 +355,12 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         log.warn("request failed unexpectedly", cause);
         return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal", String.valueOf(cause));
+    }
+
+    private static FullHttpResponse withoutBody(FullHttpResponse r) {
+        FullHttpResponse empty = r.replace(Unpooled.EMPTY_BUFFER);
+        r.release();
+        return empty;
     }
 
     private static FullHttpResponse retryLater(FullHttpResponse r) {

@@ -8,6 +8,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -74,10 +75,10 @@ public final class KvHttpServer implements AutoCloseable {
             log.info("{} serves HTTP on http://{}:{}", server.id(), address.getHostString(),
                     ((InetSocketAddress) channel.localAddress()).getPort());
             return new KvHttpServer(group, channel);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty rethrows the checked BindException undeclared
             group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
             throw new IllegalStateException("cannot bind the HTTP address " + address.getHostString() + ":"
-                    + address.getPort() + ": " + e.getMessage(), e);
+                    + address.getPort() + ": " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()), e);
         }
     }
 
@@ -101,6 +102,19 @@ public final class KvHttpServer implements AutoCloseable {
 
         ValueSizeLimit(int maxValueBytes) {
             super(maxValueBytes);
+        }
+
+        /**
+         * A client that sends {@code Expect: 100-continue} with a Content-Length over the limit (curl
+         * does for large bodies) gets the same JSON 413 as any other, not the codec's empty one.
+         */
+        @Override
+        protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+            if (HttpUtil.is100ContinueExpected(start) && HttpUtil.getContentLength(start, -1L) > maxContentLength) {
+                start.headers().remove(HttpHeaderNames.EXPECT);
+                return KvHttpHandler.valueTooLarge(maxContentLength);
+            }
+            return super.newContinueResponse(start, maxContentLength, pipeline);
         }
 
         @Override

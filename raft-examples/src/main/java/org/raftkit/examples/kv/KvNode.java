@@ -77,6 +77,13 @@ public final class KvNode implements AutoCloseable {
      * @param listener told of role changes and failure (fail-stop), in addition to the log
      */
     public static KvNode start(Settings s, RaftListener listener) {
+        return start(s, RaftConfig.defaults(), listener);
+    }
+
+    /**
+     * Like {@link #start(Settings, RaftListener)}, with the given timeouts and limits.
+     */
+    public static KvNode start(Settings s, RaftConfig config, RaftListener listener) {
         try {
             Files.createDirectories(s.dataDir());
         } catch (IOException e) {
@@ -117,7 +124,7 @@ public final class KvNode implements AutoCloseable {
                 .logStorage(logStorage)
                 .termVoteStore(termVote)
                 .transport(transport)
-                .config(RaftConfig.defaults())
+                .config(config)
                 .listener(listener)
                 .build();
         server.start();

@@ -219,7 +219,7 @@ class KvHttpApiTest {
         HttpResponse<String> post = send(HttpRequest.newBuilder(uri(0, "/v1/kv/k"))
                 .POST(HttpRequest.BodyPublishers.ofString("v")));
         assertError(post, 405, "method_not_allowed");
-        assertThat(post.headers().firstValue("allow")).hasValue("GET, PUT, DELETE");
+        assertThat(post.headers().firstValue("allow")).hasValue("GET, HEAD, PUT, DELETE");
     }
 
     @Test
@@ -277,6 +277,58 @@ class KvHttpApiTest {
                     assertThat(text).startsWith("{\"id\":\"n2\"");
                 }
             }
+        }
+    }
+
+    @Test
+    void aPlusInAKeyIsAPlusNotASpace() {
+        assertThat(put(0, "a+b", "plus").statusCode()).isEqualTo(200);
+        assertThat(get(1, "/v1/kv/a%2Bb").body()).isEqualTo("plus");
+        assertError(get(1, "/v1/kv/a%20b"), 404, "not_found");
+    }
+
+    @Test
+    void aKeyThatIsNotUtf8Is400NotAReplacementCharacter() {
+        assertError(get(0, "/v1/kv/%C3%28"), 400, "bad_request");
+        assertError(put(0, "%FF", "v"), 400, "bad_request");
+        assertThat(put(0, "%EF%BF%BD", "replacement").statusCode()).isEqualTo(200);
+        assertThat(get(0, "/v1/kv/%EF%BF%BD").body()).isEqualTo("replacement");
+    }
+
+    @Test
+    void anOversizedBodyAnnouncedUpFrontGetsTheJsonError() {
+        int tooBig = MAX_VALUE_BYTES + 1;
+        for (String expect : List.of("", "Expect: 100-continue\r\n")) {
+            String answer = raw(0, "PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\n" + expect + "Content-Length: " + tooBig
+                    + "\r\n\r\n");
+            assertThat(answer).as(expect).startsWith("HTTP/1.1 413").contains("application/json")
+                    .contains("\"error\":\"value_too_large\"");
+        }
+    }
+
+    @Test
+    void headAnswersWhatGetWouldWithoutTheBody() {
+        assertThat(put(0, "headed", "12345").statusCode()).isEqualTo(200);
+        HttpResponse<String> head = send(HttpRequest.newBuilder(uri(1, "/v1/kv/headed"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.headers().firstValue("content-length")).hasValue("5");
+        assertThat(head.headers().firstValue("etag")).isPresent();
+        assertThat(head.body()).isEmpty();
+        assertThat(send(HttpRequest.newBuilder(uri(1, "/v1/status")).method("HEAD",
+                HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(200);
+        assertThat(send(HttpRequest.newBuilder(uri(1, "/v1/kv/never")).method("HEAD",
+                HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void anHttpPortClashNamesTheAddress() throws IOException {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            InetSocketAddress address = new InetSocketAddress("127.0.0.1", taken.getLocalPort());
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                    () -> KvHttpServer.start(servers.get(0), address, MAX_VALUE_BYTES))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("cannot bind the HTTP address 127.0.0.1:" + taken.getLocalPort());
         }
     }
 }
