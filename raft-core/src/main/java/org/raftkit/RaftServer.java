@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 
+import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.runtime.RaftRuntime;
 import org.raftkit.spi.LogStorage;
 import org.raftkit.spi.TermVoteStore;
@@ -156,6 +157,7 @@ public final class RaftServer implements AutoCloseable {
         private Long seed;
         private RaftListener listener = new RaftListener() {
         };
+        private RaftMetrics metrics = RaftMetrics.NONE;
 
         private Builder() {
         }
@@ -221,6 +223,16 @@ public final class RaftServer implements AutoCloseable {
         }
 
         /**
+         * Where the node reports counters, gauges and latencies (docs/OPERATIONS.md, "Metrics"):
+         * {@code new JmxMetrics()} for JMX, or a binding to the application's metrics library.
+         * Default: {@link RaftMetrics#NONE}.
+         */
+        public Builder metrics(RaftMetrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
+            return this;
+        }
+
+        /**
          * Builds the server: loads term and vote, reads the log. Starts nothing.
          *
          * @throws IllegalStateException    if a required part is missing
@@ -238,7 +250,7 @@ public final class RaftServer implements AutoCloseable {
             }
             long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
             return new RaftServer(new RaftRuntime(id, members, config, stateMachine, logStorage, termVoteStore,
-                    transport, s, listener));
+                    transport, s, listener, metrics));
         }
 
         private static void require(Object part, String name) {

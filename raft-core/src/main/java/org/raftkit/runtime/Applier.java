@@ -52,6 +52,7 @@ final class Applier implements Runnable {
     private final Inbox raftInbox;
     private final LiveStatus status;
     private final FailStop failStop;
+    private final RuntimeMetrics metrics;
     private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private volatile boolean stopping;
 
@@ -67,7 +68,8 @@ final class Applier implements Runnable {
      *                     entry to apply
      */
     Applier(String nodeId, StateMachine stateMachine, long appliedIndex, Inbox raftInbox, LiveStatus status,
-            FailStop failStop) {
+            FailStop failStop, RuntimeMetrics metrics) {
+        this.metrics = metrics;
         this.nodeId = nodeId;
         this.stateMachine = stateMachine;
         this.appliedIndex = appliedIndex;
@@ -137,8 +139,10 @@ final class Applier implements Runnable {
             }
             byte[] result = null;
             if (e.type() == EntryType.COMMAND) {
+                long start = metrics.now();
                 try {
                     result = stateMachine.apply(e.index(), e.data());
+                    metrics.applied(start);
                 } catch (RuntimeException ex) {
                     StateMachineException failure = new StateMachineException(
                             nodeId + ": state machine threw applying index " + e.index() + ": " + ex, ex);
@@ -151,6 +155,7 @@ final class Applier implements Runnable {
             appliedIndex = e.index();
         }
         status.appliedIndex = appliedIndex;
+        metrics.appliedBatch(entries.size());
         raftInbox.postLocal(new Inbox.Applied(appliedIndex));
         while (!reads.isEmpty() && reads.peek().readIndex <= appliedIndex) {
             query(reads.poll());

@@ -59,6 +59,7 @@ final class ClientCalls {
     private final Applier applier;
     private final RequestBudget budget;
     private final LiveStatus status;
+    private final RuntimeMetrics metrics;
     private final long leaderWaitNanos;
     private final long timeoutNanos;
 
@@ -76,7 +77,8 @@ final class ClientCalls {
     private final long maxProposalBacklog;
 
     ClientCalls(String id, RaftNode node, RaftConfig config, Transport transport, Applier applier,
-                RequestBudget budget, LiveStatus status) {
+                RequestBudget budget, LiveStatus status, RuntimeMetrics metrics) {
+        this.metrics = metrics;
         this.id = id;
         this.node = node;
         this.config = config;
@@ -110,6 +112,7 @@ final class ClientCalls {
             return;
         }
         if (m.payload().length > budget.maxBytes() || !budget.tryAcquire(m.payload().length)) {
+            metrics.busy();
             reply(m, ClientReply.Status.BUSY, id, id + " has too many pending requests");
             return;
         }
@@ -272,6 +275,7 @@ final class ClientCalls {
         // once as many again have timed out.
         long backlog = node.lastIndex() - Math.max(node.appliedIndex(), leaderStartIndex);
         if (backlog >= maxProposalBacklog) {
+            metrics.busy();
             r.fail(new ServerBusyException(id + " has " + backlog + " proposed entries not yet applied (limit "
                     + maxProposalBacklog + ")"));
             return;
@@ -280,6 +284,7 @@ final class ClientCalls {
         if (index == RaftNode.NOT_LEADER) {
             throw new IllegalStateException(id + ": propose refused while leader");
         }
+        metrics.proposed(index);
         r.index = index;
         r.term = node.currentTerm();
         r.stage = Request.Stage.PROPOSED;

@@ -15,6 +15,7 @@ import org.raftkit.ServerBusyException;
 import org.raftkit.ServerClosedException;
 import org.raftkit.StateMachine;
 import org.raftkit.core.RaftNode;
+import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.spi.LogStorage;
 import org.raftkit.spi.TermVoteStore;
 import org.raftkit.spi.TermVoteStore.TermAndVote;
@@ -54,6 +55,7 @@ public final class RaftRuntime {
     private final RequestBudget budget;
     private final Inbox inbox;
     private final LiveStatus status;
+    private final RuntimeMetrics metrics;
     private final StorageWriter storageWriter;
     private final Applier applier;
     private final Thread raftThread;
@@ -73,10 +75,11 @@ public final class RaftRuntime {
      * @param transport     the network; owned and closed likewise
      * @param seed          seed of the core's election-timeout jitter
      * @param listener      told of role changes and failure
+     * @param metrics       where the node reports what it does; {@link RaftMetrics#NONE} for nothing
      */
     public RaftRuntime(String id, Collection<String> members, RaftConfig config, StateMachine stateMachine,
                        LogStorage logStorage, TermVoteStore termVoteStore, Transport transport, long seed,
-                       RaftListener listener) {
+                       RaftListener listener, RaftMetrics metrics) {
         this.id = Objects.requireNonNull(id, "id");
         this.config = Objects.requireNonNull(config, "config");
         this.logStorage = Objects.requireNonNull(logStorage, "logStorage");
@@ -99,13 +102,15 @@ public final class RaftRuntime {
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
 
+        this.metrics = new RuntimeMetrics(id, node.voters(), Objects.requireNonNull(metrics, "metrics"), status,
+                budget, inbox, System::nanoTime);
         FailStop failStop = this::failStop;
         // No snapshots yet: the state machine starts empty, so it is fed the log from its first entry.
-        Applier applier = new Applier(id, stateMachine, node.appliedIndex(), inbox, status, failStop);
-        StorageWriter storage = new StorageWriter(logStorage, termVoteStore, transport, inbox, failStop);
-        ClientCalls calls = new ClientCalls(id, node, config, transport, applier, budget, status);
+        Applier applier = new Applier(id, stateMachine, node.appliedIndex(), inbox, status, failStop, this.metrics);
+        StorageWriter storage = new StorageWriter(logStorage, termVoteStore, transport, inbox, failStop, this.metrics);
+        ClientCalls calls = new ClientCalls(id, node, config, transport, applier, budget, status, this.metrics);
         RaftThread raft = new RaftThread(id, node, config, inbox, transport, storage, applier, calls, status,
-                listener, this);
+                listener, this, this.metrics);
         this.storageWriter = storage;
         this.applier = applier;
         this.raftThread = new Thread(raft, "raftkit-" + id + "-raft");
@@ -242,6 +247,7 @@ public final class RaftRuntime {
                     + " bytes exceeds maxPendingBytes " + budget.maxBytes()));
         }
         if (!budget.tryAcquire(payload.length)) {
+            metrics.busy();
             return CompletableFuture.failedFuture(new ServerBusyException(id + " has " + budget.requests()
                     + " pending requests (" + budget.bytes() + " bytes); limits " + budget.maxRequests() + " / "
                     + budget.maxBytes() + " bytes"));

@@ -54,10 +54,13 @@ final class RaftThread implements Runnable {
     private final LiveStatus status;
     private final RaftListener listener;
     private final RaftRuntime runtime;
+    private final RuntimeMetrics metrics;
     private final long tickNanos;
 
     RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
-               Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime) {
+               Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime,
+               RuntimeMetrics metrics) {
+        this.metrics = metrics;
         this.id = id;
         this.node = node;
         this.inbox = inbox;
@@ -188,6 +191,7 @@ final class RaftThread implements Runnable {
         if (soft.leaderId() != null) {
             status.lastKnownLeader = soft.leaderId();
         }
+        metrics.roleChanged(soft.role(), soft.leaderId());
         try {
             listener.onRoleChange(soft.role(), soft.term(), soft.leaderId());
         } catch (RuntimeException e) {
@@ -200,6 +204,8 @@ final class RaftThread implements Runnable {
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
         status.term = node.currentTerm();
+        metrics.published(status.commitIndex);
+        metrics.followers(node);
     }
 
     // ---------------------------------------------------------------------------------------------

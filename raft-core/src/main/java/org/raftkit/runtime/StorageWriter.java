@@ -49,11 +49,13 @@ final class StorageWriter implements Runnable {
     private final Transport transport;
     private final Inbox raftInbox;
     private final FailStop failStop;
+    private final RuntimeMetrics metrics;
     private final LinkedBlockingQueue<Task> queue = new LinkedBlockingQueue<>();
     private volatile boolean stopping;
 
     StorageWriter(LogStorage log, TermVoteStore termVoteStore, Transport transport, Inbox raftInbox,
-                  FailStop failStop) {
+                  FailStop failStop, RuntimeMetrics metrics) {
+        this.metrics = metrics;
         this.log = log;
         this.termVoteStore = termVoteStore;
         this.transport = transport;
@@ -104,6 +106,7 @@ final class StorageWriter implements Runnable {
         boolean stop = end < group.size();
         // Only the newest term and vote of the group is saved: no message of the group leaves
         // before the whole group is durable, so the older states are never promised to anyone.
+        long start = metrics.now();
         TermAndVote newest = null;
         for (int i = 0; i < end; i++) {
             if (group.get(i).termAndVote() != null) {
@@ -114,10 +117,12 @@ final class StorageWriter implements Runnable {
             termVoteStore.save(newest); // durable when it returns
         }
         Entry last = null;
+        int entryCount = 0;
         for (int i = 0; i < end; i++) {
             Task task = group.get(i);
             List<Entry> entries = task.entries();
             if (!entries.isEmpty()) {
+                entryCount += entries.size();
                 long first = entries.get(0).index();
                 if (first <= log.lastIndex()) {
                     // A follower replacing a conflicting suffix (§5.3, AppendEntries receiver rule 3).
@@ -129,6 +134,9 @@ final class StorageWriter implements Runnable {
         }
         if (last != null) {
             log.sync();
+        }
+        if (last != null || newest != null) {
+            metrics.synced(start, entryCount);
         }
         if (stopping) {
             return false; // closing or failed: promise nothing more

@@ -29,7 +29,7 @@ class StorageWriterTest {
     private final Inbox inbox = new Inbox(100, 1 << 20);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final StorageWriter writer = new StorageWriter(log, termVoteStore, transport, inbox,
-            (where, cause) -> failure.set(cause));
+            (where, cause) -> failure.set(cause), RuntimeMetricsTest.unreported());
     private final Thread thread = new Thread(writer, "test-storage");
 
     @AfterEach
