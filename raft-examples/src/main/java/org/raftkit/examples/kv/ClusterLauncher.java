@@ -65,7 +65,7 @@ final class ClusterLauncher {
      * The command line of a child {@code serve} process for {@code m}, on this JVM's class path, that
      * exits when this process does (even one killed with -9).
      */
-    static List<String> serveCommand(Member m, String peersFlag, List<String> serveFlags, String... jvmFlags) {
+    static List<String> serveCommand(Member m, List<Member> members, List<String> serveFlags, String... jvmFlags) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         // A node that runs out of memory must die, not limp on with a dead thread (issue 15).
@@ -77,11 +77,21 @@ final class ClusterLauncher {
                 "--id", m.id(),
                 "--raft", HOST + ":" + m.raft().getPort(),
                 "--http", HOST + ":" + m.http().getPort(),
-                "--peers", peersFlag,
+                "--peers", peersFlag(members),
+                "--http-peers", httpPeersFlag(members),
                 "--data", m.dataDir().toString(),
                 "--exit-with", Long.toString(ProcessHandle.current().pid())));
         command.addAll(serveFlags);
         return command;
+    }
+
+    /** {@code n1=127.0.0.1:8001,…} for {@code serve --http-peers} (the cluster view). */
+    static String httpPeersFlag(List<Member> members) {
+        StringBuilder b = new StringBuilder();
+        for (Member m : members) {
+            b.append(b.length() == 0 ? "" : ",").append(m.id()).append('=').append(HOST).append(':').append(m.http().getPort());
+        }
+        return b.toString();
     }
 
     /** {@code n1=127.0.0.1:7001,…} for {@code serve --peers}. */
@@ -169,7 +179,7 @@ final class ClusterLauncher {
     }
 
     private List<String> command(Member m) {
-        return serveCommand(m, peersFlag(members), serveFlags, "-Xmx512m");
+        return serveCommand(m, members, serveFlags, "-Xmx512m");
     }
 
     private static void checkFree(InetSocketAddress address, String flag) {

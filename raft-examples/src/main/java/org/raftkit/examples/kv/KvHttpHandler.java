@@ -51,6 +51,8 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     static final String RETRY_AFTER_SECONDS = "1";
 
     private final RaftServer server;
+    /** The cluster view, {@code /v1/cluster} and {@code /metrics}, or null for none. */
+    private final ClusterView view;
     /** Answers not yet written, oldest first; event loop only. */
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
 
@@ -63,8 +65,9 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
-    KvHttpHandler(RaftServer server) {
+    KvHttpHandler(RaftServer server, ClusterView view) {
         this.server = server;
+        this.view = view;
     }
 
     @Override
@@ -149,6 +152,10 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 return done(methodNotAllowed("GET, HEAD"));
             }
             return done(json(HttpResponseStatus.OK, statusJson(server.status())));
+        }
+        CompletableFuture<FullHttpResponse> page = view == null ? null : view.route(path, method);
+        if (page != null) {
+            return page;
         }
         if (!path.startsWith(KV_PREFIX)) {
             return done(error(HttpResponseStatus.NOT_FOUND, "no_route",

@@ -55,6 +55,14 @@ public final class KvHttpServer implements AutoCloseable {
      * @throws IllegalStateException naming the address if it cannot be bound
      */
     public static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes) {
+        return start(server, address, maxValueBytes, null);
+    }
+
+    /**
+     * Like {@link #start(RaftServer, InetSocketAddress, int)}, also serving {@code view}'s pages
+     * ({@code /}, {@code /v1/cluster}, {@code /metrics}) when it is not null.
+     */
+    static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes, ClusterView view) {
         EventLoopGroup group = new NioEventLoopGroup(2, new DefaultThreadFactory("kv-http-" + server.id(), true));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
@@ -67,7 +75,7 @@ public final class KvHttpServer implements AutoCloseable {
                         ch.pipeline()
                                 .addLast(new HttpServerCodec(4096, MAX_HEAD_BYTES, 8192))
                                 .addLast(new ValueSizeLimit(maxValueBytes))
-                                .addLast(new KvHttpHandler(server));
+                                .addLast(new KvHttpHandler(server, view));
                     }
                 });
         try {

@@ -4,7 +4,9 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.net.InetSocketAddress;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
@@ -23,7 +25,8 @@ public final class KvMain {
                         a local cluster, one process per node; Ctrl-C stops it
               serve     --id n1 --raft 127.0.0.1:7001 --http 127.0.0.1:8001
                         --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data DIR
-                        [--cluster-id raft-kv] [--max-value-bytes 1048576] [tuning]
+                        [--cluster-id raft-kv] [--max-value-bytes 1048576] [--http-peers n1=HOST:PORT,…]
+                        [tuning]
               tuning:   [--fsync true] [--election-timeout-min 150ms] [--election-timeout-max 300ms]
                         [--heartbeat-interval 50ms]
               put KEY VALUE  [--if-match REV] [--if-none-match '*'] [--endpoints URL,…] [--timeout 10s]
@@ -107,7 +110,7 @@ public final class KvMain {
 
     private static int serve(String[] args) throws InterruptedException {
         Flags f = Flags.parse("serve", args, with(RaftFlags.NAMES, "id", "raft", "http", "peers", "data",
-                "cluster-id", "max-value-bytes", "exit-with"));
+                "cluster-id", "max-value-bytes", "exit-with", "http-peers"));
         f.expectPositional();
         KvNode.Settings settings;
         try {
@@ -121,7 +124,9 @@ public final class KvMain {
         }
         exitOnOutOfMemory();
         CountDownLatch stopped = new CountDownLatch(1);
-        KvNode node = KvNode.start(settings, RaftFlags.config(f), new org.raftkit.RaftListener() {
+        Map<String, InetSocketAddress> httpPeers = f.string("http-peers", null) == null ? Map.of()
+                : Flags.peers("http-peers", f.string("http-peers", null));
+        KvNode node = KvNode.start(settings, RaftFlags.config(f), httpPeers, new org.raftkit.RaftListener() {
             @Override
             public void onFailure(Throwable cause) {
                 KvNode.loggingListener().onFailure(cause);

@@ -66,7 +66,7 @@ final class LocalCluster implements AutoCloseable {
     /** Starts (or restarts) a node on its data directory. */
     void start(String id) {
         List<String> command = ClusterLauncher.serveCommand(members.get(id),
-                ClusterLauncher.peersFlag(List.copyOf(members.values())), List.of(), "-Xmx256m", "-XX:+UseSerialGC");
+                List.copyOf(members.values()), List.of(), "-Xmx256m", "-XX:+UseSerialGC");
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(id + ".log").toFile())).start();
