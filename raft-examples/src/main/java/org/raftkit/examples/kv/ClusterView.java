@@ -128,10 +128,20 @@ final class ClusterView {
                     if (failure == null && r.statusCode() == 200) {
                         return head + ",\"up\":true,\"status\":" + r.body() + "}";
                     }
-                    String why = failure != null ? KvMain.describe(failure.getCause() != null ? failure.getCause() : failure)
-                            : "HTTP " + r.statusCode();
+                    String why = failure == null ? "HTTP " + r.statusCode() : why(failure);
                     return head + ",\"up\":false,\"error\":" + Json.quote(why) + "}";
                 });
+    }
+
+    private static String why(Throwable failure) {
+        Throwable cause = failure.getCause() != null ? failure.getCause() : failure;
+        if (cause instanceof java.net.ConnectException) {
+            return "connection refused";
+        }
+        if (cause instanceof java.net.http.HttpTimeoutException) {
+            return "no answer within " + PEER_TIMEOUT.toMillis() + " ms";
+        }
+        return KvMain.describe(cause);
     }
 
     private static FullHttpResponse text(byte[] body, String contentType) {
