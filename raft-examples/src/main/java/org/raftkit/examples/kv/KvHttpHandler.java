@@ -65,9 +65,13 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
-    KvHttpHandler(RaftServer server, ClusterView view) {
+    /** Most requests read and not yet answered; past it the connection is not read (back-pressure). */
+    private final int maxPipelined;
+
+    KvHttpHandler(RaftServer server, ClusterView view, int maxPipelined) {
         this.server = server;
         this.view = view;
+        this.maxPipelined = maxPipelined;
     }
 
     @Override
@@ -75,6 +79,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         // After a request the decoder could not parse, the stream may be out of step: close it.
         Pending slot = new Pending(HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess());
         pending.add(slot);
+        readOnlyWhileBounded(ctx);
         CompletableFuture<FullHttpResponse> answer;
         try {
             answer = route(request);
@@ -119,6 +124,25 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         if (wrote) {
             ctx.flush();
+        }
+        readOnlyWhileBounded(ctx);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        readOnlyWhileBounded(ctx);
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    /**
+     * Reads more requests only while fewer than {@code maxPipelined} await answers and the client
+     * is reading what was written: a client that pipelines without reading fills its own socket
+     * buffers, not this node's heap.
+     */
+    private void readOnlyWhileBounded(ChannelHandlerContext ctx) {
+        boolean read = pending.size() < maxPipelined && ctx.channel().isWritable();
+        if (ctx.channel().config().isAutoRead() != read) {
+            ctx.channel().config().setAutoRead(read);
         }
     }
 

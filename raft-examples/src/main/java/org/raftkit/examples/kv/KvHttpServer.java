@@ -9,6 +9,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -63,19 +64,31 @@ public final class KvHttpServer implements AutoCloseable {
      * ({@code /}, {@code /v1/cluster}, {@code /metrics}) when it is not null.
      */
     static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes, ClusterView view) {
+        return start(server, address, maxValueBytes, view, HttpLimits.DEFAULTS);
+    }
+
+    /** As above, with {@code limits} on what each client may hold. */
+    static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes, ClusterView view,
+                              HttpLimits limits) {
+        HttpGuard.ConnectionCap cap = new HttpGuard.ConnectionCap(limits.maxConnections());
         EventLoopGroup group = new NioEventLoopGroup(2, new DefaultThreadFactory("kv-http-" + server.id(), true));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                // Past the high mark a connection is not writable, and its handler stops reading
+                // requests whose answers the client is not reading.
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 << 10, 1 << 20))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline()
+                                .addLast(cap)
                                 .addLast(new HttpServerCodec(4096, MAX_HEAD_BYTES, 8192))
+                                .addLast(new HttpGuard(limits))
                                 .addLast(new ValueSizeLimit(maxValueBytes))
-                                .addLast(new KvHttpHandler(server, view));
+                                .addLast(new KvHttpHandler(server, view, limits.maxPipelined()));
                     }
                 });
         try {
@@ -142,6 +155,7 @@ public final class KvHttpServer implements AutoCloseable {
             // reads the answer, so answer, stop writing, and let the aggregator discard the rest
             // until the client closes its side.
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            HttpGuard.discarding(ctx);
             ctx.writeAndFlush(response).addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess() && f.channel() instanceof SocketChannel socket) {
                     socket.shutdownOutput();
