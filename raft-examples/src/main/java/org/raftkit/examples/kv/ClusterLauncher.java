@@ -254,6 +254,7 @@ final class ClusterLauncher {
         int port = members.get(0).http().getPort();
         out.printf("Try:  curl -XPUT localhost:%d/v1/kv/hello -d world && curl localhost:%d/v1/kv/hello%n", port,
                 members.get(members.size() - 1).http().getPort());
+        out.printf("Watch it live: http://%s:%d/ (metrics: /metrics)%n", HOST, port);
         out.printf("Then kill -9 the leader's PID (%d) and try again. Ctrl-C stops the cluster; logs are in %s/n*/node.log%n",
                 leaderPid, members.get(0).dataDir().getParent());
         out.flush();
