@@ -9,7 +9,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,12 +19,6 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.raftkit.RaftConfig;
-import org.raftkit.RaftServer;
-import org.raftkit.memory.MemoryLogStorage;
-import org.raftkit.memory.MemoryNetwork;
-import org.raftkit.memory.MemoryTermVoteStore;
-import org.raftkit.runtime.Await;
 
 /**
  * {@code GET /metrics}, {@code GET /v1/cluster} and the page at {@code /} on three in-process nodes
@@ -35,44 +28,31 @@ class ClusterViewTest {
 
     private static final Duration DEADLINE = Duration.ofSeconds(20);
 
-    private static MemoryNetwork network;
-    private static final List<RaftServer> servers = new ArrayList<>();
-    private static final List<KvHttpServer> https = new ArrayList<>();
+    private static InProcessKvCluster cluster;
+    private static List<KvHttpServer> https;
     private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
 
     @BeforeAll
     static void startCluster() throws IOException {
-        network = new MemoryNetwork(MemoryNetwork.Delivery.THREADED);
-        List<String> ids = List.of("n1", "n2", "n3");
         Map<String, InetSocketAddress> httpPeers = new HashMap<>();
-        for (String id : ids) {
+        for (String id : List.of("n1", "n2")) {
             try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
                 httpPeers.put(id, new InetSocketAddress("127.0.0.1", s.getLocalPort()));
             }
         }
         httpPeers.put("n3", new InetSocketAddress("127.0.0.1", 1)); // n3's HTTP never answers: shown as down
-        for (String id : ids) {
-            PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-            RaftServer server = RaftServer.builder().id(id).peers(ids).stateMachine(new KvStateMachine())
-                    .logStorage(new MemoryLogStorage()).termVoteStore(new MemoryTermVoteStore())
-                    .transport(network.transport(id)).metrics(new MicrometerMetrics(registry))
-                    .config(RaftConfig.defaults().withTickMillis(5).withHeartbeatIntervalMillis(20)
-                            .withElectionTimeoutMillis(100, 200)).build();
-            server.start();
-            servers.add(server);
-            if (!id.equals("n3")) {
-                https.add(KvHttpServer.start(server, httpPeers.get(id), 1024,
-                        new ClusterView(server, httpPeers, registry::scrape)));
-            }
-        }
-        Await.await(DEADLINE, () -> servers.stream().anyMatch(s -> s.status().isLeader()), () -> "a leader");
+        Map<String, PrometheusMeterRegistry> registries = new HashMap<>();
+        cluster = new InProcessKvCluster(List.of("n1", "n2", "n3"), InProcessKvCluster.FAST, id -> new MicrometerMetrics(
+                registries.computeIfAbsent(id, i -> new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))),
+                (id, server) -> id.equals("n3") ? null : KvHttpServer.start(server, httpPeers.get(id), 1024,
+                        new ClusterView(server, httpPeers, registries.get(id)::scrape)),
+                DEADLINE);
+        https = cluster.https;
     }
 
     @AfterAll
     static void stopCluster() {
-        https.forEach(KvHttpServer::close);
-        servers.forEach(RaftServer::close);
-        network.close();
+        cluster.close();
     }
 
     private static HttpResponse<String> get(int node, String path) throws Exception {

@@ -10,17 +10,13 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.raftkit.RaftConfig;
 import org.raftkit.RaftServer;
-import org.raftkit.memory.MemoryLogStorage;
-import org.raftkit.memory.MemoryNetwork;
-import org.raftkit.memory.MemoryTermVoteStore;
+import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.runtime.Await;
 
 /**
@@ -33,34 +29,25 @@ class KvHttpApiTest {
     private static final int MAX_VALUE_BYTES = 4096;
     private static final Duration DEADLINE = Duration.ofSeconds(20);
 
-    private static MemoryNetwork network;
-    private static final List<RaftServer> servers = new ArrayList<>();
-    private static final List<KvHttpServer> https = new ArrayList<>();
+    private static InProcessKvCluster cluster;
+    private static List<RaftServer> servers;
+    private static List<KvHttpServer> https;
     private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(2)).build();
 
     @BeforeAll
     static void startCluster() {
-        network = new MemoryNetwork(MemoryNetwork.Delivery.THREADED);
-        List<String> ids = List.of("n1", "n2", "n3");
-        RaftConfig config = RaftConfig.defaults().withTickMillis(5).withHeartbeatIntervalMillis(20)
-                .withElectionTimeoutMillis(100, 200).withRequestTimeoutMillis(2_000);
-        for (String id : ids) {
-            RaftServer server = RaftServer.builder().id(id).peers(ids).stateMachine(new KvStateMachine())
-                    .logStorage(new MemoryLogStorage()).termVoteStore(new MemoryTermVoteStore())
-                    .transport(network.transport(id)).config(config).build();
-            server.start();
-            servers.add(server);
-            https.add(KvHttpServer.start(server, new InetSocketAddress("127.0.0.1", 0), MAX_VALUE_BYTES));
-        }
-        Await.await(DEADLINE, () -> servers.stream().anyMatch(s -> s.status().isLeader()), () -> "a leader");
+        cluster = new InProcessKvCluster(List.of("n1", "n2", "n3"), InProcessKvCluster.FAST.withRequestTimeoutMillis(2_000),
+                id -> RaftMetrics.NONE,
+                (id, server) -> KvHttpServer.start(server, new InetSocketAddress("127.0.0.1", 0), MAX_VALUE_BYTES),
+                DEADLINE);
+        servers = cluster.servers;
+        https = cluster.https;
     }
 
     @AfterAll
     static void stopCluster() {
-        https.forEach(KvHttpServer::close);
-        servers.forEach(RaftServer::close);
-        network.close();
+        cluster.close();
     }
 
     private static URI uri(int node, String path) {

@@ -19,11 +19,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.raftkit.RaftConfig;
-import org.raftkit.RaftServer;
-import org.raftkit.memory.MemoryLogStorage;
-import org.raftkit.memory.MemoryNetwork;
-import org.raftkit.memory.MemoryTermVoteStore;
+import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.runtime.Await;
 
 /**
@@ -37,27 +33,21 @@ class KvHttpAttackTest {
     private static final HttpLimits LIMITS = new HttpLimits(8, 1_500, 4, 16 << 10);
     private static final Duration DEADLINE = Duration.ofSeconds(20);
 
-    private static MemoryNetwork network;
-    private static RaftServer server;
+    private static InProcessKvCluster node;
     private static KvHttpServer http;
 
     @BeforeAll
     static void start() {
-        network = new MemoryNetwork(MemoryNetwork.Delivery.THREADED);
-        server = RaftServer.builder().id("n1").peers("n1").stateMachine(new KvStateMachine())
-                .logStorage(new MemoryLogStorage()).termVoteStore(new MemoryTermVoteStore())
-                .transport(network.transport("n1")).config(RaftConfig.defaults().withTickMillis(5)
-                        .withHeartbeatIntervalMillis(20).withElectionTimeoutMillis(60, 120)).build();
-        server.start();
-        http = KvHttpServer.start(server, new InetSocketAddress("127.0.0.1", 0), MAX_VALUE_BYTES, null, LIMITS);
-        Await.await(DEADLINE, () -> server.status().isLeader(), () -> "n1 to lead");
+        node = new InProcessKvCluster(List.of("n1"), InProcessKvCluster.FAST, id -> RaftMetrics.NONE,
+                (id, server) -> KvHttpServer.start(server, new InetSocketAddress("127.0.0.1", 0), MAX_VALUE_BYTES, null,
+                        LIMITS),
+                DEADLINE);
+        http = node.https.get(0);
     }
 
     @AfterAll
     static void stop() {
-        http.close();
-        server.close();
-        network.close();
+        node.close();
     }
 
     @Test
