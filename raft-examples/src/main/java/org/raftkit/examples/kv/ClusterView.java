@@ -95,10 +95,10 @@ final class ClusterView {
         };
     }
 
-    /** {@code {"self":"n1","members":[{"id":"n1","http":"…","up":true,"status":{…}},…]}}, in member order. */
+    /** {@code {"self":"n1","members":[{"id":"n1","http":"…","up":true,"status":{…}},…]}}, members sorted by id. */
     private CompletableFuture<String> clusterJson() {
         List<CompletableFuture<String>> entries = new ArrayList<>();
-        for (String id : server.status().members()) {
+        for (String id : server.status().members().stream().sorted().toList()) {
             entries.add(member(id));
         }
         return CompletableFuture.allOf(entries.toArray(new CompletableFuture<?>[0])).thenApply(ignored -> {

@@ -54,9 +54,15 @@ class ClusterViewBrowserTest {
             Await.await(DEADLINE, () -> out.indexOf("Ctrl-C stops the cluster") >= 0, () -> "the cluster table:\n" + out);
             String page = "http://127.0.0.1:" + httpPort + "/";
 
-            String dom = chromium("--dump-dom", page);
+            // The page polls every second: wait until it shows every node up and one leader.
+            String[] shown = new String[1];
+            Await.await(DEADLINE, () -> {
+                shown[0] = chromium("--dump-dom", page);
+                return rowsWith(shown[0], "data-up=\"true\"").size() == 3
+                        && rowsWith(shown[0], "data-role=\"leader\"").size() == 1;
+            }, () -> "the page to show three nodes up and one leader:\n" + shown[0]);
+            String dom = shown[0];
             List<String> leaders = rowsWith(dom, "data-role=\"leader\"");
-            assertThat(leaders).as(dom).hasSize(1);
             assertThat(dom).contains("<b id=\"leader\">" + leaders.get(0) + "</b>");
             assertThat(rowsWith(dom, "data-up=\"true\"")).containsExactly("n1", "n2", "n3");
 
