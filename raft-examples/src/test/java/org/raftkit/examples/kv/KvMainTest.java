@@ -112,4 +112,12 @@ class KvMainTest {
         assertThat(ClusterLauncher.shellLine(java.util.List.of("java", "-cp", "a b.jar", "it's")))
                 .isEqualTo("java -cp 'a b.jar' 'it'\\''s'");
     }
+
+    @Test
+    void nodesStartedByTheLauncherExitOnOutOfMemory() {
+        ClusterLauncher.Member m = new ClusterLauncher.Member("n1", new java.net.InetSocketAddress("127.0.0.1", 7001),
+                new java.net.InetSocketAddress("127.0.0.1", 8001), java.nio.file.Path.of("data", "n1"));
+        java.util.List<String> command = ClusterLauncher.serveCommand(m, java.util.List.of(m), java.util.List.of());
+        assertThat(command).contains("-XX:+ExitOnOutOfMemoryError", "--http-peers", "n1=127.0.0.1:8001");
+    }
 }
