@@ -148,7 +148,8 @@ class RaftServerObservabilityTest {
                 () -> follower + " to match " + last);
         assertThat((Long) jmx.getAttribute(peer, "raftkit.follower.lag.entries")).isZero();
         assertThat(jmx.getMBeanInfo(node).getAttributes()).extracting(a -> a.getName())
-                .contains("raftkit.busy.rejections", "raftkit.pending.requests", "raftkit.elections.started");
+                .contains("raftkit.busy.rejections", "raftkit.pending.requests", "raftkit.elections.started",
+                        "raftkit.storage.queue", "raftkit.apply.queue");
     }
 
     private long attribute(ObjectName name, String attribute) {

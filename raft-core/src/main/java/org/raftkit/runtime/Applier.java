@@ -89,6 +89,11 @@ final class Applier implements Runnable {
         queue.add(new Committed(entries));
     }
 
+    /** Work waiting for the apply thread; any thread (for metrics). */
+    int queued() {
+        return queue.size();
+    }
+
     /** Asks the thread to end after the entry it is applying; any thread. */
     void stop() {
         stopping = true;

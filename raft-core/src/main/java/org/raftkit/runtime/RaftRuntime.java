@@ -113,6 +113,7 @@ public final class RaftRuntime {
                 listener, this, this.metrics);
         this.storageWriter = storage;
         this.applier = applier;
+        this.metrics.queues(metrics, id, storage::queued, applier::queued);
         this.raftThread = new Thread(raft, "raftkit-" + id + "-raft");
         this.storageThread = new Thread(storage, "raftkit-" + id + "-storage");
         this.applyThread = new Thread(applier, "raftkit-" + id + "-apply");

@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
 import org.raftkit.Role;
@@ -115,6 +116,18 @@ final class RuntimeMetrics {
                         return match < 0 ? 0 : Math.max(0, status.lastIndex - match);
                     });
         }
+    }
+
+    /**
+     * Registers the depth of the storage and apply threads' queues (tasks waiting, each a batch);
+     * called once the threads' parts exist. The suppliers are read on the metrics library's thread.
+     */
+    void queues(RaftMetrics metrics, String id, IntSupplier storageTasks, IntSupplier applyTasks) {
+        Map<String, String> node = Map.of("node", id);
+        metrics.gauge("raftkit.storage.queue", Unit.NONE, "persistence tasks waiting for the storage thread", node,
+                storageTasks::getAsInt);
+        metrics.gauge("raftkit.apply.queue", Unit.NONE, "batches and calls waiting for the apply thread", node,
+                applyTasks::getAsInt);
     }
 
     /** The clock every latency is measured with. */

@@ -68,6 +68,11 @@ final class StorageWriter implements Runnable {
         queue.add(task);
     }
 
+    /** Tasks waiting to be written; any thread (for metrics). */
+    int queued() {
+        return queue.size();
+    }
+
     /** Asks the thread to end after the group it is writing; any thread. Nothing more is sent. */
     void stop() {
         stopping = true;
