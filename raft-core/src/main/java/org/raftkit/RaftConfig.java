@@ -25,6 +25,10 @@ package org.raftkit;
  * @param maxPendingBytes          most client request bytes waiting in the runtime; more fail fast as busy
  * @param requestTimeoutMillis     how long {@code submit} and {@code read} wait before failing with an
  *                                 unknown outcome
+ * @param maxCommandBytes          largest command {@code submit} accepts; larger ones fail with
+ *                                 {@link CommandTooLargeException}. The transport must carry an
+ *                                 AppendEntries holding one such entry ({@code RaftServer.Builder.build}
+ *                                 checks)
  */
 public record RaftConfig(
         long tickMillis,
@@ -40,7 +44,8 @@ public record RaftConfig(
         long maxApplyBatchBytes,
         int maxPendingRequests,
         long maxPendingBytes,
-        long requestTimeoutMillis) {
+        long requestTimeoutMillis,
+        long maxCommandBytes) {
 
     public static final long DEFAULT_TICK_MILLIS = 10;
     public static final long DEFAULT_ELECTION_TIMEOUT_MIN_MILLIS = 150;
@@ -54,6 +59,12 @@ public record RaftConfig(
     public static final int DEFAULT_MAX_PENDING_REQUESTS = 65_536;
     public static final long DEFAULT_MAX_PENDING_BYTES = 256L << 20;
     public static final long DEFAULT_REQUEST_TIMEOUT_MILLIS = 5_000;
+    /**
+     * 4 MiB: large enough for documents and small blobs, small enough that one entry fits the
+     * transport's default 8 MiB frame with room to spare, and that a slow follower's window
+     * ({@link #DEFAULT_MAX_INFLIGHT_BYTES}) still holds many of them.
+     */
+    public static final long DEFAULT_MAX_COMMAND_BYTES = 4L << 20;
 
     public RaftConfig {
         positive("tickMillis", tickMillis);
@@ -67,6 +78,11 @@ public record RaftConfig(
         positive("maxPendingRequests", maxPendingRequests);
         positive("maxPendingBytes", maxPendingBytes);
         positive("requestTimeoutMillis", requestTimeoutMillis);
+        positive("maxCommandBytes", maxCommandBytes);
+        if (maxCommandBytes > maxPendingBytes) {
+            throw new IllegalArgumentException("maxCommandBytes (" + maxCommandBytes
+                    + ") must not exceed maxPendingBytes (" + maxPendingBytes + ")");
+        }
         if (electionTimeoutMaxMillis <= electionTimeoutMinMillis) {
             throw new IllegalArgumentException("electionTimeoutMaxMillis (" + electionTimeoutMaxMillis
                     + ") must be greater than electionTimeoutMinMillis (" + electionTimeoutMinMillis + ")");
@@ -91,7 +107,7 @@ public record RaftConfig(
                 DEFAULT_ELECTION_TIMEOUT_MAX_MILLIS, DEFAULT_HEARTBEAT_INTERVAL_MILLIS, true, true,
                 DEFAULT_MAX_APPEND_ENTRIES, DEFAULT_MAX_APPEND_BYTES, DEFAULT_MAX_INFLIGHT_MESSAGES,
                 DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_APPLY_BATCH_BYTES, DEFAULT_MAX_PENDING_REQUESTS,
-                DEFAULT_MAX_PENDING_BYTES, DEFAULT_REQUEST_TIMEOUT_MILLIS);
+                DEFAULT_MAX_PENDING_BYTES, DEFAULT_REQUEST_TIMEOUT_MILLIS, DEFAULT_MAX_COMMAND_BYTES);
     }
 
     /** Election timeout lower bound in ticks. */
@@ -112,61 +128,71 @@ public record RaftConfig(
     public RaftConfig withTickMillis(long v) {
         return new RaftConfig(v, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis, preVote,
                 checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
     }
 
     public RaftConfig withElectionTimeoutMillis(long min, long max) {
         return new RaftConfig(tickMillis, min, max, heartbeatIntervalMillis, preVote, checkQuorum, maxAppendEntries,
                 maxAppendBytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes, maxPendingRequests,
-                maxPendingBytes, requestTimeoutMillis);
+                maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
     }
 
     public RaftConfig withHeartbeatIntervalMillis(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, v, preVote, checkQuorum,
                 maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
     }
 
     public RaftConfig withPreVote(boolean v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 v, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
     }
 
     public RaftConfig withCheckQuorum(boolean v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, v, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
     }
 
     public RaftConfig withMaxAppend(int entries, long bytes) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, entries, bytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
     }
 
     public RaftConfig withMaxInflight(int messages, long bytes) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, messages, bytes, maxApplyBatchBytes,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
     }
 
     public RaftConfig withMaxApplyBatchBytes(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes, v,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
     }
 
     public RaftConfig withMaxPending(int requests, long bytes) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, requests, bytes, requestTimeoutMillis);
+                maxApplyBatchBytes, requests, bytes, requestTimeoutMillis, Math.min(maxCommandBytes, bytes));
     }
 
     public RaftConfig withRequestTimeoutMillis(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, v);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, v, maxCommandBytes);
+    }
+
+    /**
+     * The largest command {@code submit} accepts. One limit from the API to the wire: the server
+     * refuses to build on a transport whose largest message could not carry such a command.
+     */
+    public RaftConfig withMaxCommandBytes(long v) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, v);
     }
 
     private static void positive(String name, long value) {

@@ -8,6 +8,7 @@ package org.raftkit;
  *   <li>{@link UnknownOutcomeException}: a write may or may not have been applied.</li>
  *   <li>{@link ServerClosedException}: this server is closed or failed; use another node.</li>
  *   <li>{@link StateMachineException}: the state machine threw.</li>
+ *   <li>{@link CommandTooLargeException}: nothing was done; the same command will never be accepted.</li>
  * </ul>
  */
 public class RaftException extends RuntimeException {

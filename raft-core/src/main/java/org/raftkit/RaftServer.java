@@ -9,9 +9,12 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 
+import org.raftkit.message.Entry;
 import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.runtime.RaftRuntime;
+import org.raftkit.runtime.ThreadScheduler;
 import org.raftkit.spi.LogStorage;
+import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.TermVoteStore;
 import org.raftkit.spi.Transport;
 
@@ -144,6 +147,11 @@ public final class RaftServer implements AutoCloseable {
         return "RaftServer{" + runtime.id() + "}";
     }
 
+    /** The runtime behind this server; for the simulator's checks (tests in this package). */
+    RaftRuntime runtime() {
+        return runtime;
+    }
+
     /** Assembles a {@link RaftServer}. Not thread-safe; use once. */
     public static final class Builder {
 
@@ -157,6 +165,7 @@ public final class RaftServer implements AutoCloseable {
         private Long seed;
         private RaftListener listener = new RaftListener() {
         };
+        private Scheduler scheduler = ThreadScheduler.INSTANCE;
         private RaftMetrics metrics = RaftMetrics.NONE;
 
         private Builder() {
@@ -223,6 +232,16 @@ public final class RaftServer implements AutoCloseable {
         }
 
         /**
+         * Where the node gets its clock and threads. Default: {@link ThreadScheduler#INSTANCE}, one
+         * thread per loop and {@code System.nanoTime()}. The whole-node simulator passes its own to
+         * run many nodes in virtual time on one thread; applications have no reason to.
+         */
+        public Builder scheduler(Scheduler scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+            return this;
+        }
+
+        /**
          * Where the node reports counters, gauges and latencies (docs/OPERATIONS.md, "Metrics"):
          * {@code new JmxMetrics()} for JMX, or a binding to the application's metrics library.
          * Default: {@link RaftMetrics#NONE}.
@@ -236,7 +255,8 @@ public final class RaftServer implements AutoCloseable {
          * Builds the server: loads term and vote, reads the log. Starts nothing.
          *
          * @throws IllegalStateException    if a required part is missing
-         * @throws IllegalArgumentException if {@code id} is not among the peers
+         * @throws IllegalArgumentException if {@code id} is not among the peers, or the transport
+         *                                  cannot carry a full batch or a largest command
          */
         public RaftServer build() {
             require(id, "id");
@@ -248,9 +268,27 @@ public final class RaftServer implements AutoCloseable {
             if (!members.contains(id)) {
                 throw new IllegalArgumentException("peers " + peers + " must include this node's id " + id);
             }
+            checkTransportCarries(transport, config);
             long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
             return new RaftServer(new RaftRuntime(id, members, config, stateMachine, logStorage, termVoteStore,
-                    transport, s, listener, metrics));
+                    transport, s, listener, scheduler, metrics));
+        }
+
+        /** One limit on a command's size from {@code submit} to the wire: the transport must carry it. */
+        private static void checkTransportCarries(Transport transport, RaftConfig config) {
+            long carries = transport.maxEntryBytesPerMessage();
+            long command = config.maxCommandBytes() + Entry.OVERHEAD_BYTES;
+            if (carries < command) {
+                throw new IllegalArgumentException("the transport carries at most " + carries
+                        + " entry bytes per message, less than one command of maxCommandBytes "
+                        + config.maxCommandBytes() + " (+" + Entry.OVERHEAD_BYTES + " bytes of entry overhead); "
+                        + "lower RaftConfig.maxCommandBytes or raise the transport's frame limit");
+            }
+            if (carries < config.maxAppendBytes()) {
+                throw new IllegalArgumentException("the transport carries at most " + carries
+                        + " entry bytes per message, less than RaftConfig.maxAppendBytes " + config.maxAppendBytes()
+                        + "; lower maxAppendBytes or raise the transport's frame limit");
+            }
         }
 
         private static void require(Object part, String name) {

@@ -15,9 +15,11 @@ import java.util.List;
  * @param lastLogIndex index of the last entry in this node's log
  * @param members      every voting member, including this node
  * @param state        where the server is in its lifecycle
+ * @param failure      when {@code state} is {@link State#FAILED}, the error that stopped the node
+ *                     (never null then); otherwise null
  */
 public record RaftStatus(String id, Role role, long term, String leaderId, long commitIndex, long appliedIndex,
-                         long lastLogIndex, List<String> members, State state) {
+                         long lastLogIndex, List<String> members, State state, Throwable failure) {
 
     /** Lifecycle of a {@link RaftServer}. */
     public enum State {

@@ -85,6 +85,11 @@ final class LeaderState {
             if (pr.nextIndex > next) {
                 throw new IllegalStateException(node.id + ": " + pr + " nextIndex beyond lastIndex + 1 = " + next);
             }
+            // MessageValidator refuses acknowledgements past the leader's log, so this holds even
+            // against a member that lies.
+            if (pr.matchIndex >= next) {
+                throw new IllegalStateException(node.id + ": " + pr + " matchIndex beyond lastIndex " + (next - 1));
+            }
         }
     }
 

@@ -15,7 +15,12 @@ final class Progress {
 
     final String peerId;
 
-    /** Index of highest log entry known to be replicated on the follower. Invariant: matchIndex < nextIndex. */
+    /**
+     * Index of highest log entry known to be replicated on the follower. Invariant: matchIndex <
+     * nextIndex, and matchIndex <= the leader's lastIndex. It only grows, with one exception: the
+     * follower proves it lost entries it acknowledged as durable ({@link #lostDurability}), which
+     * never happens in a correct system (Raft assumes what a node acknowledged stays on its disk).
+     */
     long matchIndex;
 
     /** Index of the next log entry to send to that follower. */
@@ -25,6 +30,13 @@ final class Progress {
 
     /** In PROBE: an AppendEntries is outstanding; do not send another until a reply or heartbeat reply. */
     boolean probeSent;
+
+    /**
+     * A rejection contradicted matchIndex (the follower claimed to hold less than it acknowledged),
+     * and the leader is probing at matchIndex itself to confirm it before believing it. Set only
+     * in PROBE; while set, the probe goes out even with no entries to carry.
+     */
+    boolean confirmingLoss;
 
     /** Heard from this follower since the last CheckQuorum round. */
     boolean recentActive;
@@ -58,14 +70,35 @@ final class Progress {
         state = State.PROBE;
         nextIndex = Math.max(next, matchIndex + 1);
         probeSent = false;
+        confirmingLoss = false;
         inflights.clear();
+    }
+
+    /** Probes at matchIndex itself, to learn whether the follower still holds what it acknowledged. */
+    void probeToConfirmLoss() {
+        becomeProbe(matchIndex + 1);
+        confirmingLoss = true;
     }
 
     void becomeReplicate() {
         state = State.REPLICATE;
         nextIndex = matchIndex + 1;
         probeSent = false;
+        confirmingLoss = false;
         inflights.clear();
+    }
+
+    /**
+     * The follower no longer holds what it acknowledged: its disk lost entries it had reported
+     * durable (a wiped data directory, a lost tail). matchIndex goes down to {@code stillHeld}, the
+     * most the follower may still hold in agreement with the leader, and the leader probes again.
+     * The only place matchIndex decreases.
+     */
+    void lostDurability(long stillHeld) {
+        matchIndex = Math.min(matchIndex, Math.max(0, stillHeld));
+        matchAtLastHeartbeat = matchIndex;
+        commitUnknown = false;
+        becomeProbe(matchIndex + 1);
     }
 
     /** Records that entries after {@code prevLogIndex} up to {@code lastIndex} ({@code bytes} of them) were just sent. */
@@ -107,6 +140,9 @@ final class Progress {
     }
 
     void checkInvariants() {
+        if (confirmingLoss && state != State.PROBE) {
+            throw new IllegalStateException(peerId + ": confirming a loss while in " + state);
+        }
         if (matchIndex >= nextIndex) {
             throw new IllegalStateException(peerId + ": matchIndex " + matchIndex + " >= nextIndex " + nextIndex);
         }

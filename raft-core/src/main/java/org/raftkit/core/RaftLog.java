@@ -134,6 +134,9 @@ final class RaftLog {
             if (term(e.index()) != e.term()) {
                 // Rule 3: an existing entry conflicts with a new one; delete it and all that follow.
                 if (e.index() <= commitIndex) {
+                    // Unreachable: RaftNode.step refuses such a request (MessageValidator), and the
+                    // AppendEntries handler skips the part at or below commitIndex. Were it reached,
+                    // the core itself would be broken, so the node stops.
                     throw new IllegalStateException("leader sent " + e + " conflicting with committed index "
                             + commitIndex + ": Leader Completeness broken");
                 }

@@ -4,8 +4,10 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.EnumMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.random.RandomGenerator;
@@ -98,6 +100,9 @@ public final class RaftNode {
     final List<ReadState> readStates = new ArrayList<>();
     final List<Long> failedReads = new ArrayList<>();
 
+    /** Messages refused by {@link MessageValidator}, by reason. Only grows. */
+    private final EnumMap<MessageValidator.Reason, Long> rejected = new EnumMap<>(MessageValidator.Reason.class);
+
     /** Last index of each batch of committed entries handed out and not yet fully applied. */
     private final ArrayDeque<Long> applyBatchesInFlight = new ArrayDeque<>();
     private long appliedIndex;
@@ -173,11 +178,26 @@ public final class RaftNode {
     }
 
     /**
-     * Handles a message from a peer. Messages from unknown nodes, and stale ones, are dropped.
+     * Handles a message from a peer. Messages from unknown nodes, stale ones and invalid ones (see
+     * {@link MessageValidator}; counted in {@link #rejectedMessages()}) are dropped.
      */
     public void step(RaftMessage m) {
         if (!m.to().equals(id) || !voters.contains(m.from()) || m.from().equals(id)) {
             LOG.debug("{} dropped {} (not a message between members for this node)", id, m);
+            return;
+        }
+        // Validated before the §5.1 term rule, so a malformed message at a higher term deposes no one.
+        MessageValidator.Reason invalid = MessageValidator.check(m);
+        if (invalid == null && m instanceof AppendEntries ae && ae.term() >= currentTerm) {
+            // Leader Completeness (§5.4): every committed entry is in the log of every leader of a
+            // later term, so a current request that disagrees with one comes from a broken or lying
+            // member, and is refused before it can raise our term. (It used to be skipped over,
+            // the rest grafted onto our log.) A stale leader's request may disagree; it is answered
+            // below with our term, so the stale leader steps down.
+            invalid = MessageValidator.checkAgainstCommitted(ae, log);
+        }
+        if (invalid != null) {
+            refuse(m, invalid);
             return;
         }
         if (m.term() > currentTerm) {
@@ -248,6 +268,21 @@ public final class RaftNode {
             sendNow(new RequestVoteReply(id, rv.from(), currentTerm, false, true));
         } else {
             LOG.debug("{} dropped stale {} (term {} < {})", id, m.getClass().getSimpleName(), m.term(), currentTerm);
+        }
+    }
+
+    /**
+     * Drops a message that failed a {@link MessageValidator} check, and counts it. No correct member
+     * sends one, so each reason is logged at WARN the first time and then at each power of two
+     * (a deterministic rate limit: the core has no clock), at debug otherwise.
+     */
+    void refuse(RaftMessage m, MessageValidator.Reason reason) {
+        long count = rejected.merge(reason, 1L, Long::sum);
+        if (Long.bitCount(count) == 1) {
+            LOG.warn("{} refused {} from {} at term {} ({}; {} so far)", id, m.getClass().getSimpleName(), m.from(),
+                    m.term(), reason, count);
+        } else {
+            LOG.debug("{} refused {} ({}; {} so far)", id, m, reason, count);
         }
     }
 
@@ -508,6 +543,14 @@ public final class RaftNode {
     /** Entries in [from, to) of this node's log (for checkers and tests). */
     public List<Entry> entries(long from, long to) {
         return log.entries(from, to, Long.MAX_VALUE, Integer.MAX_VALUE);
+    }
+
+    /**
+     * How many incoming messages this node refused as invalid, by reason ({@link MessageValidator}).
+     * Counts only grow; reasons never seen are absent. A copy: later refusals do not show in it.
+     */
+    public Map<MessageValidator.Reason, Long> rejectedMessages() {
+        return Collections.unmodifiableMap(new EnumMap<>(rejected));
     }
 
     /** The leader's view of a follower's matchIndex, or -1 when not leader (for tests). */

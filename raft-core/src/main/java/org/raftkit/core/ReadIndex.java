@@ -39,7 +39,7 @@ final class ReadIndex {
      * unanswered for an election timeout is given up (its request or answer was lost), so this
      * never grows without bound while the leader stays the same.
      */
-    private final Map<Long, Long> forwarded = new LinkedHashMap<>();
+    private final Map<Long, Asked> forwarded = new LinkedHashMap<>();
     private long ticks;
 
     ReadIndex(RaftNode node) {
@@ -52,6 +52,10 @@ final class ReadIndex {
     private record PendingRead(long context, String origin, long readIndex, long round) {
     }
 
+    /** Follower: whom a read was sent to, in which term, at which tick; only that leader's reply in that term counts. */
+    private record Asked(String leader, long term, long tick) {
+    }
+
     RaftNode.ReadAccepted readIndex(long context) {
         if (node.role == Role.LEADER) {
             accept(new PendingRead(context, null, 0, 0));
@@ -60,7 +64,7 @@ final class ReadIndex {
         if (node.leaderId == null) {
             return RaftNode.ReadAccepted.NO_LEADER;
         }
-        forwarded.put(context, ticks);
+        forwarded.put(context, new Asked(node.leaderId, node.currentTerm, ticks));
         node.sendNow(new ReadIndexRequest(node.id, node.leaderId, node.currentTerm, context));
         return RaftNode.ReadAccepted.ACCEPTED;
     }
@@ -74,9 +78,18 @@ final class ReadIndex {
     }
 
     void handleReadIndexReply(ReadIndexReply r) {
-        if (forwarded.remove(r.requestId()) == null) {
-            return; // already given up on
+        // Every read in flight went to the current leader (a new leader fails them all), so an
+        // answer from anyone else would complete a read nobody confirmed.
+        MessageValidator.Reason invalid = MessageValidator.checkReadIndexReply(r, node.leaderId);
+        if (invalid != null) {
+            node.refuse(r, invalid);
+            return;
         }
+        Asked asked = forwarded.get(r.requestId());
+        if (asked == null || !asked.leader().equals(r.from()) || asked.term() != r.term()) {
+            return; // already given up on, or not from the leader and term we asked: never trust it
+        }
+        forwarded.remove(r.requestId());
         if (r.success()) {
             node.readStates.add(new ReadState(r.requestId(), r.readIndex()));
         } else {
@@ -172,8 +185,8 @@ final class ReadIndex {
         long expiredBefore = ticks - node.config.electionTimeoutMaxTicks();
         var it = forwarded.entrySet().iterator();
         while (it.hasNext()) {
-            Map.Entry<Long, Long> e = it.next();
-            if (e.getValue() > expiredBefore) {
+            Map.Entry<Long, Asked> e = it.next();
+            if (e.getValue().tick() > expiredBefore) {
                 break; // insertion order is send order
             }
             node.failedReads.add(e.getKey());

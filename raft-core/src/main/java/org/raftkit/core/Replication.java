@@ -54,7 +54,8 @@ final class Replication {
         for (String peer : node.peers) {
             Progress pr = node.leader.progress(peer);
             boolean sentAny = false;
-            while (sendAppend(pr, false)) {
+            // A probe confirming a loss goes out even empty: it asks about matchIndex itself.
+            while (sendAppend(pr, pr.confirmingLoss)) {
                 sentAny = true;
             }
             if ((commitAdvanced || pr.commitUnknown) && !sentAny) {
@@ -199,9 +200,27 @@ final class Replication {
 
     void handleHeartbeat(Heartbeat hb) {
         acceptLeader(hb.from());
-        long commit = Math.min(hb.commitIndex(), node.log.lastIndex());
+        // Rule 5 for a heartbeat. It carries no prevLogIndex/prevLogTerm to check, so its commit
+        // index is trusted only as far as our log is known to match the leader's: up to our last
+        // entry of the leader's term. Only that leader creates entries of its term, and by Log
+        // Matching everything before such an entry matches too. A correct leader caps the value
+        // at our matchIndex anyway; this keeps a wrong one from committing entries we hold from an
+        // earlier term that its log may not contain.
+        long verified = node.log.lastIndexOfTerm(node.currentTerm, node.log.lastIndex());
+        long commit = Math.min(hb.commitIndex(), verified);
         if (commit > node.log.commitIndex()) {
             node.log.commitTo(commit);
+        }
+        if (hb.commitIndex() > node.log.lastIndex()) {
+            // The leader caps a heartbeat's commit index at our matchIndex, which we acknowledged as
+            // durable: we have lost entries we promised to keep (a wiped or truncated disk). Say
+            // so, or an idle leader never learns it and we never catch up (issue 9, bug 2). The
+            // rejection has the shape of one for prevLogIndex = that commit index.
+            long last = node.log.lastIndex();
+            // At debug: the leader logs the event once, as a lost-durability WARN, when it confirms it.
+            LOG.debug("{} holds entries only up to {} but leader {} says it acknowledged {}: lost durability, asking for them again",
+                    node.id, last, hb.from(), hb.commitIndex());
+            node.send(AppendEntriesReply.reject(node.id, hb.from(), node.currentTerm, hb.commitIndex(), 0, last + 1));
         }
         node.sendNow(new HeartbeatReply(node.id, hb.from(), node.currentTerm, hb.readRound()));
     }
@@ -222,6 +241,11 @@ final class Replication {
 
     void handleAppendEntriesReply(AppendEntriesReply r) {
         if (node.role != Role.LEADER) {
+            return;
+        }
+        MessageValidator.Reason invalid = MessageValidator.checkAgainstLeaderLog(r, node.log.lastIndex());
+        if (invalid != null) {
+            node.refuse(r, invalid);
             return;
         }
         Progress pr = node.leader.progress(r.from());
@@ -245,12 +269,19 @@ final class Replication {
             }
             return;
         }
+        boolean lossConfirmed = false;
+        if (contradictsAcknowledgement(pr, r)) {
+            if (!onContradictingRejection(pr, r)) {
+                return;
+            }
+            lossConfirmed = true;
+        }
         // A rejection answers one particular message; ignore answers to messages sent before we
         // moved on, and (while streaming) rejections of messages behind which an earlier one is
         // still in flight.
-        boolean stale = pr.state == Progress.State.REPLICATE
+        boolean stale = !lossConfirmed && (pr.state == Progress.State.REPLICATE
                 ? r.prevLogIndex() <= pr.matchIndex || !pr.rejectionAnswersOldestInflight(r.prevLogIndex())
-                : r.prevLogIndex() != pr.nextIndex - 1;
+                : r.prevLogIndex() != pr.nextIndex - 1);
         if (stale) {
             return;
         }
@@ -268,8 +299,69 @@ final class Replication {
         LOG.debug("{} backs {} off to nextIndex {} after rejection at {}", node.id, r.from(), pr.nextIndex, r.prevLogIndex());
     }
 
+    /**
+     * Whether a rejection says the follower holds less than matchIndex, which it acknowledged as
+     * durable: its log ends before matchIndex, or its entry at a prevLogIndex at or below
+     * matchIndex differs from ours. No correct follower sends that after its acknowledgement.
+     */
+    private static boolean contradictsAcknowledgement(Progress pr, AppendEntriesReply r) {
+        return r.conflictTerm() == 0 ? r.conflictIndex() - 1 < pr.matchIndex : r.prevLogIndex() <= pr.matchIndex;
+    }
+
+    /**
+     * A rejection contradicts matchIndex. Either the follower lost entries it had acknowledged (its
+     * disk was wiped or lost its tail), or the rejection was sent before that acknowledgement and
+     * overtook it on a reordering network; the two look the same. Dropping every such rejection as
+     * stale, as we used to, left a follower that lost its log unrepaired forever while the two
+     * exchanged probes as fast as they could (issue 9, bug 2). So: a contradiction that answers a
+     * message still outstanding makes the leader probe at matchIndex itself; a rejection of that
+     * probe confirms the loss, and matchIndex goes down to what the follower still holds.
+     *
+     * <p>Safety does not depend on telling the two apart. Lowering matchIndex only makes the
+     * leader's estimate more conservative: the commit index is the quorum of matchIndexes, and
+     * {@link RaftLog#commitTo} never moves it backwards, so nothing committed is uncommitted and
+     * nothing is committed on the strength of the old value (maybeCommit only ever raises the commit
+     * index to a quorum of the current matchIndexes). Heartbeats cap the follower's commit index at
+     * the new, lower matchIndex. The leader keeps every entry it committed (Leader Append-Only) and
+     * sends them again. Whether those entries would survive this leader's failure depends on a
+     * majority other than this follower still holding them: a node that forgets what it
+     * acknowledged breaks Raft's durability assumption, and no leader can undo that (whether such
+     * a node may vote again is the membership issue's question). A wrong guess costs one probe.
+     *
+     * @return whether to go on and handle it as an ordinary rejection (the loss is confirmed)
+     */
+    private boolean onContradictingRejection(Progress pr, AppendEntriesReply r) {
+        boolean answersOutstanding = pr.state == Progress.State.PROBE
+                ? r.prevLogIndex() == pr.nextIndex - 1
+                : pr.inflightCount() == 0 || pr.rejectionAnswersOldestInflight(r.prevLogIndex());
+        if (!answersOutstanding) {
+            LOG.debug("{} ignored stale rejection from {} at {} ({})", node.id, r.from(), r.prevLogIndex(), pr);
+            return false;
+        }
+        if (pr.state == Progress.State.PROBE && r.prevLogIndex() == pr.matchIndex) {
+            long stillHeld = r.conflictIndex() - 1;
+            LOG.warn("{} lost-durability: {} holds entries only up to {} in agreement with us, below the matchIndex {} "
+                    + "it acknowledged as durable. matchIndex never decreases in a correct system: its disk lost "
+                    + "acknowledged entries (or, on a reordering network, an old rejection overtook the "
+                    + "acknowledgement). matchIndex {} -> {}; probing again", node.id, r.from(), stillHeld,
+                    pr.matchIndex, pr.matchIndex, Math.min(pr.matchIndex, stillHeld));
+            pr.lostDurability(stillHeld);
+            return true;
+        }
+        LOG.debug("{} probing {} at its matchIndex (its rejection at {} says it holds less than it acknowledged)",
+                node.id, pr, r.prevLogIndex());
+        pr.probeToConfirmLoss();
+        sendPending = true;
+        return false;
+    }
+
     void handleHeartbeatReply(HeartbeatReply r) {
         if (node.role != Role.LEADER) {
+            return;
+        }
+        MessageValidator.Reason invalid = MessageValidator.checkReadRound(r, node.leader.readRound());
+        if (invalid != null) {
+            node.refuse(r, invalid);
             return;
         }
         Progress pr = node.leader.progress(r.from());
@@ -280,7 +372,7 @@ final class Replication {
         // and a heartbeat goes out on every commit advance, so freeing a slot here let the window
         // grow past maxInflightMessages/maxInflightBytes under load. Lost AppendEntries are
         // recovered by the stall check in onHeartbeatTimeout, which falls back to probing.
-        if (pr.matchIndex < node.log.lastIndex()) {
+        if (pr.matchIndex < node.log.lastIndex() || pr.confirmingLoss) {
             sendPending = true;
         }
         node.reads.onHeartbeatReply(pr, r.readRound());

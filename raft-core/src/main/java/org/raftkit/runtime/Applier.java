@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.PriorityQueue;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 import org.raftkit.NotLeaderException;
 import org.raftkit.StateMachine;
@@ -12,9 +12,12 @@ import org.raftkit.StateMachineException;
 import org.raftkit.UnknownOutcomeException;
 import org.raftkit.message.Entry;
 import org.raftkit.message.EntryType;
+import org.raftkit.spi.Scheduler;
 
 /**
- * The apply thread ({@code raftkit-<id>-apply}): the only caller of the {@link StateMachine}.
+ * The apply loop ({@code raftkit-<id>-apply}): the only caller of the {@link StateMachine}. Each
+ * {@link #step()} handles what is queued now; the {@link Scheduler} runs the steps (a thread in
+ * production).
  *
  * <p>Takes, FIFO from the Raft thread:
  * <ul>
@@ -39,13 +42,11 @@ import org.raftkit.message.EntryType;
  * {@link StateMachineException} and the node stops (fail-stop). An exception from
  * {@link StateMachine#query} fails only that read.
  */
-final class Applier implements Runnable {
+final class Applier {
 
     /** A batch of committed entries to apply, in index order. */
     private record Committed(List<Entry> entries) {
     }
-
-    private static final Object STOP = new Object();
 
     private final String nodeId;
     private final StateMachine stateMachine;
@@ -53,7 +54,8 @@ final class Applier implements Runnable {
     private final LiveStatus status;
     private final FailStop failStop;
     private final RuntimeMetrics metrics;
-    private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+    private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
+    private volatile Scheduler.Loop loop;
     private volatile boolean stopping;
 
     /** Writes this node proposed, lowest index first (then oldest term), waiting for their index to be applied. */
@@ -79,45 +81,60 @@ final class Applier implements Runnable {
         status.appliedIndex = appliedIndex;
     }
 
-    /** Hands over a proposed write, a read with its read index, or a stale read; Raft thread. */
+    /** Sets the loop that runs {@link #step()}; once, when the node starts. */
+    void bind(Scheduler.Loop loop) {
+        this.loop = loop;
+    }
+
+    /** Hands over a proposed write, a read with its read index, or a stale read; Raft loop. */
     void submit(Request request) {
-        queue.add(request);
+        enqueue(request);
     }
 
-    /** Hands over committed entries to apply; Raft thread. */
+    /** Hands over committed entries to apply; Raft loop. */
     void submitCommitted(List<Entry> entries) {
-        queue.add(new Committed(entries));
+        enqueue(new Committed(entries));
     }
 
-    /** Work waiting for the apply thread; any thread (for metrics). */
+    /** Work waiting for the apply loop; any thread (for metrics). */
     int queued() {
         return queue.size();
     }
 
-    /** Asks the thread to end after the entry it is applying; any thread. */
+    /** Makes the loop apply nothing more after the entry under way; any thread. */
     void stop() {
         stopping = true;
-        queue.add(STOP);
+        Scheduler.Loop l = loop;
+        if (l != null) {
+            l.stop();
+        }
     }
 
-    @Override
-    public void run() {
-        List<Object> batch = new ArrayList<>();
+    /**
+     * One turn: handles everything queued now, in order. Apply loop only.
+     *
+     * @return when to run again, as {@link Scheduler.Step#run()} says
+     */
+    long step() {
         try {
-            while (!stopping) {
-                batch.add(queue.take());
-                queue.drainTo(batch);
-                for (Object work : batch) {
-                    if (work == STOP || stopping || !handle(work)) {
-                        return;
-                    }
+            Object work;
+            while (!stopping && (work = queue.poll()) != null) {
+                if (!handle(work)) {
+                    return Scheduler.Step.IDLE;
                 }
-                batch.clear();
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } catch (RuntimeException | Error e) {
+            stopping = true;
             failStop.failStop("apply", e);
+        }
+        return Scheduler.Step.IDLE;
+    }
+
+    private void enqueue(Object work) {
+        queue.add(work);
+        Scheduler.Loop l = loop;
+        if (l != null) {
+            l.wake();
         }
     }
 

@@ -20,6 +20,7 @@ import org.raftkit.core.ReadState;
 import org.raftkit.core.Ready;
 import org.raftkit.message.ClientReply;
 import org.raftkit.message.ClientRequest;
+import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -59,7 +60,9 @@ final class ClientCalls {
     private final Applier applier;
     private final RequestBudget budget;
     private final LiveStatus status;
+    private final Scheduler clock;
     private final RuntimeMetrics metrics;
+    private final StorageWriter storage;
     private final long leaderWaitNanos;
     private final long timeoutNanos;
 
@@ -71,13 +74,21 @@ final class ClientCalls {
     private final Map<Long, Request> readsInCore = new HashMap<>();
     /** Calls waiting for a leader to be known. */
     private final List<Request> waitingForLeader = new ArrayList<>();
-    private long nextRequestId = 1;
+    /** Next request id; see the constructor for why it starts at random. */
+    private long nextRequestId;
+    /** While leader: (index, bytes) of each entry proposed in this term and not yet applied, oldest first. */
+    private final ArrayDeque<long[]> backlog = new ArrayDeque<>();
+    /** Sum of the bytes in {@link #backlog}. */
+    private long backlogBytes;
+    /** Replies dropped because they matched no call sent to their sender. */
+    private long unmatchedReplies;
     /** While leader: the last index before this node's first proposal of the term (its no-op). */
     private long leaderStartIndex;
     private final long maxProposalBacklog;
 
     ClientCalls(String id, RaftNode node, RaftConfig config, Transport transport, Applier applier,
-                RequestBudget budget, LiveStatus status, RuntimeMetrics metrics) {
+                RequestBudget budget, LiveStatus status, Scheduler clock, StorageWriter storage,
+                RuntimeMetrics metrics) {
         this.metrics = metrics;
         this.id = id;
         this.node = node;
@@ -86,6 +97,12 @@ final class ClientCalls {
         this.applier = applier;
         this.budget = budget;
         this.status = status;
+        this.clock = clock;
+        this.storage = storage;
+        // Ids start at a random point for each incarnation, so that a reply or read index meant for a
+        // call of an earlier incarnation of this node can never match a call of this one: two runs
+        // of ids collide only if their ranges overlap, about one chance in 2^64 / (calls per run).
+        this.nextRequestId = clock.newIncarnationId();
         this.leaderWaitNanos = TimeUnit.MILLISECONDS.toNanos(
                 Math.min(config.requestTimeoutMillis(), LEADER_WAIT_ELECTION_TIMEOUTS * config.electionTimeoutMaxMillis()));
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
@@ -111,21 +128,36 @@ final class ClientCalls {
             reply(m, ClientReply.Status.NOT_LEADER, status.leaderHint(), id + " is not the leader");
             return;
         }
+        if (m.kind() == ClientRequest.Kind.WRITE && m.payload().length > config.maxCommandBytes()) {
+            // Only a node with a looser limit than ours forwards this: its own submit checked its own.
+            reply(m, ClientReply.Status.BUSY, id, "command of " + m.payload().length
+                    + " bytes exceeds the leader's maxCommandBytes " + config.maxCommandBytes());
+            return;
+        }
         if (m.payload().length > budget.maxBytes() || !budget.tryAcquire(m.payload().length)) {
             metrics.busy();
             reply(m, ClientReply.Status.BUSY, id, id + " has too many pending requests");
             return;
         }
-        Request r = new RemoteRequest(m, System.nanoTime() + timeoutNanos, budget, transport);
+        Request r = new RemoteRequest(m, clock.nanoTime() + timeoutNanos, budget, transport);
         register(r);
         route(r);
     }
 
-    /** The leader's answer to a write we forwarded. */
+    /**
+     * The leader's answer to a write we forwarded. Accepted only from the node the write went to:
+     * a reply from anyone else, or for an id we never used, is dropped and counted.
+     */
     void onClientReply(ClientReply m) {
-        Request r = forwarded.remove(m.requestId());
-        if (r == null || r.isFinished()) {
-            return; // answered or timed out already
+        Request r = forwarded.get(m.requestId());
+        if (r == null || !m.from().equals(r.sentTo)) {
+            unmatchedReplies++;
+            LOG.debug("{} dropped a ClientReply it cannot match: {}", id, m);
+            return;
+        }
+        forwarded.remove(m.requestId());
+        if (r.isFinished()) {
+            return; // timed out already
         }
         switch (m.status()) {
             case OK -> r.complete(m.result());
@@ -146,6 +178,10 @@ final class ClientCalls {
     void onSoftState(Ready.SoftState soft) {
         if (soft.role() == Role.LEADER) {
             leaderStartIndex = node.lastIndex(); // the term's no-op, appended on becoming leader
+        }
+        if (soft.role() != Role.LEADER) {
+            backlog.clear();
+            backlogBytes = 0;
         }
         if (soft.leaderId() == null || waitingForLeader.isEmpty()) {
             return;
@@ -229,6 +265,11 @@ final class ClientCalls {
     // Helpers
     // ---------------------------------------------------------------------------------------------
 
+    /** Replies dropped because they matched no call sent to their sender. */
+    long unmatchedReplies() {
+        return unmatchedReplies;
+    }
+
     private void register(Request r) {
         r.id = nextRequestId++;
         byDeadline.addLast(r);
@@ -273,11 +314,26 @@ final class ClientCalls {
         // disk, a majority or the state machine. Bound that backlog too: entries proposed in this term
         // and not yet applied. The budget alone allows maxPendingRequests of them, so this only bites
         // once as many again have timed out.
-        long backlog = node.lastIndex() - Math.max(node.appliedIndex(), leaderStartIndex);
-        if (backlog >= maxProposalBacklog) {
+        long entries = node.lastIndex() - Math.max(node.appliedIndex(), leaderStartIndex);
+        if (entries >= maxProposalBacklog) {
             metrics.busy();
-            r.fail(new ServerBusyException(id + " has " + backlog + " proposed entries not yet applied (limit "
+            r.fail(new ServerBusyException(id + " has " + entries + " proposed entries not yet applied (limit "
                     + maxProposalBacklog + ")"));
+            return;
+        }
+        // The same backlog in bytes: each entry may be large, so a count alone does not bound memory.
+        trimBacklog();
+        if (backlogBytes + r.payload.length > config.maxPendingBytes()) {
+            metrics.busy();
+            r.fail(new ServerBusyException(id + " has " + backlogBytes + " bytes proposed and not yet applied (limit "
+                    + config.maxPendingBytes() + ")"));
+            return;
+        }
+        // And the disk: while it is this far behind, more proposals would only queue in memory.
+        if (storage.queuedBytes() > config.maxPendingBytes()) {
+            metrics.busy();
+            r.fail(new ServerBusyException(id + " has " + storage.queuedBytes() + " bytes waiting for the disk (limit "
+                    + config.maxPendingBytes() + ")"));
             return;
         }
         long index = node.propose(r.payload);
@@ -288,7 +344,19 @@ final class ClientCalls {
         r.index = index;
         r.term = node.currentTerm();
         r.stage = Request.Stage.PROPOSED;
+        backlog.addLast(new long[] {index, r.payload.length});
+        backlogBytes += r.payload.length;
         applier.submit(r);
+    }
+
+    /** Drops from the backlog what the state machine has applied. */
+    private void trimBacklog() {
+        long applied = node.appliedIndex();
+        long[] head;
+        while ((head = backlog.peekFirst()) != null && head[0] <= applied) {
+            backlog.pollFirst();
+            backlogBytes -= head[1];
+        }
     }
 
     private void readIndex(Request r) {
@@ -302,6 +370,7 @@ final class ClientCalls {
 
     private void forward(Request r, String leader) {
         r.stage = Request.Stage.FORWARDED;
+        r.sentTo = leader;
         forwarded.put(r.id, r);
         ClientRequest.Kind kind = r.kind == Request.Kind.WRITE ? ClientRequest.Kind.WRITE : ClientRequest.Kind.READ;
         transport.send(new ClientRequest(id, leader, r.id, kind, r.payload));
@@ -309,7 +378,7 @@ final class ClientCalls {
 
     private void waitForLeader(Request r) {
         r.stage = Request.Stage.WAITING_FOR_LEADER;
-        r.leaderWaitUntilNanos = Math.min(r.deadlineNanos, System.nanoTime() + leaderWaitNanos);
+        r.leaderWaitUntilNanos = Math.min(r.deadlineNanos, clock.nanoTime() + leaderWaitNanos);
         waitingForLeader.add(r);
     }
 

@@ -4,13 +4,13 @@ import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.LockSupport;
 
 import org.raftkit.message.AppendEntries;
 import org.raftkit.message.ClientReply;
 import org.raftkit.message.ClientRequest;
 import org.raftkit.message.Entry;
 import org.raftkit.message.Message;
+import org.raftkit.spi.Scheduler;
 
 /**
  * Everything the Raft thread is asked to do, by any other thread. Two queues:
@@ -21,8 +21,8 @@ import org.raftkit.message.Message;
  *   <li>inbound messages: bounded in count and bytes; a message that does not fit is dropped,
  *       which Raft tolerates (the sender retries or sends something newer).</li>
  * </ul>
- * Multi-producer, single consumer (the Raft thread). Producers wake the consumer only when it is
- * parked, so a busy Raft thread costs them no system call.
+ * Multi-producer, single consumer (the Raft loop). Producers wake the Raft loop through its
+ * {@link Scheduler.Loop}, which costs them nothing while the loop is busy anyway.
  */
 final class Inbox {
 
@@ -45,17 +45,17 @@ final class Inbox {
     private final AtomicLong messageBytes = new AtomicLong();
     private final AtomicLong droppedMessages = new AtomicLong();
 
-    private volatile Thread consumer;
-    private volatile boolean parked;
+    /** The Raft loop, once started; wakes before that are not needed (its first turn drains). */
+    private volatile Scheduler.Loop consumer;
 
     Inbox(int maxMessages, long maxMessageBytes) {
         this.maxMessages = maxMessages;
         this.maxMessageBytes = maxMessageBytes;
     }
 
-    /** Sets the thread that consumes; called once, by that thread, before it first waits. */
-    void bindConsumer(Thread thread) {
-        this.consumer = thread;
+    /** Sets the loop that consumes; called once, when the node starts. */
+    void bindConsumer(Scheduler.Loop loop) {
+        this.consumer = loop;
     }
 
     /** Queues local work; any thread. */
@@ -103,28 +103,11 @@ final class Inbox {
         return droppedMessages.get();
     }
 
-    /**
-     * Parks the consumer for up to {@code nanos}, or not at all if work is queued. Returns early
-     * when work arrives or {@link #wake()} is called.
-     */
-    void awaitWork(long nanos) {
-        if (nanos <= 0) {
-            return;
-        }
-        parked = true;
-        // Re-check after announcing we park: a producer that queued before reading `parked` is
-        // seen here; one that queued after will see parked == true and unpark us.
-        if (local.isEmpty() && messages.isEmpty()) {
-            LockSupport.parkNanos(this, nanos);
-        }
-        parked = false;
-    }
-
-    /** Wakes the consumer if it is parked; any thread. */
+    /** Wakes the consumer so that it drains soon; any thread. */
     void wake() {
-        Thread t = consumer;
-        if (parked && t != null) {
-            LockSupport.unpark(t);
+        Scheduler.Loop loop = consumer;
+        if (loop != null) {
+            loop.wake();
         }
     }
 

@@ -30,8 +30,10 @@ final class LiveStatus {
         this.members = List.copyOf(members);
     }
 
-    RaftStatus snapshot(RaftStatus.State state) {
-        return new RaftStatus(id, role, term, leaderId, commitIndex, appliedIndex, lastIndex, members, state);
+    /** The status in {@code state}; {@code failure} is reported only with FAILED. */
+    RaftStatus snapshot(RaftStatus.State state, Throwable failure) {
+        return new RaftStatus(id, role, term, leaderId, commitIndex, appliedIndex, lastIndex, members, state,
+                state == RaftStatus.State.FAILED ? failure : null);
     }
 
     /** The best leader hint: the current leader, or the last one known. */

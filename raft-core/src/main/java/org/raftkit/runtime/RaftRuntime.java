@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.raftkit.CommandTooLargeException;
 import org.raftkit.RaftConfig;
 import org.raftkit.RaftException;
 import org.raftkit.RaftListener;
@@ -17,6 +18,7 @@ import org.raftkit.StateMachine;
 import org.raftkit.core.RaftNode;
 import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.spi.LogStorage;
+import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.TermVoteStore;
 import org.raftkit.spi.TermVoteStore.TermAndVote;
 import org.raftkit.spi.Transport;
@@ -46,6 +48,7 @@ public final class RaftRuntime {
     private final TermVoteStore termVoteStore;
     private final Transport transport;
     private final RaftListener listener;
+    private final Scheduler scheduler;
     private final long timeoutNanos;
 
     private final AtomicReference<RaftStatus.State> state = new AtomicReference<>(RaftStatus.State.NEW);
@@ -58,9 +61,10 @@ public final class RaftRuntime {
     private final RuntimeMetrics metrics;
     private final StorageWriter storageWriter;
     private final Applier applier;
-    private final Thread raftThread;
-    private final Thread storageThread;
-    private final Thread applyThread;
+    private final RaftThread raftLoop;
+    private Scheduler.Loop raftRun;
+    private Scheduler.Loop storageRun;
+    private Scheduler.Loop applyRun;
 
     /**
      * Builds the node from its durable state: loads term and vote from {@code termVoteStore}
@@ -75,17 +79,19 @@ public final class RaftRuntime {
      * @param transport     the network; owned and closed likewise
      * @param seed          seed of the core's election-timeout jitter
      * @param listener      told of role changes and failure
+     * @param scheduler     the clock and the threads ({@link ThreadScheduler#INSTANCE} in production)
      * @param metrics       where the node reports what it does; {@link RaftMetrics#NONE} for nothing
      */
     public RaftRuntime(String id, Collection<String> members, RaftConfig config, StateMachine stateMachine,
                        LogStorage logStorage, TermVoteStore termVoteStore, Transport transport, long seed,
-                       RaftListener listener, RaftMetrics metrics) {
+                       RaftListener listener, Scheduler scheduler, RaftMetrics metrics) {
         this.id = Objects.requireNonNull(id, "id");
         this.config = Objects.requireNonNull(config, "config");
         this.logStorage = Objects.requireNonNull(logStorage, "logStorage");
         this.termVoteStore = Objects.requireNonNull(termVoteStore, "termVoteStore");
         this.transport = Objects.requireNonNull(transport, "transport");
         this.listener = Objects.requireNonNull(listener, "listener");
+        this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
         Objects.requireNonNull(stateMachine, "stateMachine");
         this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(config.requestTimeoutMillis());
 
@@ -102,21 +108,20 @@ public final class RaftRuntime {
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
 
+        // Latencies are measured on the scheduler's clock, so they are virtual under the simulator.
         this.metrics = new RuntimeMetrics(id, node.voters(), Objects.requireNonNull(metrics, "metrics"), status,
-                budget, inbox, System::nanoTime);
+                budget, inbox, scheduler::nanoTime);
         FailStop failStop = this::failStop;
         // No snapshots yet: the state machine starts empty, so it is fed the log from its first entry.
         Applier applier = new Applier(id, stateMachine, node.appliedIndex(), inbox, status, failStop, this.metrics);
         StorageWriter storage = new StorageWriter(logStorage, termVoteStore, transport, inbox, failStop, this.metrics);
-        ClientCalls calls = new ClientCalls(id, node, config, transport, applier, budget, status, this.metrics);
-        RaftThread raft = new RaftThread(id, node, config, inbox, transport, storage, applier, calls, status,
-                listener, this, this.metrics);
+        ClientCalls calls = new ClientCalls(id, node, config, transport, applier, budget, status, scheduler,
+                storage, this.metrics);
+        this.raftLoop = new RaftThread(id, node, config, inbox, transport, storage, applier, calls, status,
+                listener, this, scheduler, this.metrics);
         this.storageWriter = storage;
         this.applier = applier;
         this.metrics.queues(metrics, id, storage::queued, applier::queued);
-        this.raftThread = new Thread(raft, "raftkit-" + id + "-raft");
-        this.storageThread = new Thread(storage, "raftkit-" + id + "-storage");
-        this.applyThread = new Thread(applier, "raftkit-" + id + "-apply");
     }
 
     /** This node's id. */
@@ -144,9 +149,13 @@ public final class RaftRuntime {
             state.set(RaftStatus.State.FAILED);
             throw e;
         }
-        storageThread.start();
-        applyThread.start();
-        raftThread.start();
+        // The Raft loop last: it feeds the other two, which must be there to be woken.
+        storageRun = scheduler.start("raftkit-" + id + "-storage", storageWriter::step);
+        storageWriter.bind(storageRun);
+        applyRun = scheduler.start("raftkit-" + id + "-apply", applier::step);
+        applier.bind(applyRun);
+        raftRun = scheduler.start("raftkit-" + id + "-raft", raftLoop::step);
+        inbox.bindConsumer(raftRun);
     }
 
     /** Replicates and applies a command; see {@code RaftServer.submit}. Any thread. */
@@ -166,7 +175,9 @@ public final class RaftRuntime {
 
     /** This node's status. Any thread; never blocks. */
     public RaftStatus status() {
-        return status.snapshot(state.get());
+        // State first: failStop sets the cause before FAILED, so a FAILED state always comes with it.
+        RaftStatus.State s = state.get();
+        return status.snapshot(s, failure.get());
     }
 
     /** The error that stopped the node, or null. */
@@ -185,15 +196,18 @@ public final class RaftRuntime {
             return;
         }
         if (was != RaftStatus.State.NEW) {
-            inbox.wake();
-            // The Raft thread fails every pending call as it ends and stops the other two; it never
-            // waits on the state machine, so calls fail promptly even if an apply is stuck.
-            join(raftThread);
-            // The Raft thread stops these two as it ends; again here in case close() runs on it.
+            // Once the Raft loop has ended, its last act is ours to do: fail every pending call and
+            // stop the other two loops. It never waits on the state machine, so calls fail promptly
+            // even if an apply is stuck.
+            raftRun.stop();
+            boolean ended = join(raftRun, "raft");
+            if (ended || raftRun.isCurrent()) {
+                raftLoop.stop(closedException());
+            }
             storageWriter.stop();
             applier.stop();
-            join(storageThread);
-            join(applyThread);
+            join(storageRun, "storage");
+            join(applyRun, "apply");
         }
         closeQuietly("transport", transport);
         closeQuietly("log storage", logStorage);
@@ -243,6 +257,9 @@ public final class RaftRuntime {
         if (s != RaftStatus.State.RUNNING) {
             return CompletableFuture.failedFuture(closedException());
         }
+        if (kind == Request.Kind.WRITE && payload.length > config.maxCommandBytes()) {
+            return CompletableFuture.failedFuture(new CommandTooLargeException(payload.length, config.maxCommandBytes()));
+        }
         if (payload.length > budget.maxBytes()) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("payload of " + payload.length
                     + " bytes exceeds maxPendingBytes " + budget.maxBytes()));
@@ -253,7 +270,7 @@ public final class RaftRuntime {
                     + " pending requests (" + budget.bytes() + " bytes); limits " + budget.maxRequests() + " / "
                     + budget.maxBytes() + " bytes"));
         }
-        LocalRequest r = new LocalRequest(kind, payload, System.nanoTime() + timeoutNanos, budget);
+        LocalRequest r = new LocalRequest(kind, payload, scheduler.nanoTime() + timeoutNanos, budget);
         inbox.postLocal(r);
         if (!isRunning()) {
             // Stopped while we queued: the Raft thread may have drained its inbox for the last time.
@@ -262,23 +279,25 @@ public final class RaftRuntime {
         return r.future();
     }
 
-    private void join(Thread t) {
-        if (t == Thread.currentThread()) {
-            // close() from a listener or a future's stage: this thread ends once close() returns to it.
-            LOG.warn("{}: close() called on {}, which cannot join itself", id, t.getName());
-            return;
+    /** Waits for a loop to end; returns whether it did. */
+    private boolean join(Scheduler.Loop loop, String name) {
+        if (loop.isCurrent()) {
+            // close() from a listener or a future's stage: this loop ends once close() returns to it.
+            LOG.warn("{}: close() called on the {} loop, which cannot join itself", id, name);
+            return false;
         }
         try {
-            t.join(JOIN_TIMEOUT_MILLIS);
+            if (loop.join(JOIN_TIMEOUT_MILLIS)) {
+                return true;
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            LOG.warn("{}: interrupted while joining {}", id, t.getName());
-            return;
+            LOG.warn("{}: interrupted while joining the {} loop", id, name);
+            return false;
         }
-        if (t.isAlive()) {
-            LOG.warn("{}: {} did not end within {} ms (a state machine call may be stuck)", id, t.getName(),
-                    JOIN_TIMEOUT_MILLIS);
-        }
+        LOG.warn("{}: the {} loop did not end within {} ms (a state machine call may be stuck)", id, name,
+                JOIN_TIMEOUT_MILLIS);
+        return false;
     }
 
     private void closeQuietly(String what, AutoCloseable resource) {
@@ -287,6 +306,16 @@ public final class RaftRuntime {
         } catch (Exception e) {
             LOG.warn("{}: closing the {} failed", id, what, e);
         }
+    }
+
+    /** The Raft loop; for the simulator, which checks the core between turns. */
+    RaftThread raftLoop() {
+        return raftLoop;
+    }
+
+    /** The storage loop; for the simulator's memory checks. */
+    StorageWriter storageWriter() {
+        return storageWriter;
     }
 
     /** For tests: the calls currently holding a share of the budget. */

@@ -8,32 +8,37 @@ import org.raftkit.RaftException;
 import org.raftkit.Role;
 import org.raftkit.core.RaftNode;
 import org.raftkit.core.Ready;
+import org.raftkit.message.AppendEntries;
 import org.raftkit.message.ClientReply;
 import org.raftkit.message.ClientRequest;
 import org.raftkit.message.Message;
 import org.raftkit.message.RaftMessage;
+import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.Transport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Raft thread ({@code raftkit-<id>-raft}): the only thread that touches the {@link RaftNode}.
+ * The Raft loop ({@code raftkit-<id>-raft}): the only code that touches the {@link RaftNode}. The
+ * {@link Scheduler} runs its {@link #step()}s: on one thread in production, interleaved with every
+ * other loop of the cluster in the simulator.
  *
- * <p>Each turn of the loop:
+ * <p>Each turn ({@link #step()}):
  * <ol>
  *   <li>drains local work from the {@link Inbox} (client calls, persisted and applied reports),
  *       then inbound messages, so that calls arriving together are proposed together and leave in
  *       as few AppendEntries as the batch limits allow;</li>
- *   <li>ticks the core once per {@code RaftConfig.tickMillis} of {@code System.nanoTime()} (the
- *       runtime may read the clock, the core may not), and expires client calls;</li>
+ *   <li>ticks the core once per {@code RaftConfig.tickMillis} of {@link Scheduler#nanoTime()}
+ *       (the runtime may read the clock, the core may not), and expires client calls;</li>
  *   <li>takes {@code node.ready()} and hands each part out in the order its Javadoc gives: send
  *       {@code messages} now; queue persistence and {@code messagesAfterPersist} for the storage
  *       thread; queue committed entries and read states for the apply thread;</li>
- *   <li>parks until the next tick or until work arrives; never spins.</li>
+ *   <li>returns the time of the next tick; the scheduler runs the next turn then, or sooner when
+ *       work arrives. It never waits itself.</li>
  * </ol>
  * Any exception from the core is a broken invariant: the node stops (fail-stop).
  */
-final class RaftThread implements Runnable {
+final class RaftThread {
 
     private static final Logger LOG = LoggerFactory.getLogger(RaftThread.class);
 
@@ -54,12 +59,19 @@ final class RaftThread implements Runnable {
     private final LiveStatus status;
     private final RaftListener listener;
     private final RaftRuntime runtime;
+    private final Scheduler clock;
     private final RuntimeMetrics metrics;
     private final long tickNanos;
+    /** Entry bytes waiting for the disk beyond which inbound entries are dropped; see {@link #drainMessages}. */
+    private final long maxStorageBacklogBytes;
+    /** AppendEntries dropped because the disk was that far behind. */
+    private long droppedForBacklog;
+    private long nextTick;
+    private boolean stopped;
 
     RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
                Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime,
-               RuntimeMetrics metrics) {
+               Scheduler clock, RuntimeMetrics metrics) {
         this.metrics = metrics;
         this.id = id;
         this.node = node;
@@ -71,31 +83,44 @@ final class RaftThread implements Runnable {
         this.status = status;
         this.listener = listener;
         this.runtime = runtime;
+        this.clock = clock;
         this.tickNanos = TimeUnit.MILLISECONDS.toNanos(config.tickMillis());
+        this.maxStorageBacklogBytes = config.maxPendingBytes();
+        this.nextTick = clock.nanoTime() + tickNanos;
     }
 
-    @Override
-    public void run() {
-        inbox.bindConsumer(Thread.currentThread());
+    /** The core this loop drives; only for code that runs on this loop (or the simulator between turns). */
+    RaftNode node() {
+        return node;
+    }
+
+    /**
+     * One turn of the loop; see the class comment. Raft loop only.
+     *
+     * @return when to run again, as {@link Scheduler.Step#run()} says
+     */
+    long step() {
+        if (stopped) {
+            return Scheduler.Step.IDLE;
+        }
+        if (!runtime.isRunning()) {
+            stop(runtime.closedException());
+            return Scheduler.Step.IDLE;
+        }
         try {
-            long nextTick = System.nanoTime() + tickNanos;
-            while (runtime.isRunning()) {
-                drainLocal();
-                drainMessages();
-                long now = System.nanoTime();
-                if (now - nextTick >= 0) {
-                    nextTick = tick(now, nextTick);
-                }
-                boolean moreReady = handOutReadies();
-                publishStatus();
-                if (!moreReady) {
-                    inbox.awaitWork(nextTick - System.nanoTime());
-                }
+            drainLocal();
+            drainMessages();
+            long now = clock.nanoTime();
+            if (now - nextTick >= 0) {
+                nextTick = tick(now, nextTick);
             }
+            boolean moreReady = handOutReadies();
+            publishStatus();
+            return moreReady ? Scheduler.Step.AGAIN : nextTick;
         } catch (RuntimeException | Error e) {
             runtime.failStop("raft", e);
-        } finally {
-            stopAll(runtime.closedException());
+            stop(runtime.closedException());
+            return Scheduler.Step.IDLE;
         }
     }
 
@@ -123,6 +148,13 @@ final class RaftThread implements Runnable {
         for (int i = 0; i < MAX_MESSAGES_PER_TURN && (m = inbox.pollMessage()) != null; i++) {
             if (!m.to().equals(id)) {
                 LOG.debug("{} dropped a message for {}: {}", id, m.to(), m);
+            } else if (m instanceof AppendEntries ae && !ae.entries().isEmpty()
+                    && storage.queuedBytes() > maxStorageBacklogBytes) {
+                // The disk is far behind: taking more entries would only queue them in memory. Drop
+                // them, as a full inbox would; the leader sends them again (§5.3: it retries).
+                droppedForBacklog++;
+                LOG.debug("{} dropped AppendEntries from {}: {} bytes wait for the disk", id, ae.from(),
+                        storage.queuedBytes());
             } else if (m instanceof RaftMessage rm) {
                 node.step(rm);
             } else if (m instanceof ClientRequest cr) {
@@ -212,8 +244,15 @@ final class RaftThread implements Runnable {
     // Stopping
     // ---------------------------------------------------------------------------------------------
 
-    /** Fails every call in flight, including those still queued, and stops the other threads. */
-    private void stopAll(RaftException failure) {
+    /**
+     * Fails every call in flight, including those still queued, and stops the other loops. Once;
+     * on the Raft loop, or by {@code close()} once the loop has ended.
+     */
+    void stop(RaftException failure) {
+        if (stopped) {
+            return;
+        }
+        stopped = true;
         storage.stop();
         applier.stop();
         // A stopped node leads nothing, whatever it was when it stopped.
@@ -226,6 +265,6 @@ final class RaftThread implements Runnable {
                 r.fail(failure);
             }
         }
-        LOG.debug("{} raft thread stopped", id);
+        LOG.debug("{} raft loop stopped", id);
     }
 }

@@ -64,10 +64,15 @@ abstract class Request {
     /** Set once, through {@link #FINISHED}. */
     private volatile boolean finished;
 
-    /** Raft thread: unique among this node's calls, used as ReadIndex context and forwarding id. */
+    /**
+     * Raft thread: unique among this node's calls, in this and every other incarnation of the node
+     * (ids start at random), used as ReadIndex context and forwarding id.
+     */
     long id;
     /** Raft thread. */
     Stage stage = Stage.QUEUED;
+    /** Raft thread: while {@link Stage#FORWARDED}, the node it was sent to (the only one whose reply counts). */
+    String sentTo;
     /** Raft thread: how often the call was sent to a leader or retried after a failed read. */
     int attempts;
     /** Raft thread: while {@link Stage#WAITING_FOR_LEADER}, when to give up waiting. */

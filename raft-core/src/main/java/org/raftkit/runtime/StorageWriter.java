@@ -2,18 +2,21 @@ package org.raftkit.runtime;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.raftkit.message.Entry;
 import org.raftkit.message.RaftMessage;
 import org.raftkit.spi.LogStorage;
+import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.TermVoteStore;
 import org.raftkit.spi.TermVoteStore.TermAndVote;
 import org.raftkit.spi.Transport;
 
 /**
- * The storage thread ({@code raftkit-<id>-storage}): makes each {@code Ready}'s term, vote and
- * entries durable, then sends the messages that promised them (Ready steps 2 and 3).
+ * The storage loop ({@code raftkit-<id>-storage}): makes each {@code Ready}'s term, vote and
+ * entries durable, then sends the messages that promised them (Ready steps 2 and 3). Each
+ * {@link #step()} writes one group; the {@link Scheduler} runs the steps (a thread in production).
  *
  * <h2>Group commit</h2>
  * Tasks are taken FIFO; all tasks queued at once form a group: the group's newest term and vote is
@@ -26,11 +29,17 @@ import org.raftkit.spi.Transport;
  * through this queue: its messages (say, an acknowledgement) may promise entries that an earlier,
  * still running task is writing.
  *
+ * <h2>Backpressure</h2>
+ * The queue is bounded by what the core hands out (the leader's proposals are bounded by the
+ * client budget and the proposal backlog; a follower's entries by the leader's in-flight window),
+ * and its bytes are counted ({@link #queuedBytes()}) so that the Raft loop stops feeding it,
+ * refusing new proposals and dropping inbound entries, while the disk is far behind.
+ *
  * <h2>Failure</h2>
  * An exception from storage is fatal: the thread reports it through {@link FailStop} and ends
  * without sending anything more (fail-stop), so this node never acknowledges what it may not hold.
  */
-final class StorageWriter implements Runnable {
+final class StorageWriter {
 
     /**
      * One {@code Ready}'s persistence work.
@@ -40,9 +49,15 @@ final class StorageWriter implements Runnable {
      * @param messagesAfterPersist to send once the above is durable
      */
     record Task(TermAndVote termAndVote, List<Entry> entries, List<RaftMessage> messagesAfterPersist) {
-    }
 
-    private static final Task STOP = new Task(null, List.of(), List.of());
+        long sizeBytes() {
+            long bytes = 0;
+            for (Entry e : entries) {
+                bytes += e.sizeBytes();
+            }
+            return bytes;
+        }
+    }
 
     private final LogStorage log;
     private final TermVoteStore termVoteStore;
@@ -50,7 +65,11 @@ final class StorageWriter implements Runnable {
     private final Inbox raftInbox;
     private final FailStop failStop;
     private final RuntimeMetrics metrics;
-    private final LinkedBlockingQueue<Task> queue = new LinkedBlockingQueue<>();
+    private final ConcurrentLinkedQueue<Task> queue = new ConcurrentLinkedQueue<>();
+    /** Entry bytes queued and not yet written; Raft loop reads it for backpressure. */
+    private final AtomicLong queuedBytes = new AtomicLong();
+    private final List<Task> group = new ArrayList<>();
+    private volatile Scheduler.Loop loop;
     private volatile boolean stopping;
 
     StorageWriter(LogStorage log, TermVoteStore termVoteStore, Transport transport, Inbox raftInbox,
@@ -63,9 +82,24 @@ final class StorageWriter implements Runnable {
         this.failStop = failStop;
     }
 
-    /** Queues a task; Raft thread. Never blocks (the queue is bounded by what the core hands out). */
+    /** Sets the loop that runs {@link #step()}; once, when the node starts. */
+    void bind(Scheduler.Loop loop) {
+        this.loop = loop;
+    }
+
+    /** Queues a task; Raft loop. Never blocks (the queue is bounded by what the core hands out). */
     void submit(Task task) {
+        queuedBytes.addAndGet(task.sizeBytes());
         queue.add(task);
+        Scheduler.Loop l = loop;
+        if (l != null) {
+            l.wake();
+        }
+    }
+
+    /** Entry bytes queued and not yet written. Any thread. */
+    long queuedBytes() {
+        return queuedBytes.get();
     }
 
     /** Tasks waiting to be written; any thread (for metrics). */
@@ -73,42 +107,51 @@ final class StorageWriter implements Runnable {
         return queue.size();
     }
 
-    /** Asks the thread to end after the group it is writing; any thread. Nothing more is sent. */
+    /** Makes the loop write nothing more and send nothing more after the group under way; any thread. */
     void stop() {
         stopping = true;
-        queue.add(STOP);
-    }
-
-    @Override
-    public void run() {
-        List<Task> group = new ArrayList<>();
-        try {
-            while (!stopping) {
-                group.add(queue.take());
-                queue.drainTo(group);
-                if (!writeGroup(group)) {
-                    return;
-                }
-                group.clear();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException | Error e) {
-            failStop.failStop("storage", e);
+        Scheduler.Loop l = loop;
+        if (l != null) {
+            l.stop();
         }
     }
 
     /**
-     * Writes one group, syncs once, sends its messages, reports what is durable.
+     * One turn: writes every task queued now as one group. Storage loop only.
      *
-     * @return false if the group held the stop marker (tasks before it are still completed)
+     * @return when to run again, as {@link Scheduler.Step#run()} says
      */
-    private boolean writeGroup(List<Task> group) {
-        int end = 0;
-        while (end < group.size() && group.get(end) != STOP) { // identity: a record's equals would compare values
-            end++;
+    long step() {
+        if (stopping) {
+            return Scheduler.Step.IDLE;
         }
-        boolean stop = end < group.size();
+        Task t;
+        while ((t = queue.poll()) != null) {
+            group.add(t);
+        }
+        if (group.isEmpty()) {
+            return Scheduler.Step.IDLE;
+        }
+        try {
+            writeGroup(group);
+        } catch (RuntimeException | Error e) {
+            stopping = true;
+            failStop.failStop("storage", e);
+            return Scheduler.Step.IDLE;
+        } finally {
+            long bytes = 0;
+            for (Task done : group) {
+                bytes += done.sizeBytes();
+            }
+            queuedBytes.addAndGet(-bytes);
+            group.clear();
+        }
+        return queue.isEmpty() ? Scheduler.Step.IDLE : Scheduler.Step.AGAIN;
+    }
+
+    /** Writes one group, syncs once, sends its messages, reports what is durable. */
+    private void writeGroup(List<Task> group) {
+        int end = group.size();
         // Only the newest term and vote of the group is saved: no message of the group leaves
         // before the whole group is durable, so the older states are never promised to anyone.
         long start = metrics.now();
@@ -144,7 +187,7 @@ final class StorageWriter implements Runnable {
             metrics.synced(start, entryCount);
         }
         if (stopping) {
-            return false; // closing or failed: promise nothing more
+            return; // closing or failed: promise nothing more
         }
         for (int i = 0; i < end; i++) {
             for (RaftMessage m : group.get(i).messagesAfterPersist()) {
@@ -154,6 +197,5 @@ final class StorageWriter implements Runnable {
         if (last != null) {
             raftInbox.postLocal(new Inbox.Persisted(last.index(), last.term()));
         }
-        return !stop;
     }
 }

@@ -25,6 +25,17 @@ public interface Transport extends AutoCloseable {
      */
     void send(Message message);
 
+    /**
+     * The most entry bytes (the sum of {@code Entry.sizeBytes()}) one AppendEntries may carry on
+     * this transport; a larger message would be dropped on every send, and replication would stall.
+     * The server refuses to build unless a full batch ({@code RaftConfig.maxAppendBytes}) and a
+     * single largest command ({@code RaftConfig.maxCommandBytes}) each fit. Any thread; never
+     * blocks. Unbounded by default.
+     */
+    default long maxEntryBytesPerMessage() {
+        return Long.MAX_VALUE;
+    }
+
     /** Stops sending and delivering and releases threads and sockets. Idempotent. */
     @Override
     void close();

@@ -331,6 +331,20 @@ final class ScenarioCluster {
         return n;
     }
 
+    /**
+     * Delivers messages (and the ones they cause) until none is left or {@code max} were delivered,
+     * so a test can measure a message storm instead of failing in {@link #deliverAll}'s guard.
+     *
+     * @return how many were delivered
+     */
+    int deliverAtMost(int max) {
+        int n = 0;
+        while (n < max && deliverNext(m -> true)) {
+            n++;
+        }
+        return n;
+    }
+
     /** Delivers only the messages from {@code from} to {@code to}, including ones sent on the way. */
     int deliverOnly(String from, String to) {
         return deliverWhile(m -> m.from().equals(from) && m.to().equals(to));
@@ -579,6 +593,21 @@ final class ScenarioCluster {
         s.pendingPersist.clear();
         s.persistenceHeld = false;
         s.applied = new ArrayList<>();
+    }
+
+    /**
+     * Makes a crashed node's disk lose its log from {@code fromIndex} on, though it was synced: a
+     * wiped data directory restored without its log ({@code fromIndex} 1), or a disk that lost its
+     * tail. The saved term and vote survive. Raft assumes this never happens (§5.4 relies on what a
+     * node acknowledged staying durable); a test uses it to check the cluster repairs such a node
+     * instead of livelocking.
+     */
+    void loseSyncedLogFrom(String id, long fromIndex) {
+        Slot s = slot(id);
+        if (s.node != null) {
+            throw new IllegalStateException(id + " is running; crash it first");
+        }
+        s.storage.truncateSuffix(fromIndex);
     }
 
     /** Starts a crashed node again from its log storage and saved term and vote. */

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.raftkit.spi.Scheduler;
 import org.raftkit.NotLeaderException;
 import org.raftkit.StateMachineException;
 import org.raftkit.message.Entry;
@@ -28,18 +29,25 @@ class ApplierTest {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final Applier applier = new Applier("n1", machine, 0, inbox, status, (where, cause) -> failure.set(cause),
             RuntimeMetricsTest.unreported());
-    private final Thread thread = new Thread(applier, "test-apply");
+    private Scheduler.Loop loop;
+
+    /** Runs the applier loop on a real thread, as production does. */
+    private void startLoop() {
+        loop = ThreadScheduler.INSTANCE.start("test-apply", applier::step);
+        applier.bind(loop);
+    }
 
     @BeforeEach
     void start() {
-        thread.start();
+        startLoop();
     }
 
     @AfterEach
     void stop() throws InterruptedException {
         applier.stop();
-        thread.join(WAIT.toMillis());
-        assertThat(thread.isAlive()).isFalse();
+        if (loop != null) {
+            assertThat(loop.join(WAIT.toMillis())).isTrue();
+        }
     }
 
     @Test
@@ -112,7 +120,6 @@ class ApplierTest {
         assertThat(Await.failure(boom.future(), WAIT)).isInstanceOf(StateMachineException.class);
         Await.await(WAIT, () -> failure.get() != null);
         assertThat(failure.get()).isInstanceOf(StateMachineException.class).hasRootCauseMessage("boom at 1");
-        Await.await(WAIT, () -> !thread.isAlive());
         assertThat(machine.commands()).isEmpty();
         assertThat(budget.requests()).isZero();
     }

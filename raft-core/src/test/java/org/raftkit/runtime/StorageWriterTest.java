@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.raftkit.spi.Scheduler;
 import org.raftkit.memory.MemoryTermVoteStore;
 import org.raftkit.message.Entry;
 import org.raftkit.message.HeartbeatReply;
@@ -30,20 +31,27 @@ class StorageWriterTest {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final StorageWriter writer = new StorageWriter(log, termVoteStore, transport, inbox,
             (where, cause) -> failure.set(cause), RuntimeMetricsTest.unreported());
-    private final Thread thread = new Thread(writer, "test-storage");
+    private Scheduler.Loop loop;
+
+    /** Runs the storagewriter loop on a real thread, as production does. */
+    private void startLoop() {
+        loop = ThreadScheduler.INSTANCE.start("test-storage", writer::step);
+        writer.bind(loop);
+    }
 
     @AfterEach
     void stop() throws InterruptedException {
         log.release();
         writer.stop();
-        thread.join(WAIT.toMillis());
-        assertThat(thread.isAlive()).isFalse();
+        if (loop != null) {
+            assertThat(loop.join(WAIT.toMillis())).isTrue();
+        }
     }
 
     @Test
     void tasksQueuedDuringASyncShareTheNextSyncAndTheirMessagesLeaveInOrderAfterIt() {
         log.holdNextSync();
-        thread.start();
+        startLoop();
         writer.submit(new StorageWriter.Task(null, entries(1, 2, 1), List.of(ack(1))));
         Await.await(WAIT, log::syncHeld, () -> "the first sync to start");
 
@@ -65,7 +73,7 @@ class StorageWriterTest {
 
     @Test
     void entriesStartingInsideTheLogReplaceTheConflictingSuffix() {
-        thread.start();
+        startLoop();
         writer.submit(new StorageWriter.Task(null, entries(1, 3, 1), List.of()));
         writer.submit(new StorageWriter.Task(null, entries(2, 2, 2), List.of(ack(1))));
         Await.await(WAIT, () -> transport.sent().size() == 1);
@@ -77,11 +85,10 @@ class StorageWriterTest {
     @Test
     void syncFailureStopsTheWriterWithoutSendingItsMessages() {
         log.failSyncs();
-        thread.start();
+        startLoop();
         writer.submit(new StorageWriter.Task(null, entries(1, 1, 1), List.of(ack(1))));
         Await.await(WAIT, () -> failure.get() != null);
         assertThat(failure.get()).hasMessage("simulated fsync failure");
-        Await.await(WAIT, () -> !thread.isAlive());
         assertThat(transport.sent()).isEmpty();
         assertThat(drainReports()).isEmpty();
     }

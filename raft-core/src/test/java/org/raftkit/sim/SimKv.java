@@ -45,4 +45,9 @@ final class SimKv {
     String get(String key) {
         return values.get(key);
     }
+
+    /** Every key and value, sorted: equal on two nodes exactly when their states are. */
+    String digest() {
+        return new java.util.TreeMap<>(values).toString();
+    }
 }

@@ -1,0 +1,265 @@
+package org.raftkit.sim;
+
+import static org.raftkit.sim.Simulation.MILLIS;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+
+import org.raftkit.CommandTooLargeException;
+import org.raftkit.NotLeaderException;
+import org.raftkit.RaftServer;
+import org.raftkit.ReadTimeoutException;
+import org.raftkit.ServerBusyException;
+import org.raftkit.ServerClosedException;
+import org.raftkit.UnknownOutcomeException;
+import org.raftkit.sim.SimContext.Event;
+import org.raftkit.sim.lin.OpKind;
+import org.raftkit.sim.lin.Operation;
+import org.raftkit.sim.lin.Outcome;
+
+/**
+ * The whole-node simulation's clients: each calls {@code submit}, {@code read} or
+ * {@code staleRead} on a {@link RaftServer} of its choice, one call at a time, and records what it
+ * saw for the linearizability check. A client gives up on a call after its own timeout, sometimes
+ * shorter than the server's, and goes on with a new call, as impatient users do.
+ *
+ * <p>Every completed write is checked on the spot: its result must be its own command's, applied at
+ * the index the result names (a future completed with another call's result is how a reply matched
+ * to the wrong call shows). Now and then a client sends a command over {@code maxCommandBytes},
+ * which must be refused at once.
+ */
+final class NodeClients {
+
+    private final SimContext ctx;
+    private final SplittableRandom random;
+    private final NodeCluster cluster;
+    private final int clientCount;
+    private final int keyCount;
+    private final long requestTimeoutMicros;
+    private final List<Operation> history = new ArrayList<>();
+    private long nextOpId;
+    private boolean stopped;
+    private boolean faultsOver;
+    private long okOps;
+    private long okAfterHeal;
+    private long highestAcknowledgedIndex;
+    /** A check that failed inside a future's callback, thrown from the next client event. */
+    private String violation;
+
+    NodeClients(SimContext ctx, NodeCluster cluster, int clientCount, int keyCount) {
+        this.ctx = ctx;
+        this.random = ctx.random;
+        this.cluster = cluster;
+        this.clientCount = clientCount;
+        this.keyCount = keyCount;
+        this.requestTimeoutMicros = cluster.config().requestTimeoutMillis() * MILLIS;
+    }
+
+    void start() {
+        for (int c = 0; c < clientCount; c++) {
+            ctx.schedule(random.nextLong(50 * MILLIS), new ClientStart(c));
+        }
+    }
+
+    void faultsOver() {
+        faultsOver = true;
+    }
+
+    void stop() {
+        stopped = true;
+    }
+
+    List<Operation> history() {
+        return history;
+    }
+
+    long okOperations() {
+        return okOps;
+    }
+
+    long okAfterHeal() {
+        return okAfterHeal;
+    }
+
+    long highestAcknowledgedIndex() {
+        return highestAcknowledgedIndex;
+    }
+
+    /** Throws if a callback found a violation. */
+    void check() {
+        if (violation != null) {
+            throw new IllegalStateException(violation);
+        }
+    }
+
+    private final class Call {
+        final int client;
+        final long id = nextOpId++;
+        final OpKind kind;
+        final boolean stale;
+        final String key;
+        final String value;
+        final String expected;
+        final byte[] command;
+        final long invokeTime = ctx.now();
+        boolean done;
+
+        Call(int client, OpKind kind, boolean stale, String key, String value, String expected, byte[] command) {
+            this.client = client;
+            this.kind = kind;
+            this.stale = stale;
+            this.key = key;
+            this.value = value;
+            this.expected = expected;
+            this.command = command;
+        }
+    }
+
+    private void startCall(int client) {
+        check();
+        if (stopped) {
+            return;
+        }
+        String key = "k" + random.nextInt(keyCount);
+        int dice = random.nextInt(100);
+        Call call;
+        if (dice < 40) {
+            String value = "v" + nextOpId;
+            call = new Call(client, OpKind.WRITE, false, key, value, null, SimKv.write(key, value));
+        } else if (dice < 65) {
+            call = new Call(client, OpKind.READ, false, key, null, null, null);
+        } else if (dice < 90) {
+            String expected = random.nextInt(3) == 0 ? null : "v" + random.nextLong(Math.max(1, nextOpId));
+            String value = "v" + nextOpId;
+            call = new Call(client, OpKind.CAS, false, key, value, expected, SimKv.compareAndSet(key, expected, value));
+        } else if (dice < 98) {
+            call = new Call(client, OpKind.READ, true, key, null, null, null);
+        } else {
+            // Over the command size limit: must fail at once, never reach the log.
+            String value = "v" + nextOpId + "x".repeat((int) cluster.config().maxCommandBytes());
+            call = new Call(client, OpKind.WRITE, false, key, value, null, SimKv.write(key, value));
+        }
+        String target = cluster.ids().get(random.nextInt(cluster.ids().size()));
+        RaftServer server = cluster.server(target);
+        if (server == null) {
+            finish(call, Outcome.FAILED, null); // connection refused: the call never arrived
+            return;
+        }
+        CompletableFuture<byte[]> future;
+        byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        if (call.kind == OpKind.READ) {
+            future = call.stale ? server.staleRead(keyBytes) : server.read(keyBytes);
+        } else {
+            future = server.submit(call.command);
+        }
+        // Some clients are impatient: they give up before the server would, then call again.
+        long patience = random.nextInt(4) == 0 ? requestTimeoutMicros / 4 + random.nextLong(requestTimeoutMicros)
+                : requestTimeoutMicros + 500 * MILLIS;
+        ctx.schedule(ctx.now() + patience, new GiveUp(call));
+        future.whenComplete((result, error) -> onResult(call, result, error));
+    }
+
+    private void onResult(Call call, byte[] result, Throwable error) {
+
+        if (error instanceof CompletionException ce && ce.getCause() != null) {
+            error = ce.getCause();
+        }
+        if (error == null) {
+            if (call.kind != OpKind.READ) {
+                checkOwnResult(call, result);
+            }
+            finish(call, Outcome.OK, result);
+        } else if (error instanceof NotLeaderException || error instanceof ServerBusyException) {
+            finish(call, Outcome.FAILED, null); // nothing was done
+        } else if (error instanceof CommandTooLargeException) {
+            finish(call, Outcome.FAILED, null);
+        } else if (error instanceof UnknownOutcomeException || error instanceof ServerClosedException) {
+            finish(call, Outcome.UNKNOWN, null);
+        } else if (error instanceof ReadTimeoutException && call.kind == OpKind.READ) {
+            finish(call, Outcome.FAILED, null);
+        } else {
+            violation = "call " + call.id + " (" + call.kind + ") failed unexpectedly: " + error;
+        }
+        if (call.command != null && call.command.length > cluster.config().maxCommandBytes()
+                && !(error instanceof CommandTooLargeException)) {
+            violation = "a command of " + call.command.length + " bytes over maxCommandBytes "
+                    + cluster.config().maxCommandBytes() + " was not refused at submit: " + error;
+        }
+    }
+
+    /** A completed write must carry its own command's result, applied at the index it names. */
+    private void checkOwnResult(Call call, byte[] result) {
+        NodeKvMachine.WriteResult r = NodeKvMachine.WriteResult.parse(result);
+        byte[] applied = cluster.appliedCommand(r.index());
+        if (!r.written().equals(call.value) || applied == null || !Arrays.equals(applied, call.command)) {
+            violation = "call " + call.id + " (" + call.kind + " " + call.key + "=" + call.value
+                    + ") completed with the result of another command: " + new String(result, StandardCharsets.UTF_8);
+            return;
+        }
+        highestAcknowledgedIndex = Math.max(highestAcknowledgedIndex, r.index());
+    }
+
+    private void finish(Call call, Outcome outcome, byte[] result) {
+        if (call.done) {
+            return;
+        }
+        call.done = true;
+        if (!call.stale && (call.command == null || call.command.length <= cluster.config().maxCommandBytes())) {
+            history.add(record(call, outcome, result));
+        }
+        if (outcome == Outcome.OK) {
+            okOps++;
+            if (faultsOver) {
+                okAfterHeal++;
+            }
+        }
+        long pause = outcome == Outcome.OK ? random.nextLong(3 * MILLIS) : 10 * MILLIS + random.nextLong(50 * MILLIS);
+        ctx.schedule(ctx.now() + pause, new ClientStart(call.client));
+    }
+
+    private Operation record(Call call, Outcome outcome, byte[] result) {
+        long end = outcome == Outcome.UNKNOWN ? Operation.NEVER : ctx.now();
+        return switch (call.kind) {
+            case READ -> new Operation(call.client, call.id, OpKind.READ, call.key, null, null,
+                    result == null ? null : NodeKvMachine.value(result), false, call.invokeTime, end, outcome);
+            case WRITE -> new Operation(call.client, call.id, OpKind.WRITE, call.key, call.value, null, null, false,
+                    call.invokeTime, end, outcome);
+            case CAS -> new Operation(call.client, call.id, OpKind.CAS, call.key, call.value, call.expected, null,
+                    result != null && NodeKvMachine.WriteResult.parse(result).result().equals("true"),
+                    call.invokeTime, end, outcome);
+        };
+    }
+
+    private final class ClientStart extends Event {
+        private final int client;
+
+        ClientStart(int client) {
+            this.client = client;
+        }
+
+        @Override
+        void run() {
+            startCall(client);
+        }
+    }
+
+    private final class GiveUp extends Event {
+        private final Call call;
+
+        GiveUp(Call call) {
+            this.call = call;
+        }
+
+        @Override
+        void run() {
+            if (!call.done) {
+                finish(call, call.kind == OpKind.READ ? Outcome.FAILED : Outcome.UNKNOWN, null);
+            }
+        }
+    }
+}

@@ -1,0 +1,375 @@
+package org.raftkit.sim;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.Function;
+
+import org.raftkit.RaftConfig;
+import org.raftkit.RaftServer;
+import org.raftkit.RaftServerAccess;
+import org.raftkit.RaftStatus;
+import org.raftkit.Role;
+import org.raftkit.StateMachine;
+import org.raftkit.core.RaftNode;
+import org.raftkit.message.Entry;
+import org.raftkit.runtime.RaftRuntime;
+import org.raftkit.runtime.RuntimeAccess;
+import org.raftkit.spi.TermVoteStore;
+
+/**
+ * The whole-node simulator's cluster: real {@link RaftServer}s (runtime, core, client calls, apply)
+ * on {@link SimScheduler}s, {@link SimDisk}s and a {@link NodeNetwork}, all on the simulation's one
+ * thread. A crash abandons an incarnation where it stands (its futures never complete, its turns
+ * never run, its unsynced writes partly reach the disk); a restart builds a new server from the
+ * disk, as a process restart does.
+ *
+ * <p>After every turn of every loop it checks: the core's invariants; Election Safety, Log
+ * Matching, Leader Completeness and State Machine Safety ({@link SafetyChecker}); that the commit
+ * index never goes back; that every state machine applied index i once, in order, and the same
+ * command there as every other; and that the bytes waiting for the disk stay within the bound the
+ * runtime promises.
+ */
+final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
+
+    private final SimContext ctx;
+    private final SplittableRandom random;
+    private final List<String> ids;
+    private final RaftConfig config;
+    private final NodeNetwork network;
+    private final Function<String, StateMachine> machines;
+    private final SafetyChecker safety = new SafetyChecker();
+    private final Map<String, Member> members = new LinkedHashMap<>();
+    /** The command applied at each index, by whichever node applied it first. */
+    private final Map<Long, byte[]> appliedCommands = new HashMap<>();
+    /** A violation found where throwing would be caught (inside a state machine); thrown after the turn. */
+    private String violation;
+    /** Called when a node crashes in the middle of a turn (an aimed crash), to schedule its restart. */
+    Runnable onMidTurnCrash = () -> { };
+
+    /** One node across its incarnations. */
+    static final class Member {
+        final String id;
+        final SimDisk disk;
+        SimScheduler scheduler;
+        NodeNetwork.Endpoint endpoint;
+        RaftServer server;
+        int incarnation;
+        long lastCommit;
+        long leaderTerm = -1;
+        /** Highest index this incarnation's state machine applied a command at. */
+        long applied;
+        /** This incarnation's state machine, as the application built it. */
+        StateMachine machine;
+
+        Member(String id, SimDisk disk) {
+            this.id = id;
+            this.disk = disk;
+        }
+
+        boolean isUp() {
+            return server != null;
+        }
+    }
+
+    NodeCluster(SimContext ctx, List<String> ids, RaftConfig config, NodeNetwork network,
+                Function<String, StateMachine> machines) {
+        this.ctx = ctx;
+        this.random = ctx.random;
+        this.ids = ids;
+        this.config = config;
+        this.network = network;
+        this.machines = machines;
+        for (String id : ids) {
+            members.put(id, new Member(id, new SimDisk(id, this)));
+        }
+    }
+
+    List<String> ids() {
+        return ids;
+    }
+
+    Member member(String id) {
+        return members.get(id);
+    }
+
+    List<Member> members() {
+        return new ArrayList<>(members.values());
+    }
+
+    RaftConfig config() {
+        return config;
+    }
+
+    /** The server of {@code id}'s current incarnation, or null while it is down. */
+    RaftServer server(String id) {
+        return members.get(id).server;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Lifecycle
+    // ---------------------------------------------------------------------------------------------
+
+    /** Builds and starts a new incarnation from what the node's disk holds. */
+    void restart(Member m) {
+        if (m.isUp()) {
+            return;
+        }
+        m.incarnation++;
+        m.scheduler = new SimScheduler(ctx, m.id, this);
+        m.endpoint = network.open(m.id);
+        SimDisk disk = m.disk;
+        m.endpoint.mute = () -> disk.crashing;
+        m.machine = machines.apply(m.id);
+        StateMachine machine = new CheckedMachine(m, m.incarnation, m.machine);
+        m.lastCommit = 0;
+        m.leaderTerm = -1;
+        m.applied = 0;
+        m.server = RaftServer.builder()
+                .id(m.id).peers(ids)
+                .stateMachine(machine)
+                .logStorage(disk.openLog())
+                .termVoteStore(disk.openTermVoteStore())
+                .transport(m.endpoint)
+                .config(config)
+                .random(random.nextLong())
+                .scheduler(m.scheduler)
+                .build();
+        ctx.note(m.id + " starts (incarnation " + m.incarnation + ", term "
+                + disk.durableTermAndVote().currentTerm() + ", last index " + disk.durableLastIndex() + ")");
+        m.server.start();
+    }
+
+    /**
+     * Crashes the node where it stands: nothing of this incarnation runs or sends again, and its
+     * writes since the last sync reach the disk only in part.
+     *
+     * @param loseTail whether the disk also loses synced entries from its end, as far as that keeps
+     *                 every entry it drops on a majority of the other nodes (so nothing committed
+     *                 depends on it, and no candidate missing it can be elected)
+     */
+    void crash(Member m, boolean loseTail) {
+        if (!m.isUp()) {
+            return;
+        }
+        m.scheduler.kill();
+        m.endpoint.close();
+        m.disk.crash(random);
+        m.server = null;
+        String lost = "";
+        if (loseTail) {
+            long safe = safelyLosable(m);
+            if (safe > 0) {
+                long count = 1 + random.nextLong(safe);
+                m.disk.loseTail(count);
+                lost = ", and its disk lost its last " + count + " synced entries";
+            }
+        }
+        ctx.note(m.id + " crashed (incarnation " + m.incarnation + ")" + lost);
+    }
+
+    /** How many entries at the end of {@code m}'s durable log a majority of the others also hold. */
+    private long safelyLosable(Member m) {
+        int majority = ids.size() / 2 + 1;
+        long count = 0;
+        for (long i = m.disk.durableLastIndex(); i >= 1; i--) {
+            long term = m.disk.durableTerm(i);
+            int holders = 0;
+            for (Member o : members.values()) {
+                if (o != m && o.disk.durableTerm(i) == term) {
+                    holders++;
+                }
+            }
+            if (holders < majority) {
+                break;
+            }
+            count++;
+        }
+        return count;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Convergence
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * Runs until the cluster has converged (see {@link #notConvergedBecause()}), checking
+     * {@code between} every 100 ms of virtual time.
+     *
+     * @throws IllegalStateException if it has not within {@code deadlineMicros}
+     */
+    void awaitConvergence(long deadlineMicros, Runnable between) {
+        long deadline = ctx.now() + deadlineMicros;
+        while (ctx.now() < deadline) {
+            ctx.runUntil(ctx.now() + 100_000);
+            between.run();
+            if (notConvergedBecause() == null) {
+                return;
+            }
+        }
+        throw new IllegalStateException("did not converge within " + deadlineMicros / 1_000_000
+                + " s after healing: " + notConvergedBecause());
+    }
+
+    /** Null when converged: one leader everyone follows, identical logs, all committed and applied. */
+    String notConvergedBecause() {
+        Member leader = null;
+        RaftStatus leaderStatus = null;
+        for (Member m : members.values()) {
+            if (!m.isUp()) {
+                return m.id + " is down";
+            }
+            RaftStatus s = m.server.status();
+            if (s.role() == Role.LEADER && (leaderStatus == null || s.term() > leaderStatus.term())) {
+                leader = m;
+                leaderStatus = s;
+            }
+        }
+        if (leader == null) {
+            return "no leader";
+        }
+        long last = leaderStatus.lastLogIndex();
+        for (Member m : members.values()) {
+            RaftStatus s = m.server.status();
+            if (!leader.id.equals(s.leaderId()) || s.term() != leaderStatus.term()) {
+                return m.id + " follows " + s.leaderId() + " at term " + s.term();
+            }
+            if (s.lastLogIndex() != last || s.commitIndex() != last || s.appliedIndex() != last) {
+                return m.id + " at last=" + s.lastLogIndex() + " commit=" + s.commitIndex() + " applied="
+                        + s.appliedIndex() + ", leader " + leader.id + " at " + last;
+            }
+        }
+        RaftNode leaderCore = RuntimeAccess.core(RaftServerAccess.runtime(leader.server));
+        for (Member m : members.values()) {
+            RaftNode core = RuntimeAccess.core(RaftServerAccess.runtime(m.server));
+            if (!core.entries(1, last + 1).equals(leaderCore.entries(1, last + 1))) {
+                throw new IllegalStateException("logs of " + m.id + " and " + leader.id
+                        + " differ though both committed " + last);
+            }
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Checks
+    // ---------------------------------------------------------------------------------------------
+
+    @Override
+    public void afterTurn(SimScheduler scheduler, SimScheduler.Kind kind) {
+        Member m = members.get(scheduler.nodeId);
+        if (m.scheduler != scheduler || !m.isUp()) {
+            return;
+        }
+        if (violation != null) {
+            throw new IllegalStateException(violation);
+        }
+        if (m.disk.crashing) {
+            ctx.note(m.id + " loses power during a sync (aimed)");
+            crash(m, false);
+            onMidTurnCrash.run();
+            return;
+        }
+        RaftRuntime runtime = RaftServerAccess.runtime(m.server);
+        RaftStatus status = m.server.status();
+        if (status.state() == RaftStatus.State.FAILED) {
+            throw new IllegalStateException(m.id + " stopped (fail-stop): " + status.failure(), status.failure());
+        }
+        if (kind == SimScheduler.Kind.RAFT) {
+            checkCore(m, RuntimeAccess.core(runtime));
+        }
+        long waiting = RuntimeAccess.storageQueuedBytes(runtime);
+        long bound = 2 * config.maxPendingBytes() + config.maxInflightBytes() + config.maxCommandBytes();
+        if (waiting > bound) {
+            throw new IllegalStateException(m.id + " has " + waiting + " bytes waiting for the disk, over the bound "
+                    + bound + " (2 x maxPendingBytes + maxInflightBytes + maxCommandBytes)");
+        }
+    }
+
+    private void checkCore(Member m, RaftNode core) {
+        core.checkInvariants();
+        if (core.role() == Role.LEADER && m.leaderTerm != core.currentTerm()) {
+            m.leaderTerm = core.currentTerm();
+            safety.onLeader(m.id, core.currentTerm());
+            safety.checkLeaderCompleteness(m.id, core.currentTerm(), core::termAt);
+        }
+        long commit = core.commitIndex();
+        if (commit < m.lastCommit) {
+            throw new IllegalStateException(m.id + " commitIndex went back from " + m.lastCommit + " to " + commit);
+        }
+        if (commit > m.lastCommit) {
+            safety.onCommitted(m.id, core.entries(m.lastCommit + 1, commit + 1));
+            m.lastCommit = commit;
+        }
+    }
+
+    @Override
+    public void onEntriesInLog(String node, long prevTerm, List<Entry> entries) {
+        safety.onEntriesInLog(node, prevTerm, entries);
+    }
+
+    @Override
+    public void onTermAndVoteDurable(String node, TermVoteStore.TermAndVote state) {
+        safety.onHardStateDurable(node, state);
+    }
+
+    /** The command applied at {@code index} anywhere, or null if none was yet. */
+    byte[] appliedCommand(long index) {
+        return appliedCommands.get(index);
+    }
+
+    /** Highest index known committed anywhere so far. */
+    long highestCommitted() {
+        return safety.highestCommitted();
+    }
+
+    /** Highest index any node applied. */
+    long highestApplied() {
+        long max = 0;
+        for (long i : appliedCommands.keySet()) {
+            max = Math.max(max, i);
+        }
+        return max;
+    }
+
+    private void onApplied(Member m, int incarnation, long index, byte[] command) {
+        if (m.incarnation != incarnation) {
+            return;
+        }
+        if (index <= m.applied) {
+            violation = m.id + " applied index " + index + " after " + m.applied;
+        }
+        m.applied = index;
+        byte[] first = appliedCommands.putIfAbsent(index, command.clone());
+        if (first != null && !Arrays.equals(first, command)) {
+            violation = m.id + " applied a different command at index " + index + " than another node did";
+        }
+    }
+
+    /** Wraps the application's machine to see every apply (State Machine Safety, in order, once). */
+    private final class CheckedMachine implements StateMachine {
+        private final Member m;
+        private final int incarnation;
+        private final StateMachine delegate;
+
+        CheckedMachine(Member m, int incarnation, StateMachine delegate) {
+            this.m = m;
+            this.incarnation = incarnation;
+            this.delegate = delegate;
+        }
+
+        @Override
+        public byte[] apply(long index, byte[] command) {
+            onApplied(m, incarnation, index, command);
+            return delegate.apply(index, command);
+        }
+
+        @Override
+        public byte[] query(byte[] query) {
+            return delegate.query(query);
+        }
+    }
+}

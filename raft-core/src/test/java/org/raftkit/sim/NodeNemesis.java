@@ -1,0 +1,211 @@
+package org.raftkit.sim;
+
+import static org.raftkit.sim.Simulation.MILLIS;
+import static org.raftkit.sim.Simulation.SECONDS;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.SplittableRandom;
+
+import org.raftkit.RaftServer;
+import org.raftkit.sim.NodeCluster.Member;
+import org.raftkit.sim.SimContext.Event;
+
+/**
+ * The whole-node simulation's faults, drawn from the seed: everything the core simulator injects
+ * (partitions of every shape, storms of loss, duplication and reordering, crashes and restarts,
+ * pauses, slow disks), and what only a whole node has: crash loops while calls are in flight, a
+ * crash in the middle of a sync, a disk that loses its last synced entries, messages delivered
+ * seconds late (to the next incarnation), a slow or stalled state machine, and clock jumps.
+ */
+final class NodeNemesis {
+
+    private final SimContext ctx;
+    private final SplittableRandom random;
+    private final NodeCluster cluster;
+    private final NodeNetwork network;
+    private final SimNetwork net;
+    private boolean over;
+
+    NodeNemesis(SimContext ctx, NodeCluster cluster, NodeNetwork network) {
+        this.ctx = ctx;
+        this.random = ctx.random;
+        this.cluster = cluster;
+        this.network = network;
+        this.net = network.links();
+        cluster.onMidTurnCrash = this::restartSoonAfterMidTurnCrash;
+    }
+
+    void start() {
+        ctx.schedule(200 * MILLIS + random.nextLong(SECONDS), new NextFault());
+    }
+
+    /** Heals everything: network, disks, state machines, clocks; restarts every node that is down. */
+    void stopAndHeal() {
+        over = true;
+        net.heal();
+        net.calm();
+        network.lateRate = 0;
+        for (Member m : cluster.members()) {
+            if (m.scheduler != null) {
+                m.scheduler.pausedUntil = 0;
+                m.scheduler.diskSlowFactor = 1;
+                m.scheduler.applyMicros = 0;
+            }
+            cluster.restart(m);
+        }
+        ctx.note("healed everything");
+    }
+
+    private void injectFault() {
+        if (over) {
+            return;
+        }
+        List<String> ids = cluster.ids();
+        List<Member> up = new ArrayList<>();
+        for (Member m : cluster.members()) {
+            if (m.isUp()) {
+                up.add(m);
+            }
+        }
+        Member anyUp = up.isEmpty() ? null : up.get(random.nextInt(up.size()));
+        int dice = random.nextInt(100);
+        if (dice < 14) {
+            net.heal();
+            if (random.nextBoolean()) {
+                net.calm();
+            }
+            network.lateRate = 0;
+            ctx.note("network healed");
+        } else if (dice < 22) {
+            String victim = ids.get(random.nextInt(ids.size()));
+            net.isolate(victim);
+            ctx.note("isolated " + victim);
+        } else if (dice < 30) {
+            for (Member m : up) {
+                RaftServer s = m.server;
+                if (s.status().isLeader()) {
+                    net.isolate(m.id);
+                    ctx.note("isolated leader " + m.id);
+                    break;
+                }
+            }
+        } else if (dice < 37) {
+            Set<String> side = new HashSet<>();
+            for (String id : ids) {
+                if (random.nextBoolean()) {
+                    side.add(id);
+                }
+            }
+            net.partition(side);
+            ctx.note("partitioned " + side + " from the rest");
+        } else if (dice < 40) {
+            String a = ids.get(random.nextInt(ids.size()));
+            String b = ids.get(random.nextInt(ids.size()));
+            if (!a.equals(b)) {
+                net.cutOneWay(a, b);
+                ctx.note("cut " + a + " -> " + b + " one way");
+            }
+        } else if (dice < 47) {
+            net.storm();
+            ctx.note("storm: loss " + net.lossRate + " duplicates " + net.duplicateRate + " jitter " + net.jitterMicros
+                    + " us" + (net.reorder ? ", reordering" : ""));
+        } else if (dice < 51) {
+            network.lateRate = network.lateRate == 0 ? 0.002 + random.nextDouble() * 0.02 : 0;
+            ctx.note("late deliveries at rate " + network.lateRate);
+        } else if (dice < 61) {
+            if (anyUp != null) {
+                boolean loseTail = random.nextInt(3) == 0;
+                cluster.crash(anyUp, loseTail);
+                restartLater(anyUp, 100 * MILLIS + random.nextLong(3 * SECONDS));
+            }
+        } else if (dice < 66) {
+            if (anyUp != null) {
+                crashLoop(anyUp, 2 + random.nextInt(4));
+            }
+        } else if (dice < 72) {
+            if (anyUp != null) {
+                anyUp.disk.armCrashAtNextSync();
+                ctx.note(anyUp.id + " will lose power during its next sync");
+            }
+        } else if (dice < 79) {
+            if (anyUp != null) {
+                anyUp.scheduler.pausedUntil = ctx.now() + 20 * MILLIS + random.nextLong(1_500 * MILLIS);
+                ctx.note(anyUp.id + " paused until " + anyUp.scheduler.pausedUntil / MILLIS + " ms");
+            }
+        } else if (dice < 85) {
+            if (anyUp != null) {
+                SimScheduler s = anyUp.scheduler;
+                s.diskSlowFactor = s.diskSlowFactor == 1 ? 20 + random.nextLong(100) : 1;
+                ctx.note(anyUp.id + " disk slowed by " + s.diskSlowFactor + "x");
+            }
+        } else if (dice < 93) {
+            if (anyUp != null) {
+                SimScheduler s = anyUp.scheduler;
+                // A slow state machine, now and then one that stalls for a second or two.
+                s.applyMicros = s.applyMicros > 0 ? 0
+                        : random.nextInt(4) == 0 ? SECONDS + random.nextLong(SECONDS) : MILLIS + random.nextLong(50 * MILLIS);
+                ctx.note(anyUp.id + " applies with " + s.applyMicros / MILLIS + " ms per turn");
+            }
+        } else {
+            if (anyUp != null) {
+                long jump = 50 * MILLIS + random.nextLong(3 * SECONDS);
+                anyUp.scheduler.jumpClock(jump);
+                ctx.note(anyUp.id + " clock jumped " + jump / MILLIS + " ms forward");
+            }
+        }
+        ctx.schedule(ctx.now() + 100 * MILLIS + random.nextLong(2 * SECONDS), new NextFault());
+    }
+
+    /** Crashes and restarts a node several times in quick succession, while calls are in flight. */
+    private void crashLoop(Member m, int times) {
+        ctx.note(m.id + " enters a crash loop of " + times);
+        long at = ctx.now();
+        for (int i = 0; i < times; i++) {
+            long crashAt = at + random.nextLong(5 * MILLIS, 150 * MILLIS);
+            long restartAt = crashAt + random.nextLong(100, 20 * MILLIS);
+            ctx.schedule(crashAt, new Event() {
+                @Override
+                void run() {
+                    if (!over) {
+                        cluster.crash(m, false);
+                    }
+                }
+            });
+            ctx.schedule(restartAt, new Event() {
+                @Override
+                void run() {
+                    cluster.restart(m);
+                }
+            });
+            at = restartAt;
+        }
+    }
+
+    private void restartSoonAfterMidTurnCrash() {
+        for (Member m : cluster.members()) {
+            if (!m.isUp()) {
+                // Half the time back almost at once, so messages in flight to it reach the new incarnation.
+                restartLater(m, random.nextBoolean() ? 100 + random.nextLong(3 * MILLIS) : 5 * MILLIS + random.nextLong(300 * MILLIS));
+            }
+        }
+    }
+
+    private void restartLater(Member m, long delay) {
+        ctx.schedule(ctx.now() + delay, new Event() {
+            @Override
+            void run() {
+                cluster.restart(m);
+            }
+        });
+    }
+
+    private final class NextFault extends Event {
+        @Override
+        void run() {
+            injectFault();
+        }
+    }
+}

@@ -1,0 +1,167 @@
+package org.raftkit.sim;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.function.BooleanSupplier;
+
+import org.raftkit.message.AppendEntries;
+import org.raftkit.message.ClientRequest;
+import org.raftkit.message.Entry;
+import org.raftkit.message.Message;
+import org.raftkit.sim.SimContext.Event;
+import org.raftkit.spi.Transport;
+
+/**
+ * The whole-node simulator's network: one {@link Transport} per incarnation, all routed through
+ * {@link SimNetwork}'s cuts, delays, loss, duplication and reordering. A message is delivered to
+ * whichever incarnation of its addressee is up when it arrives, so a message sent to one
+ * incarnation may reach the next, as over a real network; a few arrive seconds late. Like a real
+ * transport, it drops a message whose entries exceed its frame limit, on every send. Every message
+ * may be duplicated except a forwarded {@link ClientRequest} (see {@code send}).
+ */
+final class NodeNetwork {
+
+    private final SimContext ctx;
+    private final SplittableRandom random;
+    private final SimNetwork net;
+    private final long maxEntryBytes;
+    private final Map<String, Endpoint> up = new HashMap<>();
+    /** Probability that a message is held back for seconds. */
+    double lateRate;
+    long sent;
+    long droppedTooLarge;
+
+    NodeNetwork(SimContext ctx, SimNetwork net, long maxEntryBytes) {
+        this.ctx = ctx;
+        this.random = ctx.random;
+        this.net = net;
+        this.maxEntryBytes = maxEntryBytes;
+    }
+
+    /** A new transport for one incarnation of {@code nodeId}. */
+    Endpoint open(String nodeId) {
+        return new Endpoint(nodeId);
+    }
+
+    SimNetwork links() {
+        return net;
+    }
+
+    private void send(Endpoint from, Message m) {
+        if (!from.open || !m.from().equals(from.nodeId) || from.mute.getAsBoolean()) {
+            return;
+        }
+        sent++;
+        if (entryBytes(m) > maxEntryBytes) {
+            droppedTooLarge++;
+            return;
+        }
+        if (net.isCut(m.from(), m.to())) {
+            return;
+        }
+        long[] times = net.deliveryTimes(m.from(), m.to(), ctx.now());
+        if (m instanceof ClientRequest && times.length > 1) {
+            // A forwarded call is not idempotent, and the real transport's TCP connection never
+            // delivers one twice; the library does not claim exactly-once across duplicates yet.
+            times = new long[] {times[0]};
+        }
+        for (long time : times) {
+            if (lateRate > 0 && random.nextDouble() < lateRate) {
+                time += 1_000_000 + random.nextLong(4_000_000); // 1 to 5 s late, across restarts
+            }
+            ctx.schedule(time, new Deliver(m));
+        }
+    }
+
+    private static long entryBytes(Message m) {
+        if (m instanceof AppendEntries ae) {
+            long bytes = 0;
+            for (Entry e : ae.entries()) {
+                bytes += e.sizeBytes();
+            }
+            return bytes;
+        }
+        if (m instanceof ClientRequest cr) {
+            return cr.payload().length + (long) Entry.OVERHEAD_BYTES;
+        }
+        return 0;
+    }
+
+    /**
+     * Delivers a message no node sent (an attacker's, or a buggy member's) after {@code delayMicros},
+     * past any cut: the forger is not on the simulated links.
+     */
+    void forge(Message m, long delayMicros) {
+        ctx.schedule(ctx.now() + delayMicros, new SimContext.Event() {
+            @Override
+            void run() {
+                Endpoint to = up.get(m.to());
+                if (to != null && to.open) {
+                    to.handler.onMessage(m);
+                }
+            }
+        });
+    }
+
+    private void deliver(Message m) {
+        Endpoint to = up.get(m.to());
+        if (to == null || !to.open || net.isCut(m.from(), m.to())) {
+            return;
+        }
+        to.handler.onMessage(m);
+    }
+
+    /** One incarnation's transport. */
+    final class Endpoint implements Transport {
+
+        final String nodeId;
+        /** True while the incarnation is going down (a crash in the middle of its turn): it sends nothing. */
+        BooleanSupplier mute = () -> false;
+        private MessageHandler handler;
+        private boolean open;
+
+        Endpoint(String nodeId) {
+            this.nodeId = nodeId;
+        }
+
+        @Override
+        public void start(MessageHandler handler) {
+            this.handler = handler;
+            this.open = true;
+            up.put(nodeId, this);
+        }
+
+        @Override
+        public void send(Message message) {
+            NodeNetwork.this.send(this, message);
+        }
+
+        @Override
+        public long maxEntryBytesPerMessage() {
+            return maxEntryBytes;
+        }
+
+        /** The incarnation crashed or closed: it sends and receives nothing more. */
+        @Override
+        public void close() {
+            open = false;
+            if (up.get(nodeId) == this) {
+                up.remove(nodeId);
+            }
+        }
+    }
+
+    private final class Deliver extends Event {
+        private final Message m;
+
+        Deliver(Message m) {
+            this.m = m;
+        }
+
+        @Override
+        void run() {
+            deliver(m);
+        }
+    }
+}

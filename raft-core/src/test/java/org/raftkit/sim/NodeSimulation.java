@@ -1,0 +1,150 @@
+package org.raftkit.sim;
+
+import static org.raftkit.sim.Simulation.SECONDS;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import org.raftkit.RaftConfig;
+import org.raftkit.message.Entry;
+import org.raftkit.sim.NodeCluster.Member;
+import org.raftkit.sim.lin.CheckResult;
+import org.raftkit.sim.lin.LinearizabilityChecker;
+import org.raftkit.sim.lin.Verdict;
+
+/**
+ * One seeded run of whole nodes: real {@code RaftServer}s (runtime, core, client calls, apply
+ * loop) in virtual time on one thread, under every fault {@link NodeNemesis} knows, with clients
+ * calling the public API. The seed decides everything, so the same seed replays the same run.
+ *
+ * <p>In one run in four, {@link NodeForger} also sends messages no correct member would (the
+ * Byzantine-input mode).
+ *
+ * <p>Checks: after every turn of every loop, those of {@link NodeCluster}; on every completed
+ * write, that it got its own command's result ({@link NodeClients}); at the end, after healing,
+ * that the cluster converges (one leader, identical logs, every node applied everything), that every
+ * acknowledged write is applied on every node, that all state machines are equal, and that the
+ * history is linearizable.
+ */
+public final class NodeSimulation {
+
+    static final long FAULT_PHASE = 10 * SECONDS;
+    static final long HEALED_PHASE = 3 * SECONDS;
+    static final long CONVERGENCE_DEADLINE = 30 * SECONDS;
+
+    private final long seed;
+    private final SimContext ctx;
+    private final List<String> ids = new ArrayList<>();
+    private final RaftConfig config;
+    private final NodeCluster cluster;
+    private final NodeClients clients;
+    private final NodeNemesis nemesis;
+    private final NodeNetwork network;
+    /** Forges invalid messages in one run in four (the Byzantine-input mode); null otherwise. */
+    private final NodeForger forger;
+
+    /** What a run produced. */
+    public record Result(long seed, boolean passed, String failure, int nodes, long operations, long okOperations,
+                         long committedIndex, String trace) {
+    }
+
+    public NodeSimulation(long seed) {
+        this.seed = seed;
+        this.ctx = new SimContext(seed);
+        SplittableRandom random = ctx.random;
+        int size = random.nextInt(4) == 0 ? 5 : 3;
+        for (int i = 1; i <= size; i++) {
+            ids.add("n" + i);
+        }
+        this.config = randomConfig(random);
+        long carries = Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES);
+        this.network = new NodeNetwork(ctx, new SimNetwork(random.split(), ids), carries);
+        this.cluster = new NodeCluster(ctx, ids, config, network, id -> new NodeKvMachine());
+        this.clients = new NodeClients(ctx, cluster, 2 + random.nextInt(6), 1 + random.nextInt(8));
+        this.nemesis = new NodeNemesis(ctx, cluster, network);
+        this.forger = random.nextInt(4) == 0 ? new NodeForger(ctx, cluster, network) : null;
+    }
+
+    /** The core simulator's random configs, with limits small enough for the faults to reach them. */
+    static RaftConfig randomConfig(SplittableRandom random) {
+        RaftConfig c = RaftConfig.defaults()
+                .withRequestTimeoutMillis(500 + random.nextLong(2_500))
+                .withMaxPending(16 + random.nextInt(2_000), 16_384 + random.nextLong(1 << 20))
+                .withMaxCommandBytes(256 + random.nextLong(8_192));
+        if (random.nextInt(5) == 0) {
+            c = c.withPreVote(random.nextBoolean()).withCheckQuorum(random.nextBoolean());
+        }
+        if (random.nextInt(3) == 0) {
+            c = c.withMaxAppend(1 + random.nextInt(8), 64 + random.nextInt(2048));
+        } else {
+            c = c.withMaxAppend(RaftConfig.DEFAULT_MAX_APPEND_ENTRIES, 64 * 1024);
+        }
+        if (random.nextInt(3) == 0) {
+            c = c.withMaxInflight(1 + random.nextInt(8), 256 + random.nextInt(8192));
+        }
+        if (random.nextInt(4) == 0) {
+            c = c.withMaxApplyBatchBytes(1 + random.nextInt(512));
+        }
+        return c;
+    }
+
+    /** Runs the whole simulation; never throws for a failure, it reports it. */
+    public Result run() {
+        String failure = null;
+        try {
+            ctx.note("cluster " + ids + " " + config);
+            for (String id : ids) {
+                cluster.restart(cluster.member(id));
+            }
+            clients.start();
+            nemesis.start();
+            if (forger != null) {
+                forger.start();
+            }
+            ctx.runUntil(FAULT_PHASE);
+            if (forger != null) {
+                forger.stop();
+                ctx.note(forger.forged + " invalid messages forged");
+            }
+            nemesis.stopAndHeal();
+            clients.faultsOver();
+            ctx.runUntil(FAULT_PHASE + HEALED_PHASE);
+            clients.stop();
+            cluster.awaitConvergence(CONVERGENCE_DEADLINE, clients::check);
+            clients.check();
+            checkEnd();
+        } catch (RuntimeException | AssertionError e) {
+            failure = e.getClass().getSimpleName() + ": " + e.getMessage();
+            ctx.note("FAILURE " + failure);
+        }
+        return new Result(seed, failure == null, failure, ids.size(), clients.history().size(), clients.okOperations(),
+                cluster.highestApplied(), ctx.trace());
+    }
+
+    private void checkEnd() {
+        String digest = null;
+        for (Member m : cluster.members()) {
+            if (m.server.status().appliedIndex() < clients.highestAcknowledgedIndex()) {
+                throw new IllegalStateException(m.id + " applied only up to " + m.server.status().appliedIndex()
+                        + ", below the acknowledged write at " + clients.highestAcknowledgedIndex());
+            }
+            String d = ((NodeKvMachine) m.machine).digest();
+            if (digest != null && !digest.equals(d)) {
+                throw new IllegalStateException("state machines differ after convergence: " + m.id + " holds " + d
+                        + ", another " + digest);
+            }
+            digest = d;
+        }
+        CheckResult result = new LinearizabilityChecker().check(clients.history());
+        if (result.verdict() == Verdict.NOT_LINEARIZABLE) {
+            throw new IllegalStateException("history not linearizable: key " + result.key() + ": " + result.explanation());
+        }
+        if (clients.okOperations() == 0) {
+            throw new IllegalStateException("no client call succeeded in the whole run");
+        }
+        if (clients.okAfterHeal() == 0) {
+            throw new IllegalStateException("no client call succeeded after everything healed");
+        }
+    }
+}
