@@ -126,6 +126,25 @@ class RaftServerObservabilityTest {
     }
 
     @Test
+    void aCutOffNodeIsToldOfItsRoleOnceNotAtEveryElectionAttempt() {
+        startThree();
+        String leader = awaitLeader(List.copyOf(servers.keySet()));
+        String cutOff = servers.keySet().stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();
+        network.isolate(cutOff);
+        ObjectName node = JmxMetrics.objectName(Map.of("node", cutOff));
+        // Several PreVote attempts (each an election timeout apart), counted by the metrics ...
+        Await.await(WAIT, () -> attribute(node, "raftkit.prevotes.started") >= 4, () -> cutOff + " to try 4 times");
+        List<Change> seen = new ArrayList<>(changes.get(cutOff));
+        // ... but the listener heard of becoming pre-candidate once.
+        assertThat(seen.stream().filter(c -> c.role() == Role.PRE_CANDIDATE && c.term() == seen.get(seen.size() - 1).term()))
+                .as(seen.toString()).hasSize(1);
+        for (int i = 1; i < seen.size(); i++) {
+            assertThat(seen.get(i)).as(seen.toString()).isNotEqualTo(seen.get(i - 1));
+        }
+        network.heal();
+    }
+
+    @Test
     void jmxShowsCommitsLatenciesAndFollowerLag() throws Exception {
         startThree();
         String leader = awaitLeader(List.copyOf(servers.keySet()));

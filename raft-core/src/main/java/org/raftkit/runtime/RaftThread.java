@@ -61,6 +61,8 @@ final class RaftThread {
     private final RaftRuntime runtime;
     private final Scheduler clock;
     private final RuntimeMetrics metrics;
+    /** The role, term and leader last handed to the listener, or null before the first. */
+    private Ready.SoftState lastSoftState;
     private final long tickNanos;
     /** Entry bytes waiting for the disk beyond which inbound entries are dropped; see {@link #drainMessages}. */
     private final long maxStorageBacklogBytes;
@@ -217,13 +219,19 @@ final class RaftThread {
     }
 
     private void onSoftState(Ready.SoftState soft) {
+        metrics.roleChanged(soft.role(), soft.leaderId());
+        if (soft.equals(lastSoftState)) {
+            // A pre-candidate's next attempt re-enters the same state: nothing changed for the
+            // listener, whose contract is changes only (a cut-off node would repeat it 5 times a second).
+            return;
+        }
+        lastSoftState = soft;
         status.role = soft.role();
         status.term = soft.term();
         status.leaderId = soft.leaderId();
         if (soft.leaderId() != null) {
             status.lastKnownLeader = soft.leaderId();
         }
-        metrics.roleChanged(soft.role(), soft.leaderId());
         try {
             listener.onRoleChange(soft.role(), soft.term(), soft.leaderId());
         } catch (RuntimeException e) {
