@@ -60,6 +60,9 @@ final class RaftThread {
     private final RaftListener listener;
     private final RaftRuntime runtime;
     private final Scheduler clock;
+    private final RuntimeMetrics metrics;
+    /** The role, term and leader last handed to the listener, or null before the first. */
+    private Ready.SoftState lastSoftState;
     private final long tickNanos;
     /** Entry bytes waiting for the disk beyond which inbound entries are dropped; see {@link #drainMessages}. */
     private final long maxStorageBacklogBytes;
@@ -70,7 +73,8 @@ final class RaftThread {
 
     RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
                Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime,
-               Scheduler clock) {
+               Scheduler clock, RuntimeMetrics metrics) {
+        this.metrics = metrics;
         this.id = id;
         this.node = node;
         this.inbox = inbox;
@@ -215,6 +219,13 @@ final class RaftThread {
     }
 
     private void onSoftState(Ready.SoftState soft) {
+        metrics.roleChanged(soft.role(), soft.leaderId());
+        if (soft.equals(lastSoftState)) {
+            // A pre-candidate's next attempt re-enters the same state: nothing changed for the
+            // listener, whose contract is changes only (a cut-off node would repeat it 5 times a second).
+            return;
+        }
+        lastSoftState = soft;
         status.role = soft.role();
         status.term = soft.term();
         status.leaderId = soft.leaderId();
@@ -233,6 +244,8 @@ final class RaftThread {
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
         status.term = node.currentTerm();
+        metrics.published(status.commitIndex);
+        metrics.followers(node);
     }
 
     // ---------------------------------------------------------------------------------------------

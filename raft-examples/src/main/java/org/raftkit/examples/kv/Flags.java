@@ -33,12 +33,17 @@ final class Flags {
 
     /**
      * Parses {@code args} for {@code command}, accepting only the flags in {@code known} (names
-     * without the dashes).
+     * without the dashes). A lone {@code --} ends the flags: everything after it is positional, so
+     * a key may start with a dash.
      */
     static Flags parse(String command, String[] args, Set<String> known) {
         Flags flags = new Flags(command);
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
+            if (arg.equals("--")) {
+                flags.positional.addAll(List.of(args).subList(i + 1, args.length));
+                break;
+            }
             if (!arg.startsWith("--")) {
                 flags.positional.add(arg);
                 continue;
@@ -158,7 +163,11 @@ final class Flags {
             if (port < 0 || port > 65535) {
                 throw new NumberFormatException();
             }
-            return new InetSocketAddress(host, port);
+            InetSocketAddress address = new InetSocketAddress(host, port);
+            if (address.isUnresolved()) {
+                throw new UsageException("--" + flag + ": cannot resolve host '" + host + "' in '" + value + "'");
+            }
+            return address;
         } catch (NumberFormatException e) {
             throw new UsageException("--" + flag + " has a bad port in '" + value + "' (0-65535)");
         }

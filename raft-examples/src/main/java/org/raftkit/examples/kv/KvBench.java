@@ -26,7 +26,7 @@ import org.raftkit.RaftServer;
 import org.raftkit.RaftStatus;
 
 /**
- * {@code bench} (DESIGN §8): a cluster of KV nodes in this JVM on loopback, with the real Netty
+ * {@code bench} (docs/BENCHMARKS.md): a cluster of KV nodes in this JVM on loopback, with the real Netty
  * transport and segmented storage in temporary directories, driven through {@code RaftServer.submit}
  * on the leader with a fixed number of writes in flight. A progress line goes to stderr every
  * second; the result is one JSON object on stdout (and in {@code --out FILE}).
