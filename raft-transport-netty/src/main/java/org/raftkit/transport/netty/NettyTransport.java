@@ -82,6 +82,7 @@ public final class NettyTransport implements Transport {
 
     private final NettyTransportConfig config;
     private final Counters counters = new Counters();
+    private final InboundLimits limits;
     private final Pipelines pipelines;
 
     private EventLoopGroup group;
@@ -95,8 +96,8 @@ public final class NettyTransport implements Transport {
 
     private NettyTransport(NettyTransportConfig config, TlsMaterial tls) {
         this.config = config;
-        this.pipelines = new Pipelines(config, counters, new ConnectionGuard(config.nodeId(), counters),
-                new InboundLimits(config.maxPendingHandshakes(), config.maxInboundBufferedBytes()), tls);
+        this.limits = new InboundLimits(config.maxPendingHandshakes(), config.maxInboundBufferedBytes());
+        this.pipelines = new Pipelines(config, counters, new ConnectionGuard(config.nodeId(), counters), limits, tls);
     }
 
     /**
@@ -194,7 +195,7 @@ public final class NettyTransport implements Transport {
             queued.put(link.peerId(), link.queuedBytes());
             connected.put(link.peerId(), link.connected());
         }
-        return counters.snapshot(queued, connected);
+        return counters.snapshot(queued, connected, limits);
     }
 
     /** This transport's configuration. */

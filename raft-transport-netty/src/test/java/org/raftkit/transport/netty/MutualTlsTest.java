@@ -1,0 +1,237 @@
+package org.raftkit.transport.netty;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocket;
+
+import io.netty.handler.ssl.JdkSslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.raftkit.message.Heartbeat;
+import org.raftkit.message.RaftMessage;
+import org.raftkit.runtime.Await;
+import org.raftkit.transport.netty.tls.DevCertificates;
+import org.raftkit.transport.netty.tls.DevCertificates.NodeFiles;
+import org.raftkit.transport.netty.wire.Envelope;
+
+/**
+ * A three-node cluster over mutual TLS, attacked at n1 by peers that know the cluster id and the
+ * member ids (both shown by the KV example's status page) but hold no valid certificate for the
+ * node they claim to be. Each must be refused in the TLS handshake or, for a valid certificate of
+ * another node, at the Hello; counted; nothing reaches Raft; and the cluster still commits.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class MutualTlsTest {
+
+    private static final Duration WAIT = Duration.ofSeconds(10);
+    private static final String CLUSTER = LoopbackCluster.CLUSTER_ID;
+    private static final String TARGET = "n1";
+    /** No real term gets near this; a delivered message carrying it came from a test's fake peer. */
+    private static final long MARKER_TERM = 1L << 40;
+
+    private Path dir;
+    private final Map<String, NodeFiles> members = new LinkedHashMap<>();
+    private NodeFiles otherCaN2;
+    private NodeFiles expiredN2;
+    private LoopbackCluster cluster;
+    private final AtomicInteger writes = new AtomicInteger();
+
+    @BeforeAll
+    void issueCertificatesAndStartCluster() throws IOException {
+        dir = Files.createTempDirectory("raftkit-tls-test");
+        DevCertificates ca = DevCertificates.createAuthority(dir.resolve("ca"), "test-ca");
+        for (String id : new String[] {"n1", "n2", "n3"}) {
+            members.put(id, ca.issue(dir.resolve(id), CLUSTER, id));
+        }
+        expiredN2 = ca.issue(dir.resolve("expired"), CLUSTER, "n2", -10, 1);
+        otherCaN2 = DevCertificates.createAuthority(dir.resolve("other-ca"), "intruder-ca")
+                .issue(dir.resolve("intruder"), CLUSTER, "n2");
+        cluster = new LoopbackCluster(3, LoopbackCluster.fastRaftConfig(),
+                (id, b) -> b.tls(members.get(id).tlsConfig()).handshakeTimeoutMillis(2_000));
+        cluster.recordDeliveredIf(m -> m instanceof RaftMessage && ((RaftMessage) m).term() >= MARKER_TERM);
+        cluster.startAll();
+    }
+
+    @AfterEach
+    void clusterStillCommitsOverTls() {
+        String leader = cluster.awaitLeader(WAIT);
+        int n = writes.incrementAndGet();
+        cluster.submit(leader, "after-" + n, WAIT);
+        cluster.awaitSameApplied(WAIT, cluster.ids(), n);
+        assertThat(cluster.delivered()).as("fake messages that reached Raft").isEmpty();
+    }
+
+    @AfterAll
+    void stop() throws IOException {
+        if (cluster != null) {
+            cluster.close();
+        }
+        deleteTree(dir);
+    }
+
+    @Test
+    void membersTalkOverTlsAndRealPeersAreNeverRefused() {
+        for (String id : cluster.ids().subList(1, 3)) { // not n1, the target of the attacks
+            TransportStats s = cluster.transport(id).stats();
+            assertThat(s.rejected(RejectReason.TLS_HANDSHAKE_FAILED) + s.rejected(RejectReason.CERTIFICATE_MISMATCH))
+                    .as(id + " refused a member").isZero();
+        }
+    }
+
+    @Test
+    void forgedPeerWithoutCertificateIsRefused() throws Exception {
+        SSLContext noCertificate = jdkContext(SslContextBuilder.forClient()
+                .trustManager(members.get("n2").trustedCertificates().toFile()));
+        expectTlsRefused(noCertificate);
+    }
+
+    @Test
+    void certificateFromAnotherCaIsRefused() throws Exception {
+        expectTlsRefused(clientContext(otherCaN2, members.get("n2").trustedCertificates()));
+    }
+
+    @Test
+    void expiredCertificateIsRefused() throws Exception {
+        expectTlsRefused(clientContext(expiredN2, expiredN2.trustedCertificates()));
+    }
+
+    @Test
+    void plaintextPeerWithAForgedHelloIsRefusedBeforeTheFrameDecoder() throws IOException {
+        long before = stats().rejected(RejectReason.TLS_HANDSHAKE_FAILED);
+        long frames = framingRejections();
+        try (RawPeer peer = RawPeer.connect(cluster.address(TARGET))) {
+            peer.send(Handshake.hello(CLUSTER, "n2", TARGET));
+            peer.send(MessageCodec.encode(new Heartbeat("n2", TARGET, MARKER_TERM, 0, 0)));
+            assertThat(peer.closedByNodeWithin(WAIT)).isTrue();
+        }
+        Await.await(WAIT, () -> stats().rejected(RejectReason.TLS_HANDSHAKE_FAILED) == before + 1, () -> "" + stats());
+        assertThat(framingRejections()).as("nothing reached the frame decoder").isEqualTo(frames);
+    }
+
+    /** n3's own, valid certificate does not let its holder claim to be n2. */
+    @Test
+    void certificateForAnotherNodeIsRefused() throws Exception {
+        long before = stats().rejected(RejectReason.CERTIFICATE_MISMATCH);
+        try (SSLSocket s = tlsSocket(clientContext(members.get("n3"), members.get("n3").trustedCertificates()))) {
+            RawPeer peer = RawPeer.of(s);
+            Envelope answer = peer.hello(CLUSTER, "n2", TARGET);
+            assertThat(answer.getHelloReject().getReason()).isEqualTo("CERTIFICATE_MISMATCH");
+            assertThat(peer.closedByNodeWithin(WAIT)).isTrue();
+        }
+        Await.await(WAIT, () -> stats().rejected(RejectReason.CERTIFICATE_MISMATCH) == before + 1, () -> "" + stats());
+    }
+
+    /** The control case for the refusals above: n2's own certificate, claiming n2, is accepted. */
+    @Test
+    void theRightCertificateForTheClaimedNodeIsAccepted() throws Exception {
+        try (SSLSocket s = tlsSocket(clientContext(members.get("n2"), members.get("n2").trustedCertificates()))) {
+            assertThat(RawPeer.of(s).hello(CLUSTER, "n2", TARGET).hasHelloAck()).isTrue();
+        }
+    }
+
+    @Test
+    void badFilesAreRefusedAtCreateNamingTheFile() throws IOException {
+        NodeFiles n1 = members.get("n1");
+        NodeFiles n2 = members.get("n2");
+        Path missing = dir.resolve("no-such.pem");
+        assertThatThrownBy(() -> create(TlsConfig.mutual(missing, n1.privateKey(), n1.trustedCertificates())))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining(missing.toString());
+        assertThatThrownBy(() -> create(TlsConfig.mutual(n1.certificateChain(), n2.privateKey(),
+                n1.trustedCertificates())))
+                .hasMessageContaining(n2.privateKey().toString()).hasMessageContaining("does not belong");
+        Path leafOnly = dir.resolve("leaf-only.pem");
+        String chain = Files.readString(n1.certificateChain(), StandardCharsets.US_ASCII);
+        Files.writeString(leafOnly, chain.substring(0, chain.indexOf("-----END CERTIFICATE-----") + 25) + "\n");
+        assertThatThrownBy(() -> create(TlsConfig.mutual(n1.certificateChain(), n1.privateKey(), leafOnly)))
+                .hasMessageContaining(leafOnly.toString()).hasMessageContaining("no CA certificate");
+        Path notPem = dir.resolve("not-a-key.pem");
+        Files.writeString(notPem, "hello\n");
+        assertThatThrownBy(() -> create(TlsConfig.mutual(n1.certificateChain(), notPem, n1.trustedCertificates())))
+                .hasMessageContaining(notPem.toString()).hasMessageContaining("PKCS#8");
+        assertThatThrownBy(() -> create(TlsConfig.mutual(n2.certificateChain(), n2.privateKey(),
+                n1.trustedCertificates())))
+                .hasMessageContaining(n2.certificateChain().toString()).hasMessageContaining("raftkit://loopback/n1");
+    }
+
+    // ---------------------------------------------------------------------------------------------
+
+    private void expectTlsRefused(SSLContext attacker) throws Exception {
+        long before = stats().rejected(RejectReason.TLS_HANDSHAKE_FAILED);
+        long frames = framingRejections();
+        try (SSLSocket s = tlsSocket(attacker)) {
+            // In TLS 1.3 the client may finish its side before the server refuses its certificate:
+            // the Hello is then written into a session the server has already refused.
+            RawPeer peer = RawPeer.of(s);
+            Envelope answer = peer.hello(CLUSTER, "n2", TARGET);
+            throw new AssertionError("the node answered " + answer);
+        } catch (IOException expected) {
+            // refused in the TLS handshake
+        }
+        Await.await(WAIT, () -> stats().rejected(RejectReason.TLS_HANDSHAKE_FAILED) == before + 1, () -> "" + stats());
+        assertThat(framingRejections()).as("nothing reached the frame decoder").isEqualTo(frames);
+    }
+
+    private long framingRejections() {
+        TransportStats s = stats();
+        return s.rejected(RejectReason.FRAME_TOO_LARGE) + s.rejected(RejectReason.MALFORMED_FRAME)
+                + s.rejected(RejectReason.PROTOCOL_VIOLATION) + s.rejected(RejectReason.TRUNCATED_FRAME);
+    }
+
+    private SSLSocket tlsSocket(SSLContext context) throws IOException {
+        InetSocketAddress target = cluster.address(TARGET);
+        SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(target.getAddress(), target.getPort());
+        s.setSoTimeout((int) WAIT.toMillis());
+        return s;
+    }
+
+    static SSLContext clientContext(NodeFiles files, Path trust) throws IOException {
+        return jdkContext(SslContextBuilder.forClient().keyManager(files.certificateChain().toFile(),
+                files.privateKey().toFile()).trustManager(trust.toFile()));
+    }
+
+    private static SSLContext jdkContext(SslContextBuilder builder) throws IOException {
+        return ((JdkSslContext) builder.sslProvider(SslProvider.JDK).protocols("TLSv1.3").build()).context();
+    }
+
+    private void create(TlsConfig tls) {
+        NettyTransport.create(cluster.transportConfig(TARGET).tls(tls).build()).close();
+    }
+
+    private TransportStats stats() {
+        return cluster.transport(TARGET).stats();
+    }
+
+    static void deleteTree(Path root) throws IOException {
+        if (root == null || !Files.exists(root)) {
+            return;
+        }
+        try (var files = Files.walk(root)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        }
+    }
+}
