@@ -14,7 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import org.raftkit.transport.netty.TlsConfig;
 
 /**
  * {@code cluster}: a local cluster of KV nodes, each its own process, so that {@code kill -9} on
@@ -38,12 +41,15 @@ final class ClusterLauncher {
     private static final long LEADER_WAIT_MILLIS = 30_000;
 
     private final List<Member> members = new ArrayList<>();
+    /** Each node's TLS on the Raft port, by id; plaintext for ids not in it. */
+    private final Map<String, TlsConfig> tls;
     private final List<Child> children = new ArrayList<>();
     private final PrintStream out;
     private volatile boolean stopping;
 
-    ClusterLauncher(int nodes, Path dir, int httpPort, int raftPort, PrintStream out) {
+    ClusterLauncher(int nodes, Path dir, int httpPort, int raftPort, Map<String, TlsConfig> tls, PrintStream out) {
         this.out = out;
+        this.tls = Map.copyOf(tls);
         for (int i = 1; i <= nodes; i++) {
             members.add(new Member("n" + i, new InetSocketAddress(HOST, raftPort + i - 1),
                     new InetSocketAddress(HOST, httpPort + i - 1), dir.resolve("n" + i)));
@@ -126,7 +132,8 @@ final class ClusterLauncher {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + m.dataDir(), e);
         }
-        List<String> command = serveCommand(m, peersFlag(members), "-Xmx512m");
+        List<String> command = new ArrayList<>(serveCommand(m, peersFlag(members), "-Xmx512m"));
+        command.addAll(TlsFlags.serveArgs(tls.getOrDefault(m.id(), TlsConfig.plaintext())));
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(m.dataDir().resolve("node.log").toFile()));

@@ -16,6 +16,7 @@ import org.raftkit.storage.SegmentedLogStorage;
 import org.raftkit.storage.SyncPolicy;
 import org.raftkit.transport.netty.NettyTransport;
 import org.raftkit.transport.netty.NettyTransportConfig;
+import org.raftkit.transport.netty.TlsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,10 +45,11 @@ public final class KvNode implements AutoCloseable {
      * @param fsync         false only for benchmarks: acknowledged writes can be lost in a crash
      * @param maxValueBytes largest value a PUT may carry, in bytes
      * @param clusterId     id shared by every member
+     * @param tls           how the Raft port is secured: plaintext or mutual TLS
      */
     public record Settings(String id, InetSocketAddress raftAddress, InetSocketAddress httpAddress,
                            Map<String, InetSocketAddress> peers, Path dataDir, boolean fsync, int maxValueBytes,
-                           String clusterId) {
+                           String clusterId, TlsConfig tls) {
         public Settings {
             if (!peers.containsKey(id)) {
                 throw new IllegalArgumentException("--peers must include this node's own id " + id + ": " + peers.keySet());
@@ -60,6 +62,7 @@ public final class KvNode implements AutoCloseable {
                 throw new IllegalArgumentException("maxValueBytes must be > 0, was " + maxValueBytes);
             }
             peers = Map.copyOf(peers);
+            java.util.Objects.requireNonNull(tls, "tls");
         }
     }
 
@@ -104,6 +107,7 @@ public final class KvNode implements AutoCloseable {
                     .nodeId(s.id())
                     .listenAddress(s.raftAddress())
                     .peers(s.peers())
+                    .tls(s.tls())
                     .build());
         } catch (RuntimeException e) {
             logStorage.close();
@@ -130,8 +134,9 @@ public final class KvNode implements AutoCloseable {
                 throw e;
             }
         }
-        log.info("{} started: raft {}, http {}, data {}, fsync {}", s.id(), s.raftAddress(),
-                s.httpAddress() == null ? "off" : s.httpAddress(), s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)");
+        log.info("{} started: raft {} ({}), http {}, data {}, fsync {}", s.id(), s.raftAddress(),
+                s.tls().enabled() ? "mutual TLS" : "plaintext", s.httpAddress() == null ? "off" : s.httpAddress(),
+                s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)");
         return new KvNode(server, http);
     }
 

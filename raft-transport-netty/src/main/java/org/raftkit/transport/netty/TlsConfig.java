@@ -112,6 +112,19 @@ public final class TlsConfig {
         return protocols;
     }
 
+    /** Equal when the same files and TLS versions are configured. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof TlsConfig t && Objects.equals(certificateChainFile, t.certificateChainFile)
+                && Objects.equals(privateKeyFile, t.privateKeyFile)
+                && Objects.equals(trustedCertificatesFile, t.trustedCertificatesFile) && protocols.equals(t.protocols);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(certificateChainFile, privateKeyFile, trustedCertificatesFile, protocols);
+    }
+
     @Override
     public String toString() {
         return enabled() ? "mutual TLS " + protocols + " (certificate " + certificateChainFile + ", key "
