@@ -148,6 +148,31 @@ class MutualTlsTest {
         }
     }
 
+    /**
+     * A node's trust bundle is replaced while it runs (here by one that also trusts the other CA):
+     * new connections use the new files, without a restart.
+     */
+    @Test
+    void replacedFilesAreUsedByNewConnections() throws Exception {
+        NodeFiles n1 = members.get("n1");
+        Path trust = dir.resolve("rotating-trust.pem");
+        Files.copy(n1.trustedCertificates(), trust);
+        InetSocketAddress listen = FreePorts.loopback(1).get(0);
+        NettyTransport standalone = NettyTransport.create(cluster.transportConfig(TARGET).listenAddress(listen)
+                .tls(TlsConfig.mutual(n1.certificateChain(), n1.privateKey(), trust)).build());
+        try {
+            standalone.start(m -> { });
+            SSLContext intruder = clientContext(otherCaN2, members.get("n2").trustedCertificates());
+            assertThat(helloAccepted(intruder, listen)).as("before the change").isFalse();
+
+            Files.writeString(trust, Files.readString(n1.trustedCertificates())
+                    + Files.readString(otherCaN2.trustedCertificates()));
+            Await.await(WAIT, () -> helloAccepted(intruder, listen), () -> "the new trust bundle in use");
+        } finally {
+            standalone.close();
+        }
+    }
+
     @Test
     void badFilesAreRefusedAtCreateNamingTheFile() throws IOException {
         NodeFiles n1 = members.get("n1");
@@ -188,6 +213,16 @@ class MutualTlsTest {
         }
         Await.await(WAIT, () -> stats().rejected(RejectReason.TLS_HANDSHAKE_FAILED) == before + 1, () -> "" + stats());
         assertThat(framingRejections()).as("nothing reached the frame decoder").isEqualTo(frames);
+    }
+
+    /** Whether a Hello as n2 over a TLS connection from {@code client} to {@code address} gets a HelloAck. */
+    private static boolean helloAccepted(SSLContext client, InetSocketAddress address) {
+        try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket(address.getAddress(), address.getPort())) {
+            s.setSoTimeout(2_000);
+            return RawPeer.of(s).hello(CLUSTER, "n2", TARGET).hasHelloAck();
+        } catch (IOException refused) {
+            return false;
+        }
     }
 
     private long framingRejections() {
