@@ -23,17 +23,16 @@ final class InboundLimits {
         this.maxBufferedBytes = maxBufferedBytes;
     }
 
-    /** Takes a handshake slot for a new accepted connection; false when all are taken. */
+    /**
+     * Takes a handshake slot for a new accepted connection; false when all are taken. Two racing
+     * callers may both be refused for the last slot: on the safe side, and a real peer redials.
+     */
     boolean tryBeginHandshake() {
-        while (true) {
-            int n = pendingHandshakes.get();
-            if (n >= maxPendingHandshakes) {
-                return false;
-            }
-            if (pendingHandshakes.compareAndSet(n, n + 1)) {
-                return true;
-            }
+        if (pendingHandshakes.incrementAndGet() > maxPendingHandshakes) {
+            pendingHandshakes.decrementAndGet();
+            return false;
         }
+        return true;
     }
 
     /** Gives back a slot taken by {@link #tryBeginHandshake}: the handshake succeeded or the connection ended. */
@@ -46,19 +45,11 @@ final class InboundLimits {
      * would pass the limit. Shrinking always succeeds.
      */
     boolean tryBuffer(long delta) {
-        if (delta <= 0) {
-            bufferedBytes.addAndGet(delta);
-            return true;
+        if (bufferedBytes.addAndGet(delta) > maxBufferedBytes && delta > 0) {
+            bufferedBytes.addAndGet(-delta);
+            return false;
         }
-        while (true) {
-            long held = bufferedBytes.get();
-            if (held + delta > maxBufferedBytes) {
-                return false;
-            }
-            if (bufferedBytes.compareAndSet(held, held + delta)) {
-                return true;
-            }
-        }
+        return true;
     }
 
     /** Accepted connections in their handshake now. */

@@ -266,6 +266,19 @@ final class LoopbackCluster implements AutoCloseable {
         return agreed.get();
     }
 
+    /**
+     * The check after each attack: a leader commits command {@code "after-<n>"}, every node applies
+     * the same {@code n} or more commands, and no message the test marked fake reached Raft.
+     */
+    void assertStillCommits(int n, Duration timeout) {
+        String leader = awaitLeader(timeout);
+        submit(leader, "after-" + n, timeout);
+        awaitSameApplied(timeout, ids(), n);
+        if (!delivered.isEmpty()) {
+            throw new AssertionError("fake messages reached Raft: " + delivered);
+        }
+    }
+
     /** Every node's status and transport stats, for failure messages. */
     String statuses() {
         StringBuilder sb = new StringBuilder();
