@@ -99,8 +99,12 @@ final class ConnectionGuard {
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        String top = cause.getClass().getSimpleName() + ": " + cause.getMessage();
-        return PeerText.escape(root == cause ? top : top + " / " + root.getClass().getSimpleName() + ": "
-                + root.getMessage(), 300);
+        String top = oneLine(cause);
+        return PeerText.escape(root == cause ? top : top + " / " + oneLine(root), 300);
+    }
+
+    private static String oneLine(Throwable t) {
+        return t.getMessage() == null ? t.getClass().getSimpleName() : t.getClass().getSimpleName() + ": "
+                + t.getMessage();
     }
 }

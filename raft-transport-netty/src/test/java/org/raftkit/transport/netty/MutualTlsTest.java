@@ -11,10 +11,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 
 import io.netty.handler.ssl.JdkSslContext;
@@ -169,6 +171,68 @@ class MutualTlsTest {
         }
     }
 
+    /**
+     * A stale address book (or an attacker on n2's address) with a valid certificate of n3: n1's
+     * link to n2 refuses it after the TLS handshake, before sending its Hello.
+     */
+    @Test
+    void nodeAtAPeersAddressWithAnotherNodesCertificateGetsNoHello() throws Exception {
+        NodeFiles n3 = members.get("n3");
+        SSLContext serverSide = jdkContext(SslContextBuilder.forServer(n3.certificateChain().toFile(),
+                n3.privateKey().toFile()).trustManager(n3.trustedCertificates().toFile())
+                .clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE));
+        List<InetSocketAddress> ports = FreePorts.loopback(2);
+        AtomicInteger bytesFromN1 = new AtomicInteger(-1);
+        try (SSLServerSocket impostor = (SSLServerSocket) serverSide.getServerSocketFactory()
+                .createServerSocket(ports.get(1).getPort(), 5, ports.get(1).getAddress())) {
+            impostor.setSoTimeout((int) WAIT.toMillis());
+            NettyTransport standalone = NettyTransport.create(cluster.transportConfig(TARGET)
+                    .listenAddress(ports.get(0)).peers(Map.of(TARGET, ports.get(0), "n2", ports.get(1))).build());
+            try {
+                standalone.start(m -> { });
+                try (SSLSocket accepted = (SSLSocket) impostor.accept()) {
+                    accepted.setSoTimeout((int) WAIT.toMillis());
+                    accepted.startHandshake();
+                    int total = 0;
+                    try {
+                        while (accepted.getInputStream().read() >= 0) {
+                            total++;
+                        }
+                    } catch (IOException closedByN1) {
+                        // n1 hung up: what we wait for
+                    }
+                    bytesFromN1.set(total);
+                }
+                Await.await(WAIT, () -> standalone.stats().rejected(RejectReason.CERTIFICATE_MISMATCH) >= 1,
+                        () -> "" + standalone.stats());
+                assertThat(standalone.stats().connectedPeers().get("n2")).isFalse();
+            } finally {
+                standalone.close();
+            }
+        }
+        assertThat(bytesFromN1).as("application bytes n1 sent the impostor").hasValue(0);
+    }
+
+    @Test
+    void tls12IsRefusedUnlessAllowed() throws Exception {
+        NodeFiles n2 = members.get("n2");
+        SSLContext n2Context = clientContext(n2, n2.trustedCertificates());
+        assertThat(helloAccepted(n2Context, cluster.address(TARGET), "TLSv1.2")).as("TLS 1.3 only by default")
+                .isFalse();
+        assertThat(helloAccepted(n2Context, cluster.address(TARGET), "TLSv1.3")).as("the control case").isTrue();
+
+        NodeFiles n1 = members.get("n1");
+        InetSocketAddress listen = FreePorts.loopback(1).get(0);
+        NettyTransport allowing = NettyTransport.create(cluster.transportConfig(TARGET).listenAddress(listen)
+                .tls(n1.tlsConfig().allowingTls12()).build());
+        try {
+            allowing.start(m -> { });
+            assertThat(helloAccepted(n2Context, listen, "TLSv1.2")).as("with allowingTls12()").isTrue();
+        } finally {
+            allowing.close();
+        }
+    }
+
     @Test
     void badFilesAreRefusedAtCreateNamingTheFile() throws IOException {
         NodeFiles n1 = members.get("n1");
@@ -213,7 +277,13 @@ class MutualTlsTest {
 
     /** Whether a Hello as n2 over a TLS connection from {@code client} to {@code address} gets a HelloAck. */
     private static boolean helloAccepted(SSLContext client, InetSocketAddress address) {
+        return helloAccepted(client, address, "TLSv1.3");
+    }
+
+    /** As above, offering only TLS version {@code protocol}. */
+    private static boolean helloAccepted(SSLContext client, InetSocketAddress address, String protocol) {
         try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket(address.getAddress(), address.getPort())) {
+            s.setEnabledProtocols(new String[] {protocol});
             s.setSoTimeout(2_000);
             return RawPeer.of(s).hello(CLUSTER, "n2", TARGET).hasHelloAck();
         } catch (IOException refused) {
@@ -230,6 +300,7 @@ class MutualTlsTest {
     private SSLSocket tlsSocket(SSLContext context) throws IOException {
         InetSocketAddress target = cluster.address(TARGET);
         SSLSocket s = (SSLSocket) context.getSocketFactory().createSocket(target.getAddress(), target.getPort());
+        s.setEnabledProtocols(new String[] {"TLSv1.3"});
         s.setSoTimeout((int) WAIT.toMillis());
         return s;
     }
@@ -239,8 +310,12 @@ class MutualTlsTest {
                 files.privateKey().toFile()).trustManager(trust.toFile()));
     }
 
+    /**
+     * The JDK context inside a Netty one, for blocking sockets. Netty's protocol list does not
+     * reach sockets made from it: callers set the socket's enabled protocols themselves.
+     */
     private static SSLContext jdkContext(SslContextBuilder builder) throws IOException {
-        return ((JdkSslContext) builder.sslProvider(SslProvider.JDK).protocols("TLSv1.3").build()).context();
+        return ((JdkSslContext) builder.sslProvider(SslProvider.JDK).build()).context();
     }
 
     private void create(TlsConfig tls) {
