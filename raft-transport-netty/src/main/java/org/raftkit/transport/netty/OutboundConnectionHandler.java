@@ -62,7 +62,8 @@ final class OutboundConnectionHandler extends ConnectionHandler {
                 }
                 if (!reply.getFrom().equals(link.peerId())) {
                     guard.reject(ctx.channel(), label, RejectReason.REFUSED_BY_PEER,
-                            "the node at this address is " + PeerText.quote(reply.getFrom()) + ", not " + link.peerId());
+                            "the node at this address is " + PeerText.quote(reply.getFrom()) + ", not "
+                                    + link.peerId());
                     return;
                 }
                 onHandshaken(ctx);

@@ -14,12 +14,15 @@ final class PeerText {
     private PeerText() {
     }
 
-    /** {@code value} shortened to {@link #MAX_CHARS}, escaped and in double quotes; {@code …(+N chars)} marks a cut. */
+    /**
+     * {@code value} shortened to {@link #MAX_CHARS}, escaped and in double quotes;
+     * {@code …(+N chars)} marks a cut.
+     */
     static String quote(String value) {
         return value == null ? "null" : "\"" + escape(value, MAX_CHARS) + "\"";
     }
 
-    /** {@code value} shortened to {@code maxChars} and escaped, without quotes: for longer texts such as a TLS error. */
+    /** {@code value} shortened to {@code maxChars} and escaped, without quotes: for longer texts (a TLS error). */
     static String escape(String value, int maxChars) {
         if (value == null) {
             return "null";

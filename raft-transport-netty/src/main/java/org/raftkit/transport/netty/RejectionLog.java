@@ -58,7 +58,8 @@ final class RejectionLog {
         /** -1 if this line must not be logged (and counts it), else how many were not logged before it. */
         long admit(long now) {
             long next = nextNanos.get();
-            if (now - next >= 0 && nextNanos.compareAndSet(next, now + TimeUnit.MILLISECONDS.toNanos(INTERVAL_MILLIS))) {
+            long following = now + TimeUnit.MILLISECONDS.toNanos(INTERVAL_MILLIS);
+            if (now - next >= 0 && nextNanos.compareAndSet(next, following)) {
                 return suppressed.getAndSet(0);
             }
             suppressed.incrementAndGet();

@@ -19,9 +19,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 
-import io.netty.handler.ssl.JdkSslContext;
 import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -97,19 +95,19 @@ class MutualTlsTest {
 
     @Test
     void forgedPeerWithoutCertificateIsRefused() throws Exception {
-        SSLContext noCertificate = jdkContext(SslContextBuilder.forClient()
+        SSLContext noCertificate = TlsClients.jdkContext(SslContextBuilder.forClient()
                 .trustManager(members.get("n2").trustedCertificates().toFile()));
         expectTlsRefused(noCertificate);
     }
 
     @Test
     void certificateFromAnotherCaIsRefused() throws Exception {
-        expectTlsRefused(clientContext(otherCaN2, members.get("n2").trustedCertificates()));
+        expectTlsRefused(TlsClients.insistentClientContext(otherCaN2, members.get("n2").trustedCertificates()));
     }
 
     @Test
     void expiredCertificateIsRefused() throws Exception {
-        expectTlsRefused(clientContext(expiredN2, expiredN2.trustedCertificates()));
+        expectTlsRefused(TlsClients.insistentClientContext(expiredN2, expiredN2.trustedCertificates()));
     }
 
     @Test
@@ -129,7 +127,8 @@ class MutualTlsTest {
     @Test
     void certificateForAnotherNodeIsRefused() throws Exception {
         long before = stats().rejected(RejectReason.CERTIFICATE_MISMATCH);
-        try (SSLSocket s = tlsSocket(clientContext(members.get("n3"), members.get("n3").trustedCertificates()))) {
+        NodeFiles n3 = members.get("n3");
+        try (SSLSocket s = tlsSocket(TlsClients.clientContext(n3, n3.trustedCertificates()))) {
             RawPeer peer = RawPeer.of(s);
             Envelope answer = peer.hello(CLUSTER, "n2", TARGET);
             assertThat(answer.getHelloReject().getReason()).isEqualTo("CERTIFICATE_MISMATCH");
@@ -141,7 +140,8 @@ class MutualTlsTest {
     /** The control case for the refusals above: n2's own certificate, claiming n2, is accepted. */
     @Test
     void theRightCertificateForTheClaimedNodeIsAccepted() throws Exception {
-        try (SSLSocket s = tlsSocket(clientContext(members.get("n2"), members.get("n2").trustedCertificates()))) {
+        NodeFiles n2 = members.get("n2");
+        try (SSLSocket s = tlsSocket(TlsClients.clientContext(n2, n2.trustedCertificates()))) {
             assertThat(RawPeer.of(s).hello(CLUSTER, "n2", TARGET).hasHelloAck()).isTrue();
         }
     }
@@ -160,7 +160,7 @@ class MutualTlsTest {
                 .tls(TlsConfig.mutual(n1.certificateChain(), n1.privateKey(), trust)).build());
         try {
             standalone.start(m -> { });
-            SSLContext intruder = clientContext(otherCaN2, members.get("n2").trustedCertificates());
+            SSLContext intruder = TlsClients.clientContext(otherCaN2, members.get("n2").trustedCertificates());
             assertThat(helloAccepted(intruder, listen)).as("before the change").isFalse();
 
             Files.writeString(trust, Files.readString(n1.trustedCertificates())
@@ -178,7 +178,7 @@ class MutualTlsTest {
     @Test
     void nodeAtAPeersAddressWithAnotherNodesCertificateGetsNoHello() throws Exception {
         NodeFiles n3 = members.get("n3");
-        SSLContext serverSide = jdkContext(SslContextBuilder.forServer(n3.certificateChain().toFile(),
+        SSLContext serverSide = TlsClients.jdkContext(SslContextBuilder.forServer(n3.certificateChain().toFile(),
                 n3.privateKey().toFile()).trustManager(n3.trustedCertificates().toFile())
                 .clientAuth(io.netty.handler.ssl.ClientAuth.REQUIRE));
         List<InetSocketAddress> ports = FreePorts.loopback(2);
@@ -216,7 +216,7 @@ class MutualTlsTest {
     @Test
     void tls12IsRefusedUnlessAllowed() throws Exception {
         NodeFiles n2 = members.get("n2");
-        SSLContext n2Context = clientContext(n2, n2.trustedCertificates());
+        SSLContext n2Context = TlsClients.clientContext(n2, n2.trustedCertificates());
         assertThat(helloAccepted(n2Context, cluster.address(TARGET), "TLSv1.2")).as("TLS 1.3 only by default")
                 .isFalse();
         assertThat(helloAccepted(n2Context, cluster.address(TARGET), "TLSv1.3")).as("the control case").isTrue();
@@ -282,7 +282,8 @@ class MutualTlsTest {
 
     /** As above, offering only TLS version {@code protocol}. */
     private static boolean helloAccepted(SSLContext client, InetSocketAddress address, String protocol) {
-        try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket(address.getAddress(), address.getPort())) {
+        try (SSLSocket s = (SSLSocket) client.getSocketFactory()
+                .createSocket(address.getAddress(), address.getPort())) {
             s.setEnabledProtocols(new String[] {protocol});
             s.setSoTimeout(2_000);
             return RawPeer.of(s).hello(CLUSTER, "n2", TARGET).hasHelloAck();
@@ -303,19 +304,6 @@ class MutualTlsTest {
         s.setEnabledProtocols(new String[] {"TLSv1.3"});
         s.setSoTimeout((int) WAIT.toMillis());
         return s;
-    }
-
-    static SSLContext clientContext(NodeFiles files, Path trust) throws IOException {
-        return jdkContext(SslContextBuilder.forClient().keyManager(files.certificateChain().toFile(),
-                files.privateKey().toFile()).trustManager(trust.toFile()));
-    }
-
-    /**
-     * The JDK context inside a Netty one, for blocking sockets. Netty's protocol list does not
-     * reach sockets made from it: callers set the socket's enabled protocols themselves.
-     */
-    private static SSLContext jdkContext(SslContextBuilder builder) throws IOException {
-        return ((JdkSslContext) builder.sslProvider(SslProvider.JDK).build()).context();
     }
 
     private void create(TlsConfig tls) {
