@@ -14,7 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import org.raftkit.transport.netty.TlsConfig;
 
 /**
  * {@code cluster}: a local cluster of KV nodes, each its own process, so that {@code kill -9} on
@@ -38,6 +41,8 @@ final class ClusterLauncher {
     private static final long LEADER_WAIT_MILLIS = 30_000;
 
     private final List<Member> members = new ArrayList<>();
+    /** Each node's TLS on the Raft port, by id; plaintext for ids not in it. */
+    private final Map<String, TlsConfig> tls;
     private final List<Child> children = new ArrayList<>();
     private final List<String> serveFlags;
     private final PrintStream out;
@@ -45,11 +50,14 @@ final class ClusterLauncher {
 
     /**
      * @param serveFlags extra flags for every node's {@code serve} (fsync, timeouts)
+     * @param tls        each node's TLS settings for its Raft port
      * @throws Flags.UsageException if the port ranges overlap, or {@code dir} holds another number of nodes
      */
-    ClusterLauncher(int nodes, Path dir, int httpPort, int raftPort, List<String> serveFlags, PrintStream out) {
+    ClusterLauncher(int nodes, Path dir, int httpPort, int raftPort, List<String> serveFlags,
+                    Map<String, TlsConfig> tls, PrintStream out) {
         this.out = out;
         this.serveFlags = List.copyOf(serveFlags);
+        this.tls = Map.copyOf(tls);
         if (httpPort < raftPort + nodes && raftPort < httpPort + nodes) {
             throw new Flags.UsageException("--http-port " + httpPort + ".." + (httpPort + nodes - 1) + " overlaps --raft-port "
                     + raftPort + ".." + (raftPort + nodes - 1) + " for " + nodes + " nodes; move one of them");
@@ -179,7 +187,9 @@ final class ClusterLauncher {
     }
 
     private List<String> command(Member m) {
-        return serveCommand(m, members, serveFlags, "-Xmx512m");
+        List<String> command = new ArrayList<>(serveCommand(m, members, serveFlags, "-Xmx512m"));
+        command.addAll(TlsFlags.serveArgs(tls.getOrDefault(m.id(), TlsConfig.plaintext())));
+        return command;
     }
 
     private static void checkFree(InetSocketAddress address, String flag) {

@@ -37,6 +37,14 @@ final class Flags {
      * a key may start with a dash.
      */
     static Flags parse(String command, String[] args, Set<String> known) {
+        return parse(command, args, known, Set.of());
+    }
+
+    /**
+     * As {@link #parse(String, String[], Set)}, also accepting the {@code switches}: flags without
+     * a value ({@code --tls}), read with {@link #has}.
+     */
+    static Flags parse(String command, String[] args, Set<String> known, Set<String> switches) {
         Flags flags = new Flags(command);
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
@@ -55,9 +63,12 @@ final class Flags {
                 value = name.substring(eq + 1);
                 name = name.substring(0, eq);
             }
-            if (!known.contains(name)) {
+            if (switches.contains(name) && value == null) {
+                value = "true";
+            } else if (!known.contains(name)) {
                 throw new UsageException("unknown flag --" + name + " for '" + command + "' (known: "
-                        + String.join(", ", known.stream().sorted().map(k -> "--" + k).toList()) + ")");
+                        + String.join(", ", java.util.stream.Stream.concat(known.stream(), switches.stream()).sorted()
+                        .map(k -> "--" + k).toList()) + ")");
             }
             if (value == null) {
                 if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
@@ -82,6 +93,11 @@ final class Flags {
             throw new UsageException("'" + command + "' takes " + names.length + " argument(s): "
                     + String.join(" ", names) + "; got " + positional.size());
         }
+    }
+
+    /** Whether the switch {@code name} was given. */
+    boolean has(String name) {
+        return values.containsKey(name);
     }
 
     String string(String name, String defaultValue) {

@@ -5,12 +5,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
 import org.raftkit.storage.bench.LogBench;
+import org.raftkit.transport.netty.TlsConfig;
 
 
 /**
@@ -22,10 +24,14 @@ public final class KvMain {
     private static final String USAGE = """
             usage: java -jar raft-kv.jar <command> [flags]
               cluster   [--nodes 3] [--dir ./data] [--http-port 8001] [--raft-port 7001] [tuning]
-                        a local cluster, one process per node; Ctrl-C stops it
+                        [--tls | --tls-cert F --tls-key F --tls-ca F]
+                        a local cluster, one process per node; Ctrl-C stops it. --tls makes a
+                        throwaway CA (DIR/ca.pem) and node certificates; {id} in a file flag
+                        stands for the node's id
               serve     --id n1 --raft 127.0.0.1:7001 --http 127.0.0.1:8001
                         --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data DIR
                         [--cluster-id raft-kv] [--max-value-bytes 1048576] [--http-peers n1=HOST:PORT,…]
+                        [--tls-cert CHAIN.pem --tls-key KEY.pem --tls-ca CA.pem]  (mutual TLS, Raft port)
                         [tuning]
               tuning:   [--fsync true] [--election-timeout-min 150ms] [--election-timeout-max 300ms]
                         [--heartbeat-interval 50ms]
@@ -35,7 +41,7 @@ public final class KvMain {
               delete KEY     [--if-match REV] [--endpoints URL,…] [--timeout 10s]
               status         [--endpoints URL,…]
               bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
-                        [--fsync true|false] [--out FILE]
+                        [--fsync true|false] [--tls] [--out FILE]
               bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]
             endpoints default to""" + " " + KvClient.DEFAULT_ENDPOINTS;
 
@@ -66,7 +72,7 @@ public final class KvMain {
                     return client(command, rest, out);
                 }
                 case "bench" -> {
-                    return KvBench.run(Flags.parse("bench", rest, KvBench.FLAGS), out, err);
+                    return KvBench.run(Flags.parse("bench", rest, KvBench.FLAGS, Set.of(TlsFlags.GENERATE)), out, err);
                 }
                 case "bench-log" -> {
                     LogBench.main(rest);
@@ -99,18 +105,33 @@ public final class KvMain {
     }
 
     private static int cluster(String[] args, PrintStream out) throws InterruptedException {
-        Flags f = Flags.parse("cluster", args, with(RaftFlags.NAMES, "nodes", "dir", "http-port", "raft-port"));
+        Flags f = Flags.parse("cluster", args, with(RaftFlags.NAMES, "nodes", "dir", "http-port", "raft-port",
+                "tls-cert", "tls-key", "tls-ca"), Set.of(TlsFlags.GENERATE));
         f.expectPositional();
         int nodes = f.integer("nodes", 3, 1, 9);
         int httpPort = f.integer("http-port", 8001, 1, 65535 - nodes);
         int raftPort = f.integer("raft-port", 7001, 1, 65535 - nodes);
         Path dir = Path.of(f.string("dir", "./data")).toAbsolutePath().normalize();
-        return new ClusterLauncher(nodes, dir, httpPort, raftPort, RaftFlags.forServe(f), out).run();
+        if (f.has(TlsFlags.GENERATE) && TlsFlags.filesGiven(f)) {
+            throw new Flags.UsageException("--tls makes its own certificates; give either it or --tls-cert/--tls-key/--tls-ca");
+        }
+        if (nodes > 1 && TlsFlags.filesGiven(f) && !f.string("tls-cert", "").contains("{id}")) {
+            throw new Flags.UsageException("each node needs its own certificate: put {id} in --tls-cert and --tls-key, "
+                    + "e.g. --tls-cert certs/{id}.pem");
+        }
+        Map<String, TlsConfig> tls = new LinkedHashMap<>();
+        List<String> ids = java.util.stream.IntStream.rangeClosed(1, nodes).mapToObj(i -> "n" + i).toList();
+        if (f.has(TlsFlags.GENERATE)) {
+            tls.putAll(TlsFlags.throwaway(dir, KvNode.DEFAULT_CLUSTER_ID, ids, out));
+        } else {
+            ids.forEach(id -> tls.put(id, TlsFlags.fromFiles(f, id)));
+        }
+        return new ClusterLauncher(nodes, dir, httpPort, raftPort, RaftFlags.forServe(f), tls, out).run();
     }
 
     private static int serve(String[] args) throws InterruptedException {
         Flags f = Flags.parse("serve", args, with(RaftFlags.NAMES, "id", "raft", "http", "peers", "data",
-                "cluster-id", "max-value-bytes", "exit-with", "http-peers"));
+                "cluster-id", "max-value-bytes", "exit-with", "http-peers", "tls-cert", "tls-key", "tls-ca"));
         f.expectPositional();
         KvNode.Settings settings;
         try {
@@ -118,7 +139,7 @@ public final class KvMain {
                     Flags.address("http", f.required("http")), Flags.peers("peers", f.required("peers")),
                     Path.of(f.required("data")), RaftFlags.fsync(f),
                     f.integer("max-value-bytes", KvNode.DEFAULT_MAX_VALUE_BYTES, 1, 64 << 20),
-                    f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID));
+                    f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID), TlsFlags.fromFiles(f, f.required("id")));
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException(e.getMessage());
         }

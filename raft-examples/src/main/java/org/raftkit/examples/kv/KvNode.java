@@ -21,6 +21,7 @@ import org.raftkit.metrics.RaftMetrics;
 
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.raftkit.transport.netty.TlsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,10 +50,11 @@ public final class KvNode implements AutoCloseable {
      * @param fsync         false only for benchmarks: acknowledged writes can be lost in a crash
      * @param maxValueBytes largest value a PUT may carry, in bytes
      * @param clusterId     id shared by every member
+     * @param tls           how the Raft port is secured: plaintext or mutual TLS
      */
     public record Settings(String id, InetSocketAddress raftAddress, InetSocketAddress httpAddress,
                            Map<String, InetSocketAddress> peers, Path dataDir, boolean fsync, int maxValueBytes,
-                           String clusterId) {
+                           String clusterId, TlsConfig tls) {
         public Settings {
             if (!peers.containsKey(id)) {
                 throw new IllegalArgumentException("--peers must include this node's own id " + id + ": " + peers.keySet());
@@ -65,6 +67,7 @@ public final class KvNode implements AutoCloseable {
                 throw new IllegalArgumentException("maxValueBytes must be > 0, was " + maxValueBytes);
             }
             peers = Map.copyOf(peers);
+            java.util.Objects.requireNonNull(tls, "tls");
         }
     }
 
@@ -122,6 +125,7 @@ public final class KvNode implements AutoCloseable {
                     .nodeId(s.id())
                     .listenAddress(s.raftAddress())
                     .peers(s.peers())
+                    .tls(s.tls())
                     .build());
         } catch (RuntimeException e) {
             logStorage.close();
@@ -153,8 +157,9 @@ public final class KvNode implements AutoCloseable {
                 throw e;
             }
         }
-        log.info("{} started: raft {}, http {}, data {}, fsync {}", s.id(), s.raftAddress(),
-                s.httpAddress() == null ? "off" : s.httpAddress(), s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)");
+        log.info("{} started: raft {} ({}), http {}, data {}, fsync {}", s.id(), s.raftAddress(),
+                s.tls().enabled() ? "mutual TLS" : "plaintext", s.httpAddress() == null ? "off" : s.httpAddress(),
+                s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)");
         return new KvNode(server, httpServer);
     }
 

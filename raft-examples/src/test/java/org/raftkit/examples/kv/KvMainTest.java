@@ -50,6 +50,12 @@ class KvMainTest {
                 "--peers", "n1=127.0.0.1:7001", "--data", "x").err()).contains("--raft has a bad port");
         assertThat(run("bench", "--fsync", "maybe").err()).contains("--fsync must be true or false, was 'maybe'");
         assertThat(run("bench", "--clients", "-1").code()).isEqualTo(2);
+        assertThat(run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
+                "--peers", "n1=127.0.0.1:7001", "--data", "x", "--tls-cert", "c.pem").err())
+                .contains("TLS needs all of --tls-cert, --tls-key and --tls-ca; --tls-key is missing");
+        assertThat(run("cluster", "--tls", "--tls-ca", "ca.pem").err()).contains("give either it or --tls-cert");
+        assertThat(run("cluster", "--tls-cert", "a.pem", "--tls-key", "a.key", "--tls-ca", "ca.pem").err())
+                .contains("put {id} in --tls-cert");
     }
 
     @Test
