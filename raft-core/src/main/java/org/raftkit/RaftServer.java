@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.raftkit.message.Entry;
+import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.runtime.RaftRuntime;
 import org.raftkit.runtime.ThreadScheduler;
 import org.raftkit.spi.LogStorage;
@@ -181,6 +182,7 @@ public final class RaftServer implements AutoCloseable {
         private Scheduler scheduler = ThreadScheduler.INSTANCE;
         private SnapshotStore snapshotStore;
         private SnapshotConfig snapshotConfig = SnapshotConfig.defaults();
+        private RaftMetrics metrics = RaftMetrics.NONE;
 
         private Builder() {
         }
@@ -273,6 +275,16 @@ public final class RaftServer implements AutoCloseable {
         }
 
         /**
+         * Where the node reports counters, gauges and latencies (docs/OPERATIONS.md, "Metrics"):
+         * {@code new JmxMetrics()} for JMX, or a binding to the application's metrics library.
+         * Default: {@link RaftMetrics#NONE}.
+         */
+        public Builder metrics(RaftMetrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
+            return this;
+        }
+
+        /**
          * Builds the server: loads term and vote, reads the log. Starts nothing.
          *
          * @throws IllegalStateException    if a required part is missing
@@ -297,7 +309,7 @@ public final class RaftServer implements AutoCloseable {
                         + " bytes; lower SnapshotConfig.chunkBytes or raise the transport's frame limit");
             }
             return new RaftServer(new RaftRuntime(id, members, config, stateMachine, logStorage, termVoteStore,
-                    transport, s, listener, scheduler, snapshotStore, snapshotConfig));
+                    transport, s, listener, scheduler, metrics, snapshotStore, snapshotConfig));
         }
 
         /** One limit on a command's size from {@code submit} to the wire: the transport must carry it. */

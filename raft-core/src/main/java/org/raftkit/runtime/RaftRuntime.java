@@ -17,6 +17,7 @@ import org.raftkit.ServerClosedException;
 import org.raftkit.SnapshotConfig;
 import org.raftkit.StateMachine;
 import org.raftkit.core.RaftNode;
+import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.spi.LogStorage;
 import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.SnapshotStore;
@@ -60,6 +61,7 @@ public final class RaftRuntime {
     private final RequestBudget budget;
     private final Inbox inbox;
     private final LiveStatus status;
+    private final RuntimeMetrics metrics;
     private final StorageWriter storageWriter;
     private final Applier applier;
     private final RaftThread raftLoop;
@@ -84,13 +86,14 @@ public final class RaftRuntime {
      * @param seed          seed of the core's election-timeout jitter
      * @param listener      told of role changes and failure
      * @param scheduler     the clock and the threads ({@link ThreadScheduler#INSTANCE} in production)
+     * @param metrics       where the node reports what it does; {@link RaftMetrics#NONE} for nothing
      * @param snapshotStore where snapshots are kept, or null for none (the log is then never compacted);
      *                      owned and closed likewise
      * @param snapshotConfig when snapshots are taken and how they are sent
      */
     public RaftRuntime(String id, Collection<String> members, RaftConfig config, StateMachine stateMachine,
                        LogStorage logStorage, TermVoteStore termVoteStore, Transport transport, long seed,
-                       RaftListener listener, Scheduler scheduler, SnapshotStore snapshotStore,
+                       RaftListener listener, Scheduler scheduler, RaftMetrics metrics, SnapshotStore snapshotStore,
                        SnapshotConfig snapshotConfig) {
         this.id = Objects.requireNonNull(id, "id");
         this.config = Objects.requireNonNull(config, "config");
@@ -119,11 +122,14 @@ public final class RaftRuntime {
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
 
+        // Latencies are measured on the scheduler's clock, so they are virtual under the simulator.
+        this.metrics = new RuntimeMetrics(id, node.voters(), Objects.requireNonNull(metrics, "metrics"), status,
+                budget, inbox, scheduler::nanoTime);
         FailStop failStop = this::failStop;
         // The state machine starts empty: restored from the snapshot first if there is one, then
         // fed the log after it.
-        Applier applier = new Applier(id, stateMachine, 0, inbox, status, failStop);
-        StorageWriter storage = new StorageWriter(logStorage, termVoteStore, transport, inbox, failStop);
+        Applier applier = new Applier(id, stateMachine, 0, inbox, status, failStop, this.metrics);
+        StorageWriter storage = new StorageWriter(logStorage, termVoteStore, transport, inbox, failStop, this.metrics);
         boolean takesSnapshots = snapshotStore != null && overridesSnapshot(stateMachine);
         if (snapshotStore != null && !takesSnapshots) {
             LOG.warn("{}: {} does not implement StateMachine.snapshot(), so this node takes no snapshots and its "
@@ -138,11 +144,12 @@ public final class RaftRuntime {
         SnapshotDuties duties = new SnapshotDuties(id, node, snapshotConfig, takesSnapshots ? snapshotLoop : null,
                 applier, status, startFrom, scheduler.nanoTime());
         ClientCalls calls = new ClientCalls(id, node, config, transport, applier, budget, status, scheduler,
-                storage);
+                storage, this.metrics);
         this.raftLoop = new RaftThread(id, node, config, inbox, transport, storage, applier, calls, status,
-                listener, this, scheduler, duties, snapshotLoop);
+                listener, this, scheduler, this.metrics, duties, snapshotLoop);
         this.storageWriter = storage;
         this.applier = applier;
+        this.metrics.queues(metrics, id, storage::queued, applier::queued);
     }
 
     /** Whether the machine's class implements {@link StateMachine#snapshot()} rather than inheriting the default. */
@@ -317,6 +324,7 @@ public final class RaftRuntime {
                     + " bytes exceeds maxPendingBytes " + budget.maxBytes()));
         }
         if (!budget.tryAcquire(payload.length)) {
+            metrics.busy();
             return CompletableFuture.failedFuture(new ServerBusyException(id + " has " + budget.requests()
                     + " pending requests (" + budget.bytes() + " bytes); limits " + budget.maxRequests() + " / "
                     + budget.maxBytes() + " bytes"));

@@ -63,6 +63,9 @@ final class RaftThread {
     private final Scheduler clock;
     private final SnapshotDuties snapshots;
     private final SnapshotLoop snapshotLoop;
+    private final RuntimeMetrics metrics;
+    /** The role, term and leader last handed to the listener, or null before the first. */
+    private Ready.SoftState lastSoftState;
     private final long tickNanos;
     /** Entry bytes waiting for the disk beyond which inbound entries are dropped; see {@link #drainMessages}. */
     private final long maxStorageBacklogBytes;
@@ -73,7 +76,8 @@ final class RaftThread {
 
     RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
                Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime,
-               Scheduler clock, SnapshotDuties snapshots, SnapshotLoop snapshotLoop) {
+               Scheduler clock, RuntimeMetrics metrics, SnapshotDuties snapshots, SnapshotLoop snapshotLoop) {
+        this.metrics = metrics;
         this.id = id;
         this.node = node;
         this.inbox = inbox;
@@ -239,6 +243,13 @@ final class RaftThread {
     }
 
     private void onSoftState(Ready.SoftState soft) {
+        metrics.roleChanged(soft.role(), soft.leaderId());
+        if (soft.equals(lastSoftState)) {
+            // A pre-candidate's next attempt re-enters the same state: nothing changed for the
+            // listener, whose contract is changes only (a cut-off node would repeat it 5 times a second).
+            return;
+        }
+        lastSoftState = soft;
         status.role = soft.role();
         status.term = soft.term();
         status.leaderId = soft.leaderId();
@@ -258,6 +269,8 @@ final class RaftThread {
         status.lastIndex = node.lastIndex();
         status.firstLogIndex = node.firstIndex();
         status.term = node.currentTerm();
+        metrics.published(status.commitIndex);
+        metrics.followers(node);
     }
 
     // ---------------------------------------------------------------------------------------------
