@@ -49,6 +49,7 @@ final class NodeNemesis {
         net.calm();
         network.lateRate = 0;
         for (Member m : cluster.members()) {
+            m.disk.disarm();
             if (m.scheduler != null) {
                 m.scheduler.pausedUntil = 0;
                 m.scheduler.diskSlowFactor = 1;
