@@ -183,7 +183,7 @@ final class LogRecovery {
         for (int i = 0; i < later.size(); i++) {
             LOG.warn("{}: holds no valid record after the torn write; deleting it", later.get(i).path());
             laterChannels.get(i).close();
-            Files.delete(later.get(i).path());
+            channels.delete(later.get(i).path());
         }
         if (!later.isEmpty() && forceRepairs) {
             StorageFiles.fsyncDirectory(dir, channels);
@@ -194,7 +194,7 @@ final class LogRecovery {
         for (SegmentFile f : obsolete) {
             LOG.info("{}: before the log's start ({}); finishing an interrupted compaction", f.path(),
                     LogStart.FILE_NAME);
-            Files.delete(f.path());
+            channels.delete(f.path());
         }
         if (!obsolete.isEmpty() && forceRepairs) {
             StorageFiles.fsyncDirectory(dir, channels);

@@ -3,7 +3,6 @@ package org.raftkit.storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashSet;
@@ -124,7 +123,7 @@ final class LogWriter {
             for (Segment s : removed) {
                 unsynced.remove(s);
                 s.closeChannel();
-                Files.delete(s.file);
+                options.channelFactory().delete(s.file);
             }
             active = index.lastSegment();
             written = active.endOffset();
@@ -167,7 +166,7 @@ final class LogWriter {
             for (Segment s : index.dropSegmentsBefore(newFirst, termBeforeFirst)) {
                 unsynced.remove(s);
                 s.closeChannel();
-                Files.delete(s.file);
+                options.channelFactory().delete(s.file);
             }
             directoryUnsynced = true;
         } catch (IOException e) {
