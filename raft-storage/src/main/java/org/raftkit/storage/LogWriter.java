@@ -63,6 +63,13 @@ final class LogWriter {
     private long allocated;
     /** Highest index whose record is in the buffer (meaningful while the buffer is not empty). */
     private long lastBufferedIndex;
+    /**
+     * Highest index known durable: every record up to it was forced by a completed sync, or was on
+     * disk at open (recovery forces it). Written into each record's header as recovery's evidence
+     * (see {@link RecordFormat}). Invariant: durableIndex <= index.lastIndex(), and no record of an
+     * index above it was ever acknowledged by this writer.
+     */
+    private long durableIndex;
     private volatile Throwable failure;
 
     LogWriter(Path dir, SegmentedLogStorage.Options options, LogIndex index, long lastSegmentFileBytes) {
@@ -72,6 +79,7 @@ final class LogWriter {
         this.active = index.lastSegment();
         this.written = active == null ? 0 : active.endOffset();
         this.allocated = lastSegmentFileBytes;
+        this.durableIndex = index.lastIndex();
     }
 
     /** The first failure, or null while healthy. Any thread. */
@@ -119,11 +127,17 @@ final class LogWriter {
         try {
             // Buffered bytes first, so the file and the offsets agree before cutting.
             flush();
+            durableIndex = Math.min(durableIndex, fromIndex - 1);
             List<Segment> removed = index.truncateFrom(fromIndex);
-            for (Segment s : removed) {
+            // Later segments go first, newest first, each unlink durable before the next one and before
+            // the cut: a crash at any point then leaves the old log or a prefix of it. Cutting first
+            // and unlinking after, a lost unlink would bring a segment back behind the cut: a gap.
+            for (int i = removed.size() - 1; i >= 0; i--) {
+                Segment s = removed.get(i);
                 unsynced.remove(s);
                 s.closeChannel();
                 options.channelFactory().delete(s.file);
+                forceDirectory();
             }
             active = index.lastSegment();
             written = active.endOffset();
@@ -134,7 +148,7 @@ final class LogWriter {
             allocated = written;
             force(active.channel, true);
             unsynced.remove(active);
-            if (!removed.isEmpty() || directoryUnsynced) {
+            if (directoryUnsynced) {
                 forceDirectory();
             }
         } catch (IOException e) {
@@ -186,6 +200,7 @@ final class LogWriter {
             if (directoryUnsynced) {
                 forceDirectory();
             }
+            durableIndex = index.lastIndex();
         } catch (IOException e) {
             throw fail("sync " + dir, e);
         }
@@ -217,7 +232,7 @@ final class LogWriter {
             roll(e.index());
         }
         int offset = active.endOffset();
-        RecordFormat.encodeHeader(e, header, crc);
+        RecordFormat.encodeHeader(e, durableIndex, header, crc);
         boolean writtenThrough = false;
         if (recordBytes > buffer.remaining()) {
             flush();
@@ -287,6 +302,15 @@ final class LogWriter {
 
     private void roll(long firstIndex) throws IOException {
         flush();
+        // The sealed segment's records and its own directory entry become durable before the next
+        // segment exists. Otherwise a power loss could keep the new segment and lose the old one's
+        // unsynced tail: a gap between the two, which recovery must refuse. So only the last segment
+        // ever holds records that were never forced.
+        force(active.channel, false);
+        unsynced.remove(active);
+        if (directoryUnsynced) {
+            forceDirectory();
+        }
         active.seal();
         openSegment(firstIndex);
     }
