@@ -66,6 +66,10 @@ final class PowerLossDisk implements FileChannelFactory {
     private final Map<String, Long> names = new HashMap<>();
     private final List<Event> journal = new ArrayList<>();
     private long nextInode;
+    /** While true, the process is "dead": every write, force and directory change is swallowed. */
+    private boolean dead;
+    /** Channels opened before the last {@link #revive()} belong to a dead process and do nothing. */
+    private int generation;
 
     private PowerLossDisk(Path dir, DiskModel initial) {
         this.dir = dir;
@@ -94,6 +98,21 @@ final class PowerLossDisk implements FileChannelFactory {
         return journal.size();
     }
 
+    /**
+     * The process dies (kill -9): from now until {@link #revive()}, writes, forces and directory
+     * changes do nothing, as if the code that makes them never ran; what was written before stays
+     * in the page cache (in the model: written, not forced). Lets a test close the dead log's files.
+     */
+    void kill() {
+        dead = true;
+    }
+
+    /** A new process starts; channels of the dead one stay dead. */
+    void revive() {
+        dead = false;
+        generation++;
+    }
+
     @Override
     public FileChannel open(Path path, Set<? extends OpenOption> options) throws IOException {
         if (Files.isDirectory(path)) {
@@ -114,6 +133,9 @@ final class PowerLossDisk implements FileChannelFactory {
 
     @Override
     public void delete(Path path) throws IOException {
+        if (dead) {
+            return;
+        }
         String name = nameOf(path);
         Files.delete(path);
         names.remove(name);
@@ -122,6 +144,9 @@ final class PowerLossDisk implements FileChannelFactory {
 
     @Override
     public void replace(Path source, Path target) throws IOException {
+        if (dead) {
+            return;
+        }
         FileChannelFactory.super.replace(source, target);
         String from = nameOf(source);
         String to = nameOf(target);
@@ -140,6 +165,7 @@ final class PowerLossDisk implements FileChannelFactory {
     private final class RecordingChannel extends ForwardingFileChannel {
 
         private final long inode;
+        private final int openedIn = generation;
 
         RecordingChannel(FileChannel delegate, long inode) {
             super(delegate);
@@ -148,6 +174,9 @@ final class PowerLossDisk implements FileChannelFactory {
 
         @Override
         public int write(ByteBuffer src, long position) throws IOException {
+            if (isDead(openedIn)) {
+                return swallow(src);
+            }
             ByteBuffer copy = src.duplicate();
             int n = delegate.write(src, position);
             record(copy, n, position);
@@ -156,6 +185,9 @@ final class PowerLossDisk implements FileChannelFactory {
 
         @Override
         public int write(ByteBuffer src) throws IOException {
+            if (isDead(openedIn)) {
+                return swallow(src);
+            }
             ByteBuffer copy = src.duplicate();
             long position = delegate.position();
             int n = delegate.write(src);
@@ -171,11 +203,16 @@ final class PowerLossDisk implements FileChannelFactory {
 
         @Override
         public void force(boolean metaData) {
-            journal.add(new Force(inode));
+            if (!isDead(openedIn)) {
+                journal.add(new Force(inode));
+            }
         }
 
         @Override
         public FileChannel truncate(long size) throws IOException {
+            if (isDead(openedIn)) {
+                return this;
+            }
             if (size < delegate.size()) {
                 journal.add(new Truncate(inode, size));
             }
@@ -187,13 +224,28 @@ final class PowerLossDisk implements FileChannelFactory {
     /** The directory's own channel, opened only to force it. */
     private final class DirectoryChannel extends ForwardingFileChannel {
 
+        private final int openedIn = generation;
+
         DirectoryChannel(FileChannel delegate) {
             super(delegate);
         }
 
         @Override
         public void force(boolean metaData) {
-            journal.add(new DirectorySync());
+            if (!isDead(openedIn)) {
+                journal.add(new DirectorySync());
+            }
         }
+    }
+
+    private boolean isDead(int openedIn) {
+        return dead || openedIn != generation;
+    }
+
+    /** A write by a dead process: it never happened. */
+    private static int swallow(ByteBuffer src) {
+        int n = src.remaining();
+        src.position(src.limit());
+        return n;
     }
 }

@@ -26,6 +26,9 @@ import org.raftkit.storage.PowerLossDisk.Event;
  * From each, a second power loss strikes during the open's own repairs, and that disk must open
  * and hold the same.
  *
+ * <p>The workload also kills its process (as kill -9 would: the write buffer is lost, the page
+ * cache is not) and restarts it, so images also come from a power loss after such a restart.
+ *
  * <p>{@code -Dpowerloss.seed} (first seed, default 1) and {@code -Dpowerloss.seeds} (how many,
  * default {@value #DEFAULT_SEEDS}) choose the workloads; each seed decides everything in its run,
  * so a failing one replays alone (the failure prints the command). docs/TESTING.md has more.
@@ -146,7 +149,7 @@ class PowerLossTest {
         }
     }
 
-    /** Appends of every size (some bigger than the buffer and the segment), syncs, truncations, compactions, restarts. */
+    /** Appends of every size (some bigger than the buffer or a segment), syncs, truncations, compactions, restarts, kills. */
     private static void runWorkload(RecordedLog log, SplittableRandom random) throws IOException {
         long term = 1;
         int ops = 30 + random.nextInt(40);
@@ -174,8 +177,10 @@ class PowerLossTest {
                 if (log.required() >= first) {
                     log.compactPrefix(first + random.nextLong(log.required() - first + 1));
                 }
-            } else {
+            } else if (r < 95) {
                 log.reopen();
+            } else {
+                log.killAndReopen();
             }
         }
     }

@@ -77,6 +77,23 @@ final class RecordedLog implements AutoCloseable {
         log.compactPrefix(upToIndex);
     }
 
+    /**
+     * The process dies (kill -9) and restarts: whatever was still in the log's write buffer is
+     * lost, what reached the files stays (unsynced), and the log is opened again.
+     */
+    void killAndReopen() throws IOException {
+        disk.kill();
+        log.close();
+        disk.revive();
+        List<Entry> lineage = current();
+        log = SegmentedLogStorage.open(dir, options);
+        // Buffered entries died with the process: the log goes on from what reached the file.
+        if (log.lastIndex() < lineage.size()) {
+            lineages.add(new ArrayList<>(lineage.subList(0, (int) log.lastIndex())));
+            checkpoint(required());
+        }
+    }
+
     /** Closes and opens again, as a clean restart. */
     void reopen() throws IOException {
         log.close();
