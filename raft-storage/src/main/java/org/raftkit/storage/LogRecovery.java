@@ -197,10 +197,8 @@ final class LogRecovery {
                 StorageFiles.fsyncDirectory(dir, channels);
             }
         }
+        // Made durable by forceLastSegment at the end of the open: this is the last segment now.
         torn.channel.truncate(tornOffset);
-        if (forceRepairs) {
-            torn.channel.force(true);
-        }
     }
 
     /**
@@ -230,17 +228,20 @@ final class LogRecovery {
     }
 
     /**
-     * Makes every recovered record durable, so the writer may start from "everything up to the last
-     * index is durable" (it writes that into its records' headers). Only the last segment can hold
-     * records never forced: every earlier one was forced before the next was created. After a
-     * process crash, its unsynced records are still in the page cache and were read back; a power
-     * loss after this open must not lose them while later records vouch for them.
+     * Makes every recovered record, and a repair's cut, durable, so the writer may start from
+     * "everything up to the last index is durable" (it writes that into its records' headers).
+     * Only the last segment can hold records never forced: every earlier one was forced before
+     * the next was created. After a process crash its unsynced records are still in the page cache
+     * and were read back; a power loss after this open must not lose them while later records
+     * vouch for them. The directory too: the last segment's own entry may never have been forced,
+     * and the writer will not know to force it before it creates the next. {@code force(true)}: a
+     * cut is a change of size.
      */
     private void forceLastSegment(List<Segment> segments) throws IOException {
         if (!forceRepairs || segments.isEmpty()) {
             return;
         }
-        segments.get(segments.size() - 1).channel.force(false);
+        segments.get(segments.size() - 1).channel.force(true);
         StorageFiles.fsyncDirectory(dir, channels);
     }
 

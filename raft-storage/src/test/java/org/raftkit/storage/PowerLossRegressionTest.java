@@ -29,6 +29,9 @@ import org.raftkit.storage.PowerLossDisk.Truncate;
  */
 class PowerLossRegressionTest {
 
+    private static final long FATES_SEED = 0x5EC0_4D;
+    private static final int FATES_PER_STEP = 16;
+
     @TempDir
     Path dir;
     @TempDir
@@ -122,6 +125,45 @@ class PowerLossRegressionTest {
             int crash = first(log, Force.class, first(log, Truncate.class, 0)) + 1;
             assertThat(crashAndOpen(log, crash, options, DiskModel.scripted((name, page) -> PageFate.KEPT, true, true)))
                     .isNull();
+        }
+    }
+
+    /**
+     * The repair that deletes later segments, crashed at every step of it: record 4, the first of a
+     * never-synced write spanning four segments, is torn, and the records after it (valid, but
+     * written before 4 was synced) are cut off with their segments. A power loss after any event of
+     * that repair, with {@value #FATES_PER_STEP} seeded sets of fates each, must leave a log that
+     * opens with entries 1 to 3. A write without the roll fix, or damage, leaves such a disk; the
+     * workloads of {@link PowerLossTest} never do, so this is where the repair's order is checked.
+     */
+    @Test
+    void everyCrashDuringARepairThatDeletesLaterSegmentsLeavesALogThatOpens() throws IOException {
+        List<Entry> written = new ArrayList<>(range(1, 3, 1, 100));
+        written.addAll(range(4, 24, 1, 1500));
+        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, options.withSyncPolicy(SyncPolicy.NEVER))) {
+            log.append(written.subList(0, 3));
+            log.sync();
+            log.append(written.subList(3, written.size()));
+            log.sync();
+        }
+        assertThat(dir.toFile().list((d, n) -> n.endsWith(".log"))).hasSizeGreaterThanOrEqualTo(4);
+        garble(dir.resolve(Segment.fileName(1)), 3L * RecordFormat.recordBytes(written.get(0)) + 5, 20);
+        try (RecordedLog log = new RecordedLog(dir, options, written, 3)) {
+            assertThat(log.log().lastIndex()).isEqualTo(3);
+            List<Event> repair = List.copyOf(log.disk().journal());
+            assertThat(repair).hasAtLeastOneElementOfType(PowerLossDisk.Unlink.class);
+            SplittableRandom random = new SplittableRandom(FATES_SEED);
+            int images = 0;
+            for (int point = 0; point <= repair.size(); point++) {
+                for (int i = 0; i < FATES_PER_STEP; i++) {
+                    long seed = random.nextLong();
+                    assertThat(crashAndOpen(log, point, options, PowerLossTest.randomFates(seed)))
+                            .as("crash after event %d of %d of the repair, fates %d", point, repair.size(), seed).isNull();
+                    images++;
+                }
+            }
+            System.out.printf("repair crashed at %d steps: %d images, fates seed %d%n", repair.size() + 1, images,
+                    FATES_SEED);
         }
     }
 
