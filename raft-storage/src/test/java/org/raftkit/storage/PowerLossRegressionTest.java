@@ -104,14 +104,7 @@ class PowerLossRegressionTest {
      */
     @Test
     void aCrashDuringRecoverysRepairLeavesALogThatOpens() throws IOException {
-        List<Entry> written = new ArrayList<>(range(1, 3, 1, 100));
-        written.addAll(range(4, 9, 1, 1500));
-        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, options.withSyncPolicy(SyncPolicy.NEVER))) {
-            log.append(written.subList(0, 3));
-            log.sync();
-            log.append(written.subList(3, written.size()));
-            log.sync();
-        }
+        List<Entry> written = writeInTwoSyncs(9);
         // A write torn by a crash: the last record of segment 1 and all of segment 2 are garbage.
         Path segment1 = dir.resolve(Segment.fileName(1));
         long lastInSegment1 = 3 + (options.segmentSizeBytes() - 3 * RecordFormat.recordBytes(written.get(0)))
@@ -138,14 +131,7 @@ class PowerLossRegressionTest {
      */
     @Test
     void everyCrashDuringARepairThatDeletesLaterSegmentsLeavesALogThatOpens() throws IOException {
-        List<Entry> written = new ArrayList<>(range(1, 3, 1, 100));
-        written.addAll(range(4, 24, 1, 1500));
-        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, options.withSyncPolicy(SyncPolicy.NEVER))) {
-            log.append(written.subList(0, 3));
-            log.sync();
-            log.append(written.subList(3, written.size()));
-            log.sync();
-        }
+        List<Entry> written = writeInTwoSyncs(24);
         assertThat(dir.toFile().list((d, n) -> n.endsWith(".log"))).hasSizeGreaterThanOrEqualTo(4);
         garble(dir.resolve(Segment.fileName(1)), 3L * RecordFormat.recordBytes(written.get(0)) + 5, 20);
         try (RecordedLog log = new RecordedLog(dir, options, written, 3)) {
@@ -165,6 +151,22 @@ class PowerLossRegressionTest {
             System.out.printf("repair crashed at %d steps: %d images, fates seed %d%n", repair.size() + 1, images,
                     FATES_SEED);
         }
+    }
+
+    /**
+     * Writes entries 1 to 3 (100 bytes each) in one sync and {@code later} entries of 1,500 bytes
+     * after them in a second one, without forcing (the test makes the files what it needs).
+     */
+    private List<Entry> writeInTwoSyncs(int later) throws IOException {
+        List<Entry> written = new ArrayList<>(range(1, 3, 1, 100));
+        written.addAll(range(4, later, 1, 1500));
+        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, options.withSyncPolicy(SyncPolicy.NEVER))) {
+            log.append(written.subList(0, 3));
+            log.sync();
+            log.append(written.subList(3, written.size()));
+            log.sync();
+        }
+        return written;
     }
 
     /** Opens the disk a crash after {@code point} events leaves; why it is wrong, or null. */
