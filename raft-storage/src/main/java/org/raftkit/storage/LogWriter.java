@@ -173,6 +173,12 @@ final class LogWriter {
         }
         long newFirst = segments.get(keepFrom).firstIndex;
         try {
+            // The segment the new start names must be durably in the directory before the start is saved:
+            // otherwise a power loss could keep the renamed log-start and lose the segment's creation, a
+            // log starting at a segment that is not there.
+            if (directoryUnsynced) {
+                forceDirectory();
+            }
             // The start is saved first: a crash before every old segment is gone leaves files that recovery
             // recognises as obsolete, never a log with a hole at its start.
             long termBeforeFirst = index.term(newFirst - 1);

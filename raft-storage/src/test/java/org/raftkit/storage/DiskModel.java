@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BiFunction;
+import java.util.function.Predicate;
 
 import org.raftkit.storage.PowerLossDisk.Create;
 import org.raftkit.storage.PowerLossDisk.DirectorySync;
@@ -61,9 +62,14 @@ final class DiskModel {
 
     /**
      * Fates fixed by the test: each unsynced page as {@code pages} says (a torn page keeps its even
-     * sectors), every changed size new or old, every directory operation done or not.
+     * sectors), every changed size new or old, every unsynced directory operation done or not.
      */
     static Fates scripted(BiFunction<String, Long, PageFate> pages, boolean newSize, boolean directoryOpsDone) {
+        return scripted(pages, newSize, op -> directoryOpsDone);
+    }
+
+    /** {@link #scripted(BiFunction, boolean, boolean)}, with each directory operation done if {@code done} says so. */
+    static Fates scripted(BiFunction<String, Long, PageFate> pages, boolean newSize, Predicate<Event> done) {
         return new Fates() {
             @Override
             public PageFate page(String name, long pageIndex) {
@@ -82,7 +88,7 @@ final class DiskModel {
 
             @Override
             public boolean done(Event directoryOperation) {
-                return directoryOpsDone;
+                return done.test(directoryOperation);
             }
         };
     }

@@ -122,6 +122,27 @@ class PowerLossRegressionTest {
     }
 
     /**
+     * Found by {@link PowerLossTest} (seed 866 of 41 to 1040): a roll creates segment 15, then a
+     * compaction saves {@code log-start} = 15; the power fails after the rename that saves it and
+     * before the directory is forced. The rename reached the disk, the creation of segment 15 did
+     * not: the log must not start at a segment that is not there.
+     */
+    @Test
+    void aCompactionNeverSavesAStartBeforeTheSegmentItNamesIsDurable() throws IOException {
+        try (RecordedLog log = new RecordedLog(dir, options, List.of(), 0)) {
+            log.append(range(1, 14, 1, 1000)); // 1,033 bytes a record: 7 to an 8 KiB segment
+            log.sync();
+            int from = log.disk().position();
+            log.append(range(15, 1, 1, 1000)); // rolls: segment 15 is created
+            log.compactPrefix(14);
+            assertThat(log.log().firstIndex()).isEqualTo(15);
+            int crash = first(log, PowerLossDisk.Rename.class, from) + 1;
+            assertThat(crashAndOpen(log, crash, options, DiskModel.scripted((name, page) -> PageFate.LOST, false,
+                    op -> !(op instanceof Create c && c.name().endsWith(".log"))))).isNull();
+        }
+    }
+
+    /**
      * The repair that deletes later segments, crashed at every step of it: record 4, the first of a
      * never-synced write spanning four segments, is torn, and the records after it (valid, but
      * written before 4 was synced) are cut off with their segments. A power loss after any event of
