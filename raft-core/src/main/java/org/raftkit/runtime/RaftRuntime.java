@@ -116,7 +116,10 @@ public final class RaftRuntime {
                 logStorage.lastIndex(), node.voters(), seed);
 
         this.budget = new RequestBudget(config.maxPendingRequests(), config.maxPendingBytes());
-        this.inbox = new Inbox(MAX_INBOUND_MESSAGES, config.maxPendingBytes());
+        // Room for the budget plus one full AppendEntries: a limit below one batch would drop every
+        // batch on arrival, and a follower behind by more than it would never catch up.
+        this.inbox = new Inbox(MAX_INBOUND_MESSAGES,
+                config.maxPendingBytes() + config.maxAppendBytes() + config.maxCommandBytes());
         this.status = new LiveStatus(id, node.voters());
         status.term = node.currentTerm();
         status.commitIndex = node.commitIndex();

@@ -159,17 +159,24 @@ final class RaftThread {
 
     private void drainMessages() {
         Message m;
+        // Entry bytes taken this turn: they reach the storage queue only when this turn's Ready does.
+        long taken = 0;
         for (int i = 0; i < MAX_MESSAGES_PER_TURN && (m = inbox.pollMessage()) != null; i++) {
             if (!m.to().equals(id)) {
                 LOG.debug("{} dropped a message for {}: {}", id, m.to(), m);
             } else if (m instanceof AppendEntries ae && !ae.entries().isEmpty()
-                    && storage.queuedBytes() > maxStorageBacklogBytes) {
+                    && storage.queuedBytes() + taken > maxStorageBacklogBytes) {
                 // The disk is far behind: taking more entries would only queue them in memory. Drop
                 // them, as a full inbox would; the leader sends them again (§5.3: it retries).
                 droppedForBacklog++;
                 LOG.debug("{} dropped AppendEntries from {}: {} bytes wait for the disk", id, ae.from(),
-                        storage.queuedBytes());
+                        storage.queuedBytes() + taken);
             } else if (m instanceof RaftMessage rm) {
+                if (rm instanceof AppendEntries ae) {
+                    for (var e : ae.entries()) {
+                        taken += e.sizeBytes();
+                    }
+                }
                 node.step(rm);
                 if (m instanceof InstallSnapshotReply r && snapshotLoop != null) {
                     snapshotLoop.submit(r); // the transfer's progress; the core saw the term and the end

@@ -174,6 +174,33 @@ final class NodeClients {
         future.whenComplete((result, error) -> onResult(call, result, error));
     }
 
+    /**
+     * A burst of load: {@code count} writes of large values at once through one node, each to its
+     * own key, from clients that give up early. With a slow disk this is what fills the runtime's
+     * queues; the server must answer busy rather than let them grow.
+     */
+    void burst(int count) {
+        if (stopped) {
+            return;
+        }
+        String target = cluster.ids().get(random.nextInt(cluster.ids().size()));
+        RaftServer server = cluster.server(target);
+        if (server == null) {
+            return;
+        }
+        ctx.note("a burst of " + count + " writes through " + target);
+        int max = (int) Math.max(1, cluster.config().maxCommandBytes() - 64);
+        for (int i = 0; i < count; i++) {
+            String key = "b" + nextOpId;
+            String value = "v" + nextOpId + "x".repeat(random.nextInt(max));
+            Call call = new Call(-1 - i, OpKind.WRITE, false, key, value, null, SimKv.write(key, value));
+            inFlight.add(call);
+            CompletableFuture<byte[]> future = server.submit(call.command);
+            ctx.schedule(ctx.now() + requestTimeoutMicros / 4 + random.nextLong(requestTimeoutMicros), new GiveUp(call));
+            future.whenComplete((result, error) -> onResult(call, result, error));
+        }
+    }
+
     private void onResult(Call call, byte[] result, Throwable error) {
 
         if (error instanceof CompletionException ce && ce.getCause() != null) {
@@ -233,7 +260,7 @@ final class NodeClients {
                 okAfterHeal++;
             }
         }
-        if (next) {
+        if (next && call.client >= 0) {
             long pause = outcome == Outcome.OK ? random.nextLong(3 * MILLIS) : 10 * MILLIS + random.nextLong(50 * MILLIS);
             ctx.schedule(ctx.now() + pause, new ClientStart(call.client));
         }
