@@ -47,7 +47,11 @@ final class SnapshotDuties {
     private final List<CompletableFuture<Long>> requests = new ArrayList<>();
     private boolean inProgress;
     private long bytesSinceSnapshot;
-    private long lastAttemptNanos;
+    /** When the last snapshot was taken (or the node started): the interval trigger counts from it. */
+    private long lastSnapshotNanos;
+    /** When the last attempt failed; none is made within a second of it. */
+    private long failedNanos;
+    private boolean failed;
 
     /**
      * @param loop   the snapshot loop, or null when this node takes no snapshots (no store, or a
@@ -65,7 +69,7 @@ final class SnapshotDuties {
         this.status = status;
         this.latest = latest;
         this.intervalNanos = TimeUnit.MILLISECONDS.toNanos(config.intervalMillis());
-        this.lastAttemptNanos = nowNanos;
+        this.lastSnapshotNanos = nowNanos;
         status.snapshotIndex = latest == null ? 0 : latest.index();
     }
 
@@ -85,13 +89,13 @@ final class SnapshotDuties {
             return;
         }
         long since = node.appliedIndex() - (latest == null ? 0 : latest.index());
-        boolean due = !requests.isEmpty()
-                || (since > 0 && nowNanos - lastAttemptNanos >= RETRY_NANOS
-                        && (since >= config.everyEntries() || bytesSinceSnapshot >= config.everyBytes()
-                                || nowNanos - lastAttemptNanos >= intervalNanos));
+        if (failed && nowNanos - failedNanos < RETRY_NANOS) {
+            return;
+        }
+        boolean due = !requests.isEmpty() || since >= config.everyEntries() || bytesSinceSnapshot >= config.everyBytes()
+                || nowNanos - lastSnapshotNanos >= intervalNanos;
         if (due && since > 0) {
             inProgress = true;
-            lastAttemptNanos = nowNanos;
             applier.capture();
         } else if (!requests.isEmpty() && since <= 0 && latest != null) {
             completeRequests(latest.index());
@@ -108,7 +112,8 @@ final class SnapshotDuties {
     /** The snapshot loop wrote this node's snapshot ({@code info}), or failed (null). */
     void onTaken(SnapshotInfo info, long nowNanos) {
         inProgress = false;
-        lastAttemptNanos = nowNanos;
+        failed = info == null;
+        failedNanos = nowNanos;
         if (info == null) {
             for (CompletableFuture<Long> f : requests) {
                 f.completeExceptionally(new RaftException(id + " could not take a snapshot; see its log"));
@@ -117,6 +122,7 @@ final class SnapshotDuties {
             return;
         }
         bytesSinceSnapshot = 0;
+        lastSnapshotNanos = nowNanos;
         if (latest == null || info.index() > latest.index()) {
             latest = info;
         }

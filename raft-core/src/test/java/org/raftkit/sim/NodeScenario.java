@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.function.Function;
 
 import org.raftkit.RaftConfig;
+import org.raftkit.SnapshotConfig;
 import org.raftkit.RaftServer;
 import org.raftkit.StateMachine;
 import org.raftkit.message.Entry;
@@ -27,14 +28,22 @@ final class NodeScenario {
     }
 
     NodeScenario(long seed, int nodes, RaftConfig config, Function<String, StateMachine> machines) {
+        this(seed, nodes, config, null, machines);
+    }
+
+    /** With snapshots taken as {@code snapshots} says (null: none). */
+    NodeScenario(long seed, int nodes, RaftConfig config, SnapshotConfig snapshots,
+                 Function<String, StateMachine> machines) {
         ctx = new SimContext(seed);
         List<String> ids = new ArrayList<>();
         for (int i = 1; i <= nodes; i++) {
             ids.add("n" + i);
         }
-        long carries = Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES);
+        long carries = Math.max(Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES),
+                snapshots == null ? 0 : snapshots.chunkBytes() + 64L);
         network = new NodeNetwork(ctx, new SimNetwork(ctx.random.split(), ids), carries);
-        cluster = new NodeCluster(ctx, ids, config, network, machines);
+        cluster = new NodeCluster(ctx, ids, config, snapshots, network, machines);
+        cluster.digest = machine -> machine instanceof NodeKvMachine kv ? kv.digest() : null;
         for (String id : ids) {
             cluster.restart(cluster.member(id));
         }

@@ -16,6 +16,7 @@ import java.util.function.Supplier;
 
 import org.raftkit.RaftConfig;
 import org.raftkit.RaftServer;
+import org.raftkit.SnapshotConfig;
 import org.raftkit.StateMachine;
 import org.raftkit.message.Entry;
 import org.raftkit.sim.NodeCluster.Member;
@@ -203,9 +204,13 @@ public final class StateMachineSimulation {
             }
             RaftConfig config = NodeSimulation.randomConfig(random).withMaxPending(1_000, 64L << 20)
                     .withMaxCommandBytes(RaftConfig.DEFAULT_MAX_COMMAND_BYTES);
-            long carries = Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES);
+            long carries = Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES)
+                    + SnapshotConfig.DEFAULT_CHUNK_BYTES;
             NodeNetwork network = new NodeNetwork(ctx, new SimNetwork(random.split(), ids), carries);
-            this.cluster = new NodeCluster(ctx, ids, config, network, id -> machines.get());
+            // Snapshots as the whole-node simulation takes them; a machine without snapshot() just
+            // runs without compaction.
+            SnapshotConfig snapshots = NodeSimulation.randomSnapshotConfig(random);
+            this.cluster = new NodeCluster(ctx, ids, config, snapshots, network, id -> machines.get());
             this.nemesis = new NodeNemesis(ctx, cluster, network);
         }
 

@@ -1,0 +1,127 @@
+package org.raftkit.sim;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+import org.junit.jupiter.api.Test;
+import org.raftkit.RaftConfig;
+import org.raftkit.RaftStatus;
+import org.raftkit.SnapshotConfig;
+import org.raftkit.sim.NodeCluster.Member;
+
+/**
+ * Snapshots, compaction and InstallSnapshot (Raft paper §7 and Figure 13), rebuilt step by step on
+ * whole nodes in virtual time.
+ */
+class SnapshotScenariosTest {
+
+    private static final RaftConfig CONFIG = RaftConfig.defaults().withRequestTimeoutMillis(10_000);
+    /** A snapshot every 20 entries, nothing kept behind it, small chunks so a transfer takes many. */
+    private static final SnapshotConfig SNAPSHOTS = SnapshotConfig.defaults()
+            .withTriggers(20, 1L << 30, 3_600_000).withTrailingEntries(0).withChunks(256, 2);
+
+    private static NodeScenario scenario(long seed) {
+        return new NodeScenario(seed, 3, CONFIG, SNAPSHOTS, id -> new NodeKvMachine());
+    }
+
+    private static void write(NodeScenario s, Member via, int count, String prefix) {
+        List<CompletableFuture<byte[]>> writes = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            writes.add(via.server.submit(SimKv.write(prefix + i, "v" + i)));
+            s.runFor(2);
+        }
+        s.runFor(500);
+        assertThat(writes).allMatch(f -> f.isDone() && !f.isCompletedExceptionally());
+    }
+
+    @Test
+    void aFollowerBehindTheCompactedLogCatchesUpByInstallSnapshot() {
+        NodeScenario s = scenario(31);
+        Member leader = s.awaitLeader();
+        Member follower = s.other(leader);
+        s.cluster.crash(follower, false);
+        write(s, leader, 120, "k");
+        RaftStatus leaderStatus = leader.server.status();
+        assertThat(leaderStatus.firstLogIndex()).as("the leader compacted its log").isGreaterThan(50);
+        long chunksBefore = s.network.snapshotChunks;
+
+        s.cluster.restart(follower);
+        s.runFor(2_000);
+
+        RaftStatus caughtUp = follower.server.status();
+        assertThat(s.network.snapshotChunks - chunksBefore).as("InstallSnapshot chunks").isGreaterThan(1);
+        assertThat(caughtUp.snapshotIndex()).isGreaterThan(0);
+        assertThat(caughtUp.appliedIndex()).isEqualTo(leader.server.status().commitIndex());
+        assertThat(((NodeKvMachine) follower.machine).digest()).isEqualTo(((NodeKvMachine) leader.machine).digest());
+    }
+
+    @Test
+    void aRestartRestoresTheNewestSnapshotAndAppliesOnlyTheLogAfterIt() {
+        NodeScenario s = scenario(37);
+        Member leader = s.awaitLeader();
+        write(s, leader, 95, "k");
+        Member follower = s.other(leader);
+        long snapshot = follower.server.status().snapshotIndex();
+        assertThat(snapshot).isGreaterThan(60);
+        String before = ((NodeKvMachine) follower.machine).digest();
+
+        s.cluster.crash(follower, false);
+        s.cluster.restart(follower);
+        s.runFor(1_000);
+
+        assertThat(follower.server.status().snapshotIndex()).isEqualTo(snapshot);
+        assertThat(s.cluster.snapshotsRestored).isGreaterThanOrEqualTo(1);
+        assertThat(((NodeKvMachine) follower.machine).digest()).isEqualTo(before);
+    }
+
+    @Test
+    void aDamagedNewestSnapshotFallsBackToTheOlderOneWhenTheLogCoversTheGap() {
+        NodeScenario s = new NodeScenario(41, 3, CONFIG, SNAPSHOTS.withTrailingEntries(1_000),
+                id -> new NodeKvMachine());
+        Member leader = s.awaitLeader();
+        write(s, leader, 70, "k");
+        Member follower = s.other(leader);
+        s.cluster.crash(follower, false);
+        var snapshots = follower.snapshots.list();
+        assertThat(snapshots).hasSizeGreaterThanOrEqualTo(2);
+        follower.snapshots.damage(snapshots.get(0), snapshots.get(0).sizeBytes() / 2);
+
+        s.cluster.restart(follower);
+        assertThat(follower.server.status().snapshotIndex()).as("started from").isEqualTo(snapshots.get(1).index());
+        s.runFor(1_000);
+
+        assertThat(((NodeKvMachine) follower.machine).digest()).isEqualTo(((NodeKvMachine) leader.machine).digest());
+    }
+
+    @Test
+    void aNodeWhoseLogStartsAfterEveryUsableSnapshotRefusesToStart() {
+        NodeScenario s = scenario(43);
+        Member leader = s.awaitLeader();
+        write(s, leader, 70, "k");
+        Member follower = s.other(leader);
+        s.cluster.crash(follower, false);
+        for (var snapshot : follower.snapshots.list()) {
+            follower.snapshots.damage(snapshot, 7);
+        }
+
+        assertThatThrownBy(() -> s.cluster.restart(follower)).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("no usable snapshot covers the entries before it");
+    }
+
+    @Test
+    void snapshotOnDemandCompletesWithItsIndex() {
+        NodeScenario s = new NodeScenario(47, 3, CONFIG, SnapshotConfig.defaults(), id -> new NodeKvMachine());
+        Member leader = s.awaitLeader();
+        write(s, leader, 10, "k");
+        CompletableFuture<Long> taken = leader.server.snapshot();
+        s.runFor(100);
+
+        assertThat(taken).isCompleted();
+        assertThat(taken.join()).isEqualTo(leader.server.status().appliedIndex());
+        assertThat(leader.server.status().snapshotIndex()).isEqualTo(taken.join());
+    }
+}
