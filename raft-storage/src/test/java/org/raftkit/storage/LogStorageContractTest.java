@@ -129,10 +129,7 @@ abstract class LogStorageContractTest {
 
     @Test
     void compactedPrefixIsGoneButTheTermBeforeTheFirstEntryIsKnown() throws Exception {
-        log = create();
-        log.append(range(1, 100, 1, 100));
-        log.append(range(101, 100, 2, 100));
-        log.sync();
+        log = twoTermLog();
 
         log.compactPrefix(150);
         long first = log.firstIndex();
@@ -180,61 +177,34 @@ abstract class LogStorageContractTest {
         log = reopen(log);
         assertEmptyAfter(80, 3);
 
-        log.append(range(81, 10, 3, 100));
-        log.sync();
-        log = reopen(log);
-        assertThat(log.firstIndex()).isEqualTo(81);
-        assertThat(log.term(80)).isEqualTo(3);
-        assertThat(log.entries(81, 91, Long.MAX_VALUE)).isEqualTo(range(81, 10, 3, 100));
+        appendSyncAndReopen(80, 3, range(81, 10, 3, 100));
     }
 
     @Test
     void resetInsideTheLogDiscardsEveryEntryBeforeAndAfterTheSnapshot() throws Exception {
-        log = create();
-        log.append(range(1, 100, 1, 100));
-        log.append(range(101, 100, 2, 100));
-        log.sync();
+        log = twoTermLog();
 
         log.reset(150, 4); // the snapshot's term at 150 is not ours: rule 6 does not apply, the log goes
         assertEmptyAfter(150, 4);
         assertThatThrownBy(() -> log.entries(150, 151, Long.MAX_VALUE)).isInstanceOf(IndexOutOfBoundsException.class);
 
-        List<Entry> after = range(151, 30, 4, 50); // other bytes than the discarded 151..180
-        log.append(after);
-        log.sync();
-        assertThat(log.entries(151, 181, Long.MAX_VALUE)).isEqualTo(after);
-        log = reopen(log);
-        assertThat(log.firstIndex()).isEqualTo(151);
-        assertThat(log.lastIndex()).isEqualTo(180);
-        assertThat(log.term(150)).isEqualTo(4);
-        assertThat(log.entries(151, 181, Long.MAX_VALUE)).isEqualTo(after);
+        appendSyncAndReopen(150, 4, range(151, 30, 4, 50)); // other bytes than the discarded 151..180
     }
 
     @Test
     void resetBelowTheFirstIndexMovesTheStartBack() throws Exception {
-        log = create();
-        log.append(range(1, 100, 1, 100));
-        log.append(range(101, 100, 2, 100));
-        log.sync();
+        log = twoTermLog();
         log.compactPrefix(150);
 
         log.reset(20, 1);
         assertEmptyAfter(20, 1);
-        log.append(range(21, 3, 5, 10));
-        log.sync();
-        log = reopen(log);
-        assertThat(log.firstIndex()).isEqualTo(21);
-        assertThat(log.term(20)).isEqualTo(1);
-        assertThat(log.entries(21, 24, Long.MAX_VALUE)).isEqualTo(range(21, 3, 5, 10));
+        appendSyncAndReopen(20, 1, range(21, 3, 5, 10));
     }
 
     /** The new start is the old first index: for segmented storage, the name of a segment it must not keep. */
     @Test
     void resetJustBeforeTheFirstIndexKeepsNoEntryThere() throws Exception {
-        log = create();
-        log.append(range(1, 100, 1, 100));
-        log.append(range(101, 100, 2, 100));
-        log.sync();
+        log = twoTermLog();
         log.compactPrefix(150);
         long first = log.firstIndex();
         long term = first == 1 ? 0 : 7; // a storage that kept the whole log resets to index 0, of term 0
@@ -249,6 +219,27 @@ abstract class LogStorageContractTest {
         log.sync();
         log = reopen(log);
         assertEmptyAfter(first + 1, 8);
+    }
+
+    /** Entries 1 to 100 of term 1 and 101 to 200 of term 2, 100 bytes each, synced. */
+    private LogStorage twoTermLog() throws Exception {
+        LogStorage l = create();
+        l.append(range(1, 100, 1, 100));
+        l.append(range(101, 100, 2, 100));
+        l.sync();
+        return l;
+    }
+
+    /** After a reset to (index, term), {@code entries} (from index + 1) go on from it, and a reopen keeps both. */
+    private void appendSyncAndReopen(long index, long term, List<Entry> entries) throws Exception {
+        log.append(entries);
+        log.sync();
+        assertThat(log.entries(index + 1, index + 1 + entries.size(), Long.MAX_VALUE)).isEqualTo(entries);
+        log = reopen(log);
+        assertThat(log.firstIndex()).isEqualTo(index + 1);
+        assertThat(log.lastIndex()).isEqualTo(index + entries.size());
+        assertThat(log.term(index)).isEqualTo(term);
+        assertThat(log.entries(index + 1, index + 1 + entries.size(), Long.MAX_VALUE)).isEqualTo(entries);
     }
 
     /** After a reset to (index, term): nothing held, the next append at index + 1, term(index) known. */
