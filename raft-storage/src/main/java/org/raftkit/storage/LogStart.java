@@ -32,7 +32,7 @@ record LogStart(long firstIndex, long termBeforeFirst, boolean resetInProgress) 
         this(firstIndex, termBeforeFirst, false);
     }
 
-    /** The saved start, or null if the log was never compacted. Called once, when opening. */
+    /** The saved start, or null if the log was never compacted or reset. Called once, when opening. */
     static LogStart read(Path dir, FileChannelFactory channels) throws IOException {
         AtomicFile f = new AtomicFile(dir, FILE_NAME, MAGIC, channels);
         byte[] payload = f.read();
