@@ -82,6 +82,14 @@ final class EntryCache {
         }
     }
 
+    /** Forgets every entry; the next entry added must be {@code nextIndex} (a reset). */
+    void clear(long nextIndex) {
+        while (size > 0) {
+            removeOldest();
+        }
+        this.nextIndex = nextIndex;
+    }
+
     /** Bytes held, counted as {@link Entry#sizeBytes()}. */
     long bytes() {
         return bytes;

@@ -188,6 +188,24 @@ final class LogIndex {
         return removed;
     }
 
+    /**
+     * Forgets every entry and every segment: the log now starts at {@code newFirstIndex}, empty, and
+     * {@code newTermBeforeFirst} is the term of the entry before it (a reset to a snapshot).
+     *
+     * @return the segments, to close and delete
+     */
+    synchronized List<Segment> reset(long newFirstIndex, long newTermBeforeFirst) {
+        List<Segment> removed = new ArrayList<>(segments);
+        segments.clear();
+        terms.clear();
+        cache.clear(newFirstIndex);
+        firstIndex = newFirstIndex;
+        lastIndex = newFirstIndex - 1;
+        termBeforeFirst = newTermBeforeFirst;
+        flushedIndex = lastIndex;
+        return removed;
+    }
+
     /** Heap bytes of the index (offsets and term runs) and, apart, of the cache's entries. */
     synchronized long[] heapBytes() {
         long index = terms.heapBytes();

@@ -33,6 +33,8 @@ import org.slf4j.LoggerFactory;
  *       refuses, naming file, offset and index.</li>
  *   <li>A valid record with the wrong index, a segment whose name does not continue the log, or a
  *       log that does not start where {@code log-start} says, is damage too.</li>
+ *   <li>Segments before {@code log-start} are left over from a compaction, and every segment is
+ *       left over from a reset if {@code log-start} says one was in progress: they are deleted.</li>
  * </ul>
  * Damage to the records of the last sync, with nothing written after them, looks exactly like a
  * write lost in a crash and is cut off the same way; nothing on disk can tell them apart.
@@ -89,7 +91,12 @@ final class LogRecovery {
         LogStart start = LogStart.read(dir, channels);
         List<SegmentFile> files = listSegments();
         List<SegmentFile> obsolete = new ArrayList<>();
-        if (start != null) {
+        if (start != null && start.resetInProgress()) {
+            // A reset saved log-start, then crashed before it had deleted every segment and saved the
+            // start again: every segment is from before the reset, even one named after the new start.
+            obsolete.addAll(files);
+            files.clear();
+        } else if (start != null) {
             // A compaction saved log-start, then crashed before deleting every segment it replaced.
             while (files.size() > 1 && files.get(1).firstIndex() <= start.firstIndex()) {
                 obsolete.add(files.remove(0));
@@ -144,7 +151,14 @@ final class LogRecovery {
                 s.seal();
             }
         }
-        deleteObsolete(obsolete);
+        deleteObsolete(obsolete, start != null && start.resetInProgress());
+        if (start != null && start.resetInProgress()) {
+            // Finish the reset as the writer would: the deletions durable (whatever the sync policy,
+            // as log-start always is), then the start saved without the flag, so that the next
+            // segment created is never taken for an old one.
+            StorageFiles.fsyncDirectory(dir, channels);
+            new LogStart(start.firstIndex(), start.termBeforeFirst()).write(dir, channels);
+        }
         forceLastSegment(segments);
         long lastFileBytes = segments.isEmpty() ? 0 : segments.get(segments.size() - 1).channel.size();
         return new Result(segments, terms, firstIndex, expected - 1, termBeforeFirst, lastFileBytes);
@@ -216,10 +230,11 @@ final class LogRecovery {
         return -1;
     }
 
-    private void deleteObsolete(List<SegmentFile> obsolete) throws IOException {
+    private void deleteObsolete(List<SegmentFile> obsolete, boolean reset) throws IOException {
         for (SegmentFile f : obsolete) {
-            LOG.info("{}: before the log's start ({}); finishing an interrupted compaction", f.path(),
-                    LogStart.FILE_NAME);
+            LOG.info("{}: {}; finishing an interrupted {}", f.path(), reset ? "from before the log's reset ("
+                    + LogStart.FILE_NAME + ")" : "before the log's start (" + LogStart.FILE_NAME + ")",
+                    reset ? "reset" : "compaction");
             channels.delete(f.path());
         }
         if (!obsolete.isEmpty() && forceRepairs) {

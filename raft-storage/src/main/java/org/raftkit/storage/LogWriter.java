@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Failure</h2>
  * The first I/O error puts the writer in its failed state for good: that call and every later
- * write, truncation, compaction and sync throw {@link StorageFailedException}. Nothing is
+ * write, truncation, compaction, reset and sync throw {@link StorageFailedException}. Nothing is
  * retried; in particular a failed force is never repeated, because the kernel may have dropped the
  * pages it could not write and a later force that succeeds would lie.
  */
@@ -191,6 +191,55 @@ final class LogWriter {
             directoryUnsynced = true;
         } catch (IOException e) {
             throw fail("compact " + dir + " up to index " + upToIndex, e);
+        }
+    }
+
+    /**
+     * See {@link SegmentedLogStorage#reset}. Durable when it returns. The order, which makes every
+     * crash leave either the old log or the reset one (docs/STORAGE.md, "Reset"):
+     * <ol>
+     *   <li>{@code log-start} names the new start with the reset-in-progress flag (atomic: temporary
+     *       file, force, rename, directory force). Before the rename is durable, the old log is
+     *       untouched; from then on, recovery takes every segment file it finds for garbage and the
+     *       log for the empty new one. A plain start would not do: an old segment named
+     *       {@code index + 1} would pass for the new log's first segment, and any other old segment
+     *       would make the log refuse to open.</li>
+     *   <li>Every segment is deleted, and the directory forced: none can come back.</li>
+     *   <li>{@code log-start} names the new start without the flag. Only now may a segment of the
+     *       new log be created (the next append), so recovery never deletes one.</li>
+     * </ol>
+     */
+    void reset(long newLastIndex, long term) {
+        checkHealthy();
+        if (newLastIndex < 0 || term < 0 || (newLastIndex == 0 && term != 0)) {
+            throw new IllegalArgumentException("reset to index " + newLastIndex + ", term " + term
+                    + ": both must be >= 0, and index 0 has term 0");
+        }
+        long newFirst = newLastIndex + 1;
+        try {
+            // Buffered records belong to the discarded log: they never reach a file.
+            if (buffer != null) {
+                buffer.clear();
+            }
+            new LogStart(newFirst, term, true).write(dir, options.channelFactory());
+            for (Segment s : index.reset(newFirst, term)) {
+                s.closeChannel();
+                options.channelFactory().delete(s.file);
+            }
+            // Whatever the sync policy, as for log-start itself: if the flag went before the deletions
+            // were durable, a power loss could bring old segments back as the new log.
+            StorageFiles.fsyncDirectory(dir, options.channelFactory());
+            directoryUnsynced = false;
+            new LogStart(newFirst, term).write(dir, options.channelFactory());
+            unsynced.clear();
+            active = null;
+            written = 0;
+            allocated = 0;
+            // The records of the new log vouch for nothing before it: recovery looks for witnesses
+            // only from the new first index on.
+            durableIndex = newLastIndex;
+        } catch (IOException e) {
+            throw fail("reset " + dir + " to start after index " + newLastIndex + " (term " + term + ")", e);
         }
     }
 

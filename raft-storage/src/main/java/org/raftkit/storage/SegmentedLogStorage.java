@@ -46,7 +46,7 @@ import org.slf4j.LoggerFactory;
  * {@link CorruptStorageException}.
  *
  * <h2>Failure</h2>
- * An I/O error in a write, force, truncation or compaction puts the storage in a failed state:
+ * An I/O error in a write, force, truncation, compaction or reset puts the storage in a failed state:
  * that call and every later write call throw {@link StorageFailedException}, and the runtime stops
  * the node (fail-stop). A damaged record found by a read throws {@link UncheckedIOException} with a
  * {@link CorruptStorageException} inside.
@@ -286,6 +286,22 @@ public final class SegmentedLogStorage implements LogStorage {
     @Override
     public void compactPrefix(long upToIndex) {
         writer.compactTo(upToIndex);
+    }
+
+    /**
+     * {@inheritDoc} Durable when it returns, not only at the next sync: saves the new start in
+     * {@code log-start} marked "reset in progress" (from then on a restart finds the reset log,
+     * whatever segment files are left), deletes every segment and forces the directory, then saves
+     * the start again without the mark. Entries still in the write buffer are dropped unwritten. A
+     * reset is rare (a follower installing a leader's snapshot), so its five forces cost little.
+     *
+     * @throws StorageFailedException   if an I/O call fails now or failed before
+     * @throws IllegalArgumentException if {@code index} or {@code term} is negative, or index 0
+     *                                  would get a term other than 0
+     */
+    @Override
+    public void reset(long index, long term) {
+        writer.reset(index, term);
     }
 
     /**

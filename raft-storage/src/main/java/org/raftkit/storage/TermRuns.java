@@ -55,6 +55,11 @@ final class TermRuns {
         }
     }
 
+    /** Forgets every run (a reset: the log holds nothing). */
+    void clear() {
+        size = 0;
+    }
+
     /** Forgets the runs that end before {@code index}; the run holding {@code index} stays. */
     void dropBefore(long index) {
         int drop = 0;

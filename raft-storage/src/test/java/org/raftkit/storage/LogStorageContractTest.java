@@ -20,8 +20,8 @@ import org.raftkit.spi.LogStorage;
 
 /**
  * What every {@link LogStorage} must do, run against each implementation: appends, reads bounded
- * in bytes, terms, suffix truncation, prefix compaction, and keeping what was synced across a
- * reopen (for memory storage "reopen" is the same instance).
+ * in bytes, terms, suffix truncation, prefix compaction, reset to a snapshot, and keeping what was
+ * synced across a reopen (for memory storage "reopen" is the same instance).
  */
 abstract class LogStorageContractTest {
 
@@ -129,10 +129,7 @@ abstract class LogStorageContractTest {
 
     @Test
     void compactedPrefixIsGoneButTheTermBeforeTheFirstEntryIsKnown() throws Exception {
-        log = create();
-        log.append(range(1, 100, 1, 100));
-        log.append(range(101, 100, 2, 100));
-        log.sync();
+        log = twoTermLog();
 
         log.compactPrefix(150);
         long first = log.firstIndex();
@@ -165,6 +162,98 @@ abstract class LogStorageContractTest {
             out.add(entry(i, termOf(i), 100));
         }
         return out;
+    }
+
+    @Test
+    void resetBeyondTheEndStartsAnEmptyLogRightAfterTheSnapshot() throws Exception {
+        log = create();
+        log.append(range(1, 50, 1, 100));
+        log.sync();
+        log.append(range(51, 5, 1, 100)); // never synced: discarded with the rest
+
+        log.reset(80, 3); // a follower installs a snapshot of index 80 its log does not reach (Figure 13, rule 7)
+        assertEmptyAfter(80, 3);
+        log.sync();
+        log = reopen(log);
+        assertEmptyAfter(80, 3);
+
+        appendSyncAndReopen(80, 3, range(81, 10, 3, 100));
+    }
+
+    @Test
+    void resetInsideTheLogDiscardsEveryEntryBeforeAndAfterTheSnapshot() throws Exception {
+        log = twoTermLog();
+
+        log.reset(150, 4); // the snapshot's term at 150 is not ours: rule 6 does not apply, the log goes
+        assertEmptyAfter(150, 4);
+        assertThatThrownBy(() -> log.entries(150, 151, Long.MAX_VALUE)).isInstanceOf(IndexOutOfBoundsException.class);
+
+        appendSyncAndReopen(150, 4, range(151, 30, 4, 50)); // other bytes than the discarded 151..180
+    }
+
+    @Test
+    void resetBelowTheFirstIndexMovesTheStartBack() throws Exception {
+        log = twoTermLog();
+        log.compactPrefix(150);
+
+        log.reset(20, 1);
+        assertEmptyAfter(20, 1);
+        appendSyncAndReopen(20, 1, range(21, 3, 5, 10));
+    }
+
+    /** The new start is the old first index: for segmented storage, the name of a segment it must not keep. */
+    @Test
+    void resetJustBeforeTheFirstIndexKeepsNoEntryThere() throws Exception {
+        log = twoTermLog();
+        log.compactPrefix(150);
+        long first = log.firstIndex();
+        long term = first == 1 ? 0 : 7; // a storage that kept the whole log resets to index 0, of term 0
+
+        log.reset(first - 1, term);
+        assertEmptyAfter(first - 1, term);
+        log.sync();
+        log = reopen(log);
+        assertEmptyAfter(first - 1, term);
+        log.append(range(first, 2, 7, 20));
+        log.reset(first + 1, 8); // twice in a row, the second over appends not yet synced
+        log.sync();
+        log = reopen(log);
+        assertEmptyAfter(first + 1, 8);
+    }
+
+    /** Entries 1 to 100 of term 1 and 101 to 200 of term 2, 100 bytes each, synced. */
+    private LogStorage twoTermLog() throws Exception {
+        LogStorage l = create();
+        l.append(range(1, 100, 1, 100));
+        l.append(range(101, 100, 2, 100));
+        l.sync();
+        return l;
+    }
+
+    /** After a reset to (index, term), {@code entries} (from index + 1) go on from it, and a reopen keeps both. */
+    private void appendSyncAndReopen(long index, long term, List<Entry> entries) throws Exception {
+        log.append(entries);
+        log.sync();
+        assertThat(log.entries(index + 1, index + 1 + entries.size(), Long.MAX_VALUE)).isEqualTo(entries);
+        log = reopen(log);
+        assertThat(log.firstIndex()).isEqualTo(index + 1);
+        assertThat(log.lastIndex()).isEqualTo(index + entries.size());
+        assertThat(log.term(index)).isEqualTo(term);
+        assertThat(log.entries(index + 1, index + 1 + entries.size(), Long.MAX_VALUE)).isEqualTo(entries);
+    }
+
+    /** After a reset to (index, term): nothing held, the next append at index + 1, term(index) known. */
+    private void assertEmptyAfter(long index, long term) {
+        assertThat(log.firstIndex()).isEqualTo(index + 1);
+        assertThat(log.lastIndex()).isEqualTo(index);
+        assertThat(log.term(index)).isEqualTo(term);
+        assertThat(log.entries(index + 1, index + 1, Long.MAX_VALUE)).isEmpty();
+        assertThatThrownBy(() -> log.term(index - 1)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> log.term(index + 1)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> log.entries(index, index + 1, Long.MAX_VALUE))
+                .isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> log.append(List.of(entry(index + 2, term, 1))))
+                .isInstanceOf(IllegalArgumentException.class);
     }
 
     @Test

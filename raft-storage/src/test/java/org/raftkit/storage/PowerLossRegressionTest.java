@@ -24,7 +24,8 @@ import org.raftkit.storage.PowerLossDisk.Truncate;
 
 /**
  * The four power losses that once left a log that would not open (issue 14), each rebuilt with
- * {@link DiskModel} at the exact moment and with the exact fates that broke it. Each must open
+ * {@link DiskModel} at the exact moment and with the exact fates that broke it, and the moments of
+ * a reset where a wrong order would open a mix of the old log and the new. Each must open
  * with every acknowledged entry and nothing that was not appended at its index.
  */
 class PowerLossRegressionTest {
@@ -171,6 +172,55 @@ class PowerLossRegressionTest {
             }
             System.out.printf("repair crashed at %d steps: %d images, fates seed %d%n", repair.size() + 1, images,
                     FATES_SEED);
+        }
+    }
+
+    /**
+     * A follower resets its log (segments 1, 8 and 15) to a snapshot of index 7: the new log starts
+     * at 8, the name of an old segment. The power fails once the new {@code log-start} is durable
+     * and before any segment is deleted. With a plain start, recovery would take old segment 8 for
+     * the new log's first one and bring back entries 8 to 20 of the discarded log; the start must
+     * say that a reset was in progress, and every old segment must go. A power loss after each other
+     * event of the reset, with {@value #FATES_PER_STEP} seeded sets of fates each, must also leave
+     * the old log or the reset one.
+     */
+    @Test
+    void aResetToTheNameOfAnOldSegmentNeverKeepsThatSegment() throws IOException {
+        try (RecordedLog log = new RecordedLog(dir, options, List.of(), 0)) {
+            log.append(range(1, 20, 1, 1000)); // 1,033 bytes a record: 7 to an 8 KiB segment
+            log.sync();
+            assertThat(dir.resolve(Segment.fileName(8))).exists();
+            int from = log.disk().position();
+            log.reset(7, 2);
+            int end = log.disk().position();
+
+            int startSaved = first(log, PowerLossDisk.DirectorySync.class, first(log, PowerLossDisk.Rename.class, from)) + 1;
+            assertThat(first(log, PowerLossDisk.Unlink.class, from)).isGreaterThanOrEqualTo(startSaved); // nothing deleted yet
+            DiskModel model = log.disk().initial();
+            for (int i = 0; i < startSaved; i++) {
+                model.apply(log.disk().journal().get(i));
+            }
+            DiskModel.materialize(model.crashImage(DiskModel.scripted((name, page) -> PageFate.LOST, false, false)),
+                    image);
+            assertThat(image.resolve(Segment.fileName(8))).exists();
+            try (SegmentedLogStorage reopened = SegmentedLogStorage.open(image,
+                    options.withChannelFactory(PowerLossDisk.recording(image)))) {
+                assertThat(reopened.firstIndex()).isEqualTo(8);
+                assertThat(reopened.lastIndex()).isEqualTo(7);
+                assertThat(reopened.term(7)).isEqualTo(2);
+                assertThat(log.check(reopened, startSaved)).isNull();
+            }
+            assertThat(image.toFile().list((d, n) -> n.endsWith(".log"))).isEmpty();
+
+            SplittableRandom random = new SplittableRandom(FATES_SEED);
+            for (int point = from; point <= end; point++) {
+                for (int i = 0; i < FATES_PER_STEP; i++) {
+                    long seed = random.nextLong();
+                    assertThat(crashAndOpen(log, point, options, PowerLossTest.randomFates(seed)))
+                            .as("crash after event %d (reset: events %d to %d), fates %d", point, from, end, seed)
+                            .isNull();
+                }
+            }
         }
     }
 

@@ -19,7 +19,7 @@ import org.raftkit.storage.PowerLossDisk.Event;
 
 /**
  * Power loss at every kind of moment: a seeded workload (appends of every size, syncs, truncations,
- * compactions, restarts) runs on a {@link PowerLossDisk}; then, at random points of what it did,
+ * compactions, resets to a snapshot, restarts) runs on a {@link PowerLossDisk}; then, at random points of what it did,
  * {@link DiskModel} builds the disks a power loss there could leave (unsynced pages kept, lost or
  * torn at sectors, unsynced directory changes done or not). Each must open and hold every
  * acknowledged entry and nothing that was not appended at its index ({@link RecordedLog#check}).
@@ -45,6 +45,9 @@ class PowerLossTest {
 
     private int images;
     private int secondImages;
+    /** Images from a crash in the middle of a reset's disk events, and of them those that opened as the reset log. */
+    private int insideReset;
+    private int asReset;
 
     @Test
     void everyCrashImageOpensWithEveryAcknowledgedEntry() throws IOException {
@@ -61,8 +64,8 @@ class PowerLossTest {
             }
         }
         System.out.printf("POWER LOSS seeds=%d failures=%d (first seed %d; %d crash images, %d second-crash images;"
-                + " %d ms)%n", seeds, failures.size(), firstSeed, images, secondImages,
-                (System.nanoTime() - start) / 1_000_000);
+                + " %d checks from inside a reset, %d of them opened as reset; %d ms)%n", seeds, failures.size(),
+                firstSeed, images, secondImages, insideReset, asReset, (System.nanoTime() - start) / 1_000_000);
         if (!failures.isEmpty()) {
             failures.forEach(System.out::println);
             fail(failures.size() + " of " + seeds + " seeds failed:\n"
@@ -90,23 +93,28 @@ class PowerLossTest {
         }
         DiskModel model = recorded.disk().initial();
         int applied = 0;
-        for (int point : points) {
-            while (applied < point) {
-                model.apply(journal.get(applied++));
-            }
-            int variants = model.anythingUnsynced() ? IMAGES_PER_POINT : 1;
-            for (int v = 0; v < variants; v++) {
-                long fatesSeed = random.nextLong();
-                String where = "crash after event " + point + " of " + journal.size()
-                        + (point > 0 ? " (" + describe(journal.get(point - 1)) + ")" : "") + ", fates " + fatesSeed;
-                String failure = crashAndCheck(recorded, point, model.crashImage(randomFates(fatesSeed)), first, second,
-                        options, random, where);
-                if (failure != null) {
-                    return failure;
+        try {
+            for (int point : points) {
+                while (applied < point) {
+                    model.apply(journal.get(applied++));
+                }
+                int variants = model.anythingUnsynced() ? IMAGES_PER_POINT : 1;
+                for (int v = 0; v < variants; v++) {
+                    long fatesSeed = random.nextLong();
+                    String where = "crash after event " + point + " of " + journal.size()
+                            + (point > 0 ? " (" + describe(journal.get(point - 1)) + ")" : "") + ", fates " + fatesSeed;
+                    String failure = crashAndCheck(recorded, point, model.crashImage(randomFates(fatesSeed)), first,
+                            second, options, random, where);
+                    if (failure != null) {
+                        return failure;
+                    }
                 }
             }
+            return null;
+        } finally {
+            insideReset += recorded.resetImages()[0];
+            asReset += recorded.resetImages()[1];
         }
-        return null;
     }
 
     /** Opens one crash image, checks it, then crashes again during that open's repairs and checks that. */
@@ -149,33 +157,50 @@ class PowerLossTest {
         }
     }
 
-    /** Appends of every size (some bigger than the buffer or a segment), syncs, truncations, compactions, restarts, kills. */
+    /**
+     * Appends of every size (some bigger than the buffer or a segment), syncs, truncations,
+     * compactions, resets (beyond the end, inside the log, just before its first index, below it),
+     * restarts, kills.
+     */
     private static void runWorkload(RecordedLog log, SplittableRandom random) throws IOException {
         long term = 1;
         int ops = 30 + random.nextInt(40);
         for (int op = 0; op < ops; op++) {
             int r = random.nextInt(100);
             long next = log.lastIndex() + 1;
-            if (r < 55) {
+            if (r < 52) {
                 log.append(TestEntries.randomSizes(next, 1 + random.nextInt(6), term, 1200, random));
                 if (random.nextInt(5) > 0) {
                     log.sync();
                 }
-            } else if (r < 62) {
+            } else if (r < 59) {
                 log.append(List.of(TestEntries.entry(next, term, 4000 + random.nextInt(6000))));
-            } else if (r < 72) {
+            } else if (r < 69) {
                 log.sync();
-            } else if (r < 82) {
+            } else if (r < 79) {
                 long first = log.log().firstIndex();
                 if (log.lastIndex() >= first) {
                     long from = Math.max(first, log.lastIndex() - random.nextInt(15));
                     term++;
                     log.truncateSuffix(from);
                 }
-            } else if (r < 90) {
+            } else if (r < 86) {
                 long first = log.log().firstIndex();
                 if (log.required() >= first) {
                     log.compactPrefix(first + random.nextLong(log.required() - first + 1));
+                }
+            } else if (r < 91) {
+                long first = log.log().firstIndex();
+                long index = switch (random.nextInt(4)) {
+                    case 0 -> log.lastIndex() + 1 + random.nextInt(20);
+                    case 1 -> first - 1 + random.nextLong(log.lastIndex() - first + 2);
+                    case 2 -> first - 1; // the new start is the first segment's name
+                    default -> random.nextLong(first);
+                };
+                term++;
+                log.reset(index, index == 0 ? 0 : term);
+                if (random.nextBoolean()) {
+                    log.sync();
                 }
             } else if (r < 95) {
                 log.reopen();

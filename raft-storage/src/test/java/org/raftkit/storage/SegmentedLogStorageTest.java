@@ -18,7 +18,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.raftkit.message.Entry;
 
-/** What is particular to the segmented log: files, lock, big records, reads checked, cuts that stay cut. */
+/**
+ * What is particular to the segmented log: files, lock, big records, reads checked, cuts that stay
+ * cut, interrupted compactions and resets finished on open.
+ */
 class SegmentedLogStorageTest {
 
     @TempDir
@@ -126,6 +129,43 @@ class SegmentedLogStorageTest {
             assertThat(log.term(32)).isEqualTo(1);
         }
         assertThat(segmentNames()).doesNotContain(Segment.fileName(1));
+    }
+
+    /**
+     * A crash right after a reset saved its start (marked in progress): every old segment is still
+     * there, the one named after the new start among them. The open finishes the reset, and the new
+     * log's own segments, created later, survive the next open.
+     */
+    @Test
+    void aResetInterruptedBeforeItsDeletionsIsFinishedOnOpen() throws IOException {
+        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
+            log.append(range(1, 100, 1, 92));
+            log.sync();
+        }
+        new LogStart(33, 4, true).write(dir, FileChannelFactory.DEFAULT);
+        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
+            assertThat(log.firstIndex()).isEqualTo(33);
+            assertThat(log.lastIndex()).isEqualTo(32);
+            assertThat(log.term(32)).isEqualTo(4);
+            assertThat(segmentNames()).isEmpty();
+            assertThat(LogStart.read(dir, FileChannelFactory.DEFAULT)).isEqualTo(new LogStart(33, 4));
+            log.append(range(33, 40, 4, 50));
+            log.sync();
+        }
+        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
+            assertThat(log.entries(33, 73, Long.MAX_VALUE)).isEqualTo(range(33, 40, 4, 50));
+            assertThat(log.term(32)).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void resetRejectsANegativeIndexOrTermAndATermForIndexZero() throws IOException {
+        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
+            assertThatThrownBy(() -> log.reset(-1, 0)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> log.reset(5, -1)).isInstanceOf(IllegalArgumentException.class);
+            assertThatThrownBy(() -> log.reset(0, 3)).isInstanceOf(IllegalArgumentException.class);
+            assertThat(log.isFailed()).isFalse();
+        }
     }
 
     @Test
