@@ -118,6 +118,10 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         for (String id : ids) {
             members.put(id, new Member(id, new SimDisk(id, this)));
         }
+        network.lastIndexOf = id -> {
+            Member m = members.get(id);
+            return m == null || !m.isUp() ? -1 : m.server.status().lastLogIndex();
+        };
     }
 
     List<String> ids() {
@@ -302,6 +306,9 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         }
         if (violation != null) {
             throw new IllegalStateException(violation);
+        }
+        if (network.storm != null) {
+            throw new IllegalStateException(network.storm);
         }
         if (m.disk.crashing) {
             ctx.note(m.id + " loses power during a sync (aimed)");

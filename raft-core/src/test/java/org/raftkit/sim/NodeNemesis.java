@@ -145,9 +145,10 @@ final class NodeNemesis {
         } else if (dice < 85) {
             if (anyUp != null) {
                 SimScheduler s = anyUp.scheduler;
-                // Now and then very slow (a disk at its limit, or a failing one): 50 to 250 ms a write.
+                // Now and then very slow (a disk at its limit, or a failing one): up to two seconds a
+                // write, longer than a request's timeout, so calls time out while their entries wait.
                 s.diskSlowFactor = s.diskSlowFactor > 1 ? 1
-                        : random.nextInt(3) == 0 ? 1_000 + random.nextLong(4_000) : 20 + random.nextLong(100);
+                        : random.nextInt(3) == 0 ? 1_000 + random.nextLong(40_000) : 20 + random.nextLong(100);
                 ctx.note(anyUp.id + " disk slowed by " + s.diskSlowFactor + "x");
             }
         } else if (dice < 93) {

@@ -33,6 +33,19 @@ final class NodeNetwork {
     long droppedTooLarge;
     /** InstallSnapshot chunks sent. */
     long snapshotChunks;
+    /**
+     * Most rejections of AppendEntries one follower may send one leader while its own log does not
+     * move. Repairing a log takes a few (one per conflicting term, more on a reordering network,
+     * but then the log grows between them); a leader and follower that cannot agree where to
+     * resume exchange them endlessly, as fast as the link allows.
+     */
+    static final int MAX_REJECTIONS_WITHOUT_PROGRESS = 1_000;
+    /** Per "follower->leader": {the follower's last log index when counting began, rejections since}. */
+    private final Map<String, long[]> rejections = new HashMap<>();
+    /** The last log index of a node now (set by the cluster), to tell a storm from a repair. */
+    java.util.function.ToLongFunction<String> lastIndexOf = id -> -1;
+    /** Set when a pair exceeded {@link #MAX_REJECTIONS_WITHOUT_PROGRESS}; the run fails with it. */
+    String storm;
 
     NodeNetwork(SimContext ctx, SimNetwork net, long maxEntryBytes) {
         this.ctx = ctx;
@@ -58,6 +71,9 @@ final class NodeNetwork {
         if (m instanceof org.raftkit.message.InstallSnapshot) {
             snapshotChunks++;
         }
+        if (m instanceof org.raftkit.message.AppendEntriesReply r && !r.success()) {
+            countRejection(r);
+        }
         if (entryBytes(m) > maxEntryBytes) {
             droppedTooLarge++;
             return;
@@ -76,6 +92,19 @@ final class NodeNetwork {
                 time += 1_000_000 + random.nextLong(4_000_000); // 1 to 5 s late, across restarts
             }
             ctx.schedule(time, new Deliver(m));
+        }
+    }
+
+    private void countRejection(org.raftkit.message.AppendEntriesReply r) {
+        long last = lastIndexOf.applyAsLong(r.from());
+        long[] count = rejections.computeIfAbsent(r.from() + "->" + r.to(), k -> new long[] {last, 0});
+        if (count[0] != last) {
+            count[0] = last;
+            count[1] = 0;
+        }
+        if (++count[1] > MAX_REJECTIONS_WITHOUT_PROGRESS && storm == null) {
+            storm = "replication storm: " + r.from() + " rejected " + count[1] + " AppendEntries from " + r.to()
+                    + " while its log stayed at index " + last + " (at " + ctx.now() / 1_000 + " ms)";
         }
     }
 

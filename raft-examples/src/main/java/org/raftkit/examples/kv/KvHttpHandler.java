@@ -21,6 +21,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 
+import org.raftkit.CommandTooLargeException;
 import org.raftkit.NotLeaderException;
 import org.raftkit.RaftServer;
 import org.raftkit.RaftStatus;
@@ -364,6 +365,10 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             String hint = notLeader.leaderId() == null ? "" : " (last known leader: " + notLeader.leaderId() + ")";
             return retryLater(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "no_leader",
                     "no leader is available" + hint));
+        }
+        if (cause instanceof CommandTooLargeException tooLarge) {
+            // The HTTP limit is below the command limit, so only a misconfigured node gets here.
+            return error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "value_too_large", tooLarge.getMessage());
         }
         if (cause instanceof ServerBusyException) {
             return retryLater(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "busy", cause.getMessage()));

@@ -138,7 +138,7 @@ public final class KvMain {
             settings = new KvNode.Settings(f.required("id"), Flags.address("raft", f.required("raft")),
                     Flags.address("http", f.required("http")), Flags.peers("peers", f.required("peers")),
                     Path.of(f.required("data")), RaftFlags.fsync(f),
-                    f.integer("max-value-bytes", KvNode.DEFAULT_MAX_VALUE_BYTES, 1, 64 << 20),
+                    f.integer("max-value-bytes", KvNode.DEFAULT_MAX_VALUE_BYTES, 1, KvNode.MAX_VALUE_BYTES),
                     f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID), TlsFlags.fromFiles(f, f.required("id")));
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException(e.getMessage());

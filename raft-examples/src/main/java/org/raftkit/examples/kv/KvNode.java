@@ -36,6 +36,13 @@ public final class KvNode implements AutoCloseable {
 
     /** Largest value accepted by default (docs/OPERATIONS.md), in bytes. */
     public static final int DEFAULT_MAX_VALUE_BYTES = 1 << 20;
+    /** Room in a command for everything but the value: the key (bounded by the HTTP line length) and the header. */
+    static final int COMMAND_OVERHEAD_BYTES = 64 * 1024;
+    /**
+     * Largest {@code maxValueBytes}: a command must fit {@code RaftConfig.maxCommandBytes}, which
+     * the transport's frame must carry (one limit from the HTTP body to the wire).
+     */
+    public static final int MAX_VALUE_BYTES = (int) RaftConfig.DEFAULT_MAX_COMMAND_BYTES - COMMAND_OVERHEAD_BYTES;
     /** Cluster id carried in every connection's handshake; nodes of another cluster are refused. */
     public static final String DEFAULT_CLUSTER_ID = "raft-kv";
 
@@ -63,8 +70,9 @@ public final class KvNode implements AutoCloseable {
                 throw new IllegalArgumentException("--raft " + raftAddress + " differs from " + id + "'s address in --peers "
                         + peers.get(id));
             }
-            if (maxValueBytes <= 0) {
-                throw new IllegalArgumentException("maxValueBytes must be > 0, was " + maxValueBytes);
+            if (maxValueBytes <= 0 || maxValueBytes > MAX_VALUE_BYTES) {
+                throw new IllegalArgumentException("maxValueBytes must be in [1, " + MAX_VALUE_BYTES + "] (a command must "
+                        + "fit RaftConfig.maxCommandBytes " + RaftConfig.DEFAULT_MAX_COMMAND_BYTES + "), was " + maxValueBytes);
             }
             peers = Map.copyOf(peers);
             java.util.Objects.requireNonNull(tls, "tls");

@@ -50,6 +50,10 @@ class KvMainTest {
                 "--peers", "n1=127.0.0.1:7001", "--data", "x").err()).contains("--raft has a bad port");
         assertThat(run("bench", "--fsync", "maybe").err()).contains("--fsync must be true or false, was 'maybe'");
         assertThat(run("bench", "--clients", "-1").code()).isEqualTo(2);
+        // One limit from the HTTP body to the wire: a value must fit one command (issue 9).
+        assertThat(run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
+                "--peers", "n1=127.0.0.1:7001", "--data", "x", "--max-value-bytes", String.valueOf(64 << 20)).err())
+                .contains("--max-value-bytes must be between 1 and " + KvNode.MAX_VALUE_BYTES);
         assertThat(run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
                 "--peers", "n1=127.0.0.1:7001", "--data", "x", "--tls-cert", "c.pem").err())
                 .contains("TLS needs all of --tls-cert, --tls-key and --tls-ca; --tls-key is missing");
