@@ -35,7 +35,7 @@ public final class KvMain {
                         [tuning]
               tuning:   [--fsync true] [--election-timeout-min 150ms] [--election-timeout-max 300ms]
                         [--heartbeat-interval 50ms] [--snapshot-entries 100000] [--snapshot-bytes 64MiB]
-                        [--snapshot-interval 1h] [--snapshot-trailing 10000]
+                        [--snapshot-interval 1h] [--snapshot-trailing 10000] [--segment-bytes 64MiB]
               put KEY VALUE  [--if-match REV] [--if-none-match '*'] [--endpoints URL,…] [--timeout 10s]
                         ('--' ends the flags: put -- -key value)
               get KEY        [--consistency linearizable|stale] [--endpoints URL,…] [--timeout 10s]
@@ -137,7 +137,7 @@ public final class KvMain {
                 "cluster-id", "max-value-bytes", "exit-with", "http-peers", "tls-cert", "tls-key", "tls-ca"));
         f.expectPositional();
         org.raftkit.RaftConfig config = RaftFlags.config(f);
-        org.raftkit.SnapshotConfig snapshots = RaftFlags.snapshotConfig(f);
+        KvNode.LogSettings logSettings = RaftFlags.logSettings(f);
         KvNode.Settings settings;
         try {
             settings = new KvNode.Settings(f.required("id"), Flags.address("raft", f.required("raft")),
@@ -152,7 +152,7 @@ public final class KvMain {
         CountDownLatch stopped = new CountDownLatch(1);
         Map<String, InetSocketAddress> httpPeers = f.string("http-peers", null) == null ? Map.of()
                 : Flags.peers("http-peers", f.string("http-peers", null));
-        KvNode node = KvNode.start(settings, config, snapshots, httpPeers, new org.raftkit.RaftListener() {
+        KvNode node = KvNode.start(settings, config, logSettings, httpPeers, new org.raftkit.RaftListener() {
             @Override
             public void onFailure(Throwable cause) {
                 KvNode.loggingListener().onFailure(cause);

@@ -99,16 +99,38 @@ public final class KvNode implements AutoCloseable {
      */
     public static KvNode start(Settings s, RaftConfig config, Map<String, InetSocketAddress> httpPeers,
                                RaftListener listener) {
-        return start(s, config, SnapshotConfig.defaults(), httpPeers, listener);
+        return start(s, config, LogSettings.defaults(), httpPeers, listener);
     }
 
     /**
-     * Like {@link #start(Settings, RaftConfig, Map, RaftListener)}, taking snapshots when
-     * {@code snapshots} says. Snapshots live in {@code <data>/snapshots} ({@link FileSnapshotStore},
-     * fsync'd as the log is); the log in {@code <data>/log} is compacted behind them.
+     * How much log a node keeps: when it takes snapshots and compacts behind them, and the size of
+     * the segment files compaction deletes whole.
+     *
+     * @param snapshots    triggers and trailing window ({@code --snapshot-*})
+     * @param segmentBytes size of one log segment file, in bytes ({@code --segment-bytes}); the log
+     *                     on disk is at most about the trailing window plus one segment
      */
-    public static KvNode start(Settings s, RaftConfig config, SnapshotConfig snapshots,
+    public record LogSettings(SnapshotConfig snapshots, long segmentBytes) {
+        public LogSettings {
+            java.util.Objects.requireNonNull(snapshots, "snapshots");
+            // Checked here, not at open, so a bad flag is a usage error before anything starts.
+            SegmentedLogStorage.Options.defaults().withSegmentSizeBytes(segmentBytes);
+        }
+
+        /** {@link SnapshotConfig#defaults()} and 64 MiB segments. */
+        public static LogSettings defaults() {
+            return new LogSettings(SnapshotConfig.defaults(), SegmentedLogStorage.Options.DEFAULT_SEGMENT_SIZE_BYTES);
+        }
+    }
+
+    /**
+     * Like {@link #start(Settings, RaftConfig, Map, RaftListener)}, keeping the log as {@code logSettings}
+     * says. Snapshots live in {@code <data>/snapshots} ({@link FileSnapshotStore}, fsync'd as the
+     * log is); the log in {@code <data>/log} is compacted behind them.
+     */
+    public static KvNode start(Settings s, RaftConfig config, LogSettings logSettings,
                                Map<String, InetSocketAddress> httpPeers, RaftListener listener) {
+        SnapshotConfig snapshots = logSettings.snapshots();
         PrometheusMeterRegistry registry = s.httpAddress() == null ? null
                 : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         RaftMetrics metrics = registry == null ? RaftMetrics.NONE : new MicrometerMetrics(registry);
@@ -118,7 +140,8 @@ public final class KvNode implements AutoCloseable {
             throw new UncheckedIOException("cannot create the data directory " + s.dataDir(), e);
         }
         SyncPolicy sync = s.fsync() ? SyncPolicy.ALWAYS : SyncPolicy.NEVER;
-        SegmentedLogStorage.Options options = SegmentedLogStorage.Options.defaults().withSyncPolicy(sync);
+        SegmentedLogStorage.Options options = SegmentedLogStorage.Options.defaults().withSyncPolicy(sync)
+                .withSegmentSizeBytes(logSettings.segmentBytes());
         // Everything opened so far, closed in reverse if a later step fails.
         Deque<AutoCloseable> opened = new ArrayDeque<>();
         try {

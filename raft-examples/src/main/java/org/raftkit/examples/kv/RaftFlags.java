@@ -6,6 +6,7 @@ import java.util.Set;
 
 import org.raftkit.RaftConfig;
 import org.raftkit.SnapshotConfig;
+import org.raftkit.storage.SegmentedLogStorage;
 
 /**
  * The tuning flags {@code serve} and {@code cluster} share (docs/OPERATIONS.md, "Tuning the
@@ -16,7 +17,7 @@ final class RaftFlags {
 
     /** Flag names, without the dashes. */
     static final Set<String> NAMES = Set.of("fsync", "election-timeout-min", "election-timeout-max",
-            "heartbeat-interval", "snapshot-entries", "snapshot-bytes", "snapshot-interval", "snapshot-trailing");
+            "heartbeat-interval", "snapshot-entries", "snapshot-bytes", "snapshot-interval", "snapshot-trailing", "segment-bytes");
 
     private RaftFlags() {
     }
@@ -53,6 +54,17 @@ final class RaftFlags {
         return defaults.withTriggers(entries, bytes, interval).withTrailingEntries(trailing);
     }
 
+    /** The snapshot settings and {@code --segment-bytes} (64 MiB by default, 1 KiB .. 1 GiB). */
+    static KvNode.LogSettings logSettings(Flags f) {
+        SnapshotConfig snapshots = snapshotConfig(f);
+        long segmentBytes = f.bytes("segment-bytes", SegmentedLogStorage.Options.DEFAULT_SEGMENT_SIZE_BYTES);
+        try {
+            return new KvNode.LogSettings(snapshots, segmentBytes);
+        } catch (IllegalArgumentException e) {
+            throw new Flags.UsageException("--segment-bytes " + f.string("segment-bytes", "") + ": " + e.getMessage());
+        }
+    }
+
     /** Whether entries are fsync'd before they count ({@code --fsync}, default true). */
     static boolean fsync(Flags f) {
         return f.bool("fsync", true);
@@ -61,7 +73,7 @@ final class RaftFlags {
     /** The flags as given, checked, for a child {@code serve} command line. */
     static List<String> forServe(Flags f) {
         config(f);
-        snapshotConfig(f);
+        logSettings(f);
         fsync(f);
         List<String> args = new ArrayList<>();
         for (String name : NAMES.stream().sorted().toList()) {

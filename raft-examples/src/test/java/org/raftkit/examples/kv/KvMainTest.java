@@ -27,7 +27,7 @@ class KvMainTest {
         Run r = run("help");
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("cluster", "serve", "put", "get", "delete", "status", "snapshot", "bench",
-                "bench-log", "--snapshot-entries", "--snapshot-bytes", "--snapshot-interval", "--snapshot-trailing");
+                "bench-log", "--snapshot-entries", "--snapshot-bytes", "--snapshot-interval", "--snapshot-trailing", "--segment-bytes");
         assertThat(run().code()).isEqualTo(2);
     }
 
@@ -144,6 +144,10 @@ class KvMainTest {
         assertThat(run(with(serve, "--snapshot-trailing", "-1")).err()).contains("--snapshot-trailing must be between 0");
         assertThat(run(with(serve, "--snapshot-trailing", "-1")).code()).isEqualTo(2);
         assertThat(run("cluster", "--snapshot-entries", "x").code()).isEqualTo(2);
+        assertThat(run(with(serve, "--segment-bytes", "512")).err()).contains("--segment-bytes 512")
+                .contains("segmentSizeBytes must be in [1 KiB, 1 GiB]");
+        assertThat(RaftFlags.logSettings(Flags.parse("serve", new String[] {"--segment-bytes", "1MiB"}, RaftFlags.NAMES))
+                .segmentBytes()).isEqualTo(1L << 20);
     }
 
     @Test

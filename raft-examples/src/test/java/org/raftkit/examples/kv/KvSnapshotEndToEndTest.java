@@ -26,8 +26,12 @@ import org.raftkit.storage.SegmentedLogStorage;
  */
 class KvSnapshotEndToEndTest {
 
-    /** Snapshot every 50 entries, keeping 10 behind: a few hundred writes compact the log several times. */
-    private static final List<String> SMALL_TRIGGERS = List.of("--snapshot-entries", "50", "--snapshot-trailing", "10");
+    /**
+     * Snapshot every 50 entries, keeping 10 behind, in 4 KiB segments: a few hundred writes compact
+     * the log several times, and compaction deletes whole segment files.
+     */
+    private static final List<String> SMALL_TRIGGERS = List.of("--snapshot-entries", "50", "--snapshot-trailing", "10",
+            "--segment-bytes", "4KiB");
     private static final int KEYS = 300;
 
     @TempDir
