@@ -313,21 +313,10 @@ class MessageCodecTest {
         return b;
     }
 
-    /** A snapshot chunk: often empty (a last chunk) or small, sometimes a full default-size one. */
+    /** A snapshot chunk: sometimes a full default-size one, sometimes empty (a last chunk), mostly small. */
     private static byte[] chunk(Random r) {
-        int size;
-        switch (r.nextInt(20)) {
-            case 0:
-                size = SnapshotConfig.DEFAULT_CHUNK_BYTES;
-                break;
-            case 1:
-            case 2:
-                size = 0;
-                break;
-            default:
-                size = r.nextInt(8192);
-        }
-        byte[] b = new byte[size];
+        int pick = r.nextInt(20);
+        byte[] b = new byte[pick == 0 ? SnapshotConfig.DEFAULT_CHUNK_BYTES : pick < 3 ? 0 : r.nextInt(8192)];
         r.nextBytes(b);
         return b;
     }
