@@ -88,18 +88,10 @@ class KvSnapshotEndToEndTest {
         }
     }
 
-    /**
-     * PUTs until one is acknowledged: the value is the same each time, so retrying after a 503 or
-     * a 504 (outcome unknown) is safe.
-     */
+    /** A write that may be retried (same value), recorded once acknowledged. */
     private static void writeUntilAcknowledged(LocalCluster cluster, String node, String key, String value,
                                                Map<String, String> acknowledged) {
-        HttpResponse<?>[] last = new HttpResponse<?>[1];
-        Await.await(LocalCluster.DEADLINE, () -> {
-            last[0] = cluster.putOrNull(node, key, value);
-            return last[0] != null && last[0].statusCode() == 200;
-        }, () -> "a write of " + key + " through " + node + " (last answer: "
-                + (last[0] == null ? "none" : last[0].statusCode() + " " + last[0].body()) + ")");
+        cluster.putUntilAcknowledged(node, key, value);
         acknowledged.put(key, value);
     }
 

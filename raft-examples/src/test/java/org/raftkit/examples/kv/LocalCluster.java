@@ -162,6 +162,19 @@ final class LocalCluster implements AutoCloseable {
         return send(b);
     }
 
+    /**
+     * PUTs until the write is acknowledged (200), within {@link #DEADLINE}. Only for a write that
+     * may happen twice: a 503 means nothing happened, but a 504 leaves the outcome unknown.
+     */
+    void putUntilAcknowledged(String id, String key, String value) {
+        HttpResponse<?>[] last = new HttpResponse<?>[1];
+        Await.await(DEADLINE, () -> {
+            last[0] = putOrNull(id, key, value);
+            return last[0] != null && last[0].statusCode() == 200;
+        }, () -> "a write of " + key + " through " + id + " (last answer: "
+                + (last[0] == null ? "none" : last[0].statusCode() + " " + last[0].body()) + ", logs in " + dir + ")");
+    }
+
     /** A PUT that answers null instead of failing when the node does not answer (it may be starting). */
     HttpResponse<String> putOrNull(String id, String key, String value) {
         return sendOrNull(HttpRequest.newBuilder(endpoint(id).resolve("/v1/kv/" + key))
