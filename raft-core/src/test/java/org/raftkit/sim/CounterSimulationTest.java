@@ -1,5 +1,9 @@
 package org.raftkit.sim;
 
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.ByteBuffer;
 
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -26,6 +30,17 @@ class CounterSimulationTest {
         @Override
         public byte[] query(byte[] query) {
             return ByteBuffer.allocate(8).putLong(value).array();
+        }
+
+        @Override
+        public Snapshot snapshot() {
+            long captured = value;
+            return out -> new DataOutputStream(out).writeLong(captured);
+        }
+
+        @Override
+        public void restore(InputStream in) throws IOException {
+            value = new DataInputStream(in).readLong();
         }
     }
 

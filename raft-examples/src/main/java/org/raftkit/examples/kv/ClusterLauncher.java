@@ -49,7 +49,7 @@ final class ClusterLauncher {
     private volatile boolean stopping;
 
     /**
-     * @param serveFlags extra flags for every node's {@code serve} (fsync, timeouts)
+     * @param serveFlags extra flags for every node's {@code serve} (fsync, timeouts, snapshot triggers)
      * @param tls        each node's TLS settings for its Raft port
      * @throws Flags.UsageException if the port ranges overlap, or {@code dir} holds another number of nodes
      */

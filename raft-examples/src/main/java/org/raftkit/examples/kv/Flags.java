@@ -129,6 +129,53 @@ final class Flags {
         }
     }
 
+    long longValue(String name, long defaultValue, long min, long max) {
+        String v = values.get(name);
+        if (v == null) {
+            return defaultValue;
+        }
+        try {
+            long n = Long.parseLong(v.replace("_", ""));
+            if (n < min || n > max) {
+                throw new UsageException("--" + name + " must be between " + min + " and " + max + ", was " + n);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a whole number, was '" + v + "'");
+        }
+    }
+
+    /**
+     * A size in bytes: a whole number, optionally with a binary unit ({@code 512KiB}, {@code 64MiB},
+     * {@code 1GiB}; {@code K}, {@code M}, {@code G} mean the same), at least 1.
+     */
+    long bytes(String name, long defaultValue) {
+        String v = values.get(name);
+        if (v == null) {
+            return defaultValue;
+        }
+        String digits = v.strip();
+        int shift = 0;
+        for (String[] unit : new String[][] {{"KiB", "10"}, {"MiB", "20"}, {"GiB", "30"}, {"K", "10"}, {"M", "20"},
+                {"G", "30"}}) {
+            if (digits.endsWith(unit[0])) {
+                digits = digits.substring(0, digits.length() - unit[0].length()).strip();
+                shift = Integer.parseInt(unit[1]);
+                break;
+            }
+        }
+        try {
+            long n = Long.parseLong(digits);
+            if (n < 1 || n > (Long.MAX_VALUE >> shift)) {
+                throw new NumberFormatException();
+            }
+            return n << shift;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + name + " must be a size in bytes like 67108864, 512KiB or 64MiB, was '"
+                    + v + "'");
+        }
+    }
+
     boolean bool(String name, boolean defaultValue) {
         String v = values.get(name);
         if (v == null) {
@@ -141,7 +188,10 @@ final class Flags {
         };
     }
 
-    /** A duration like {@code 10s}, {@code 500ms}, {@code 2m} or a bare number of seconds, in milliseconds. */
+    /**
+     * A duration like {@code 10s}, {@code 500ms}, {@code 2m}, {@code 1h} or a bare number of
+     * seconds, at most a day, in milliseconds.
+     */
     long millis(String name, long defaultMillis) {
         String v = values.get(name);
         if (v == null) {
@@ -155,6 +205,8 @@ final class Flags {
                 amount = Double.parseDouble(v.substring(0, v.length() - 1)) * 1000;
             } else if (v.endsWith("m")) {
                 amount = Double.parseDouble(v.substring(0, v.length() - 1)) * 60_000;
+            } else if (v.endsWith("h")) {
+                amount = Double.parseDouble(v.substring(0, v.length() - 1)) * 3_600_000;
             } else {
                 amount = Double.parseDouble(v) * 1000;
             }
@@ -163,7 +215,7 @@ final class Flags {
             }
             return (long) amount;
         } catch (NumberFormatException e) {
-            throw new UsageException("--" + name + " must be a duration like 10s, 500ms or 2m, was '" + v + "'");
+            throw new UsageException("--" + name + " must be a duration like 10s, 500ms, 2m or 1h, was '" + v + "'");
         }
     }
 

@@ -12,8 +12,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The command-line client: {@code put}, {@code get}, {@code delete} and {@code status} against
- * the HTTP API. It tries the endpoints in turn, moving on when a node is down or answers 503 (no
+ * The command-line client: {@code put}, {@code get}, {@code delete}, {@code status} and
+ * {@code snapshot} against the HTTP API. It tries the endpoints in turn, moving on when a node is down or answers 503 (no
  * leader yet, busy), and keeps cycling until its deadline, so it follows the cluster through a
  * leader's crash. A 504 is never retried: the write may have happened.
  */
@@ -83,6 +83,21 @@ final class KvClient {
         out.println("OK deleted " + key);
     }
 
+    /**
+     * {@code snapshot}: has the first node that answers take a snapshot (a snapshot is one node's,
+     * so give one endpoint to choose the node); prints its id and the snapshot's index.
+     */
+    void snapshot(PrintStream out) {
+        HttpResponse<byte[]> r = send("POST", KvHttpHandler.SNAPSHOT_PATH, HttpRequest.BodyPublishers.noBody(), null, null);
+        String json = body(r);
+        if (r.statusCode() != 200) {
+            String message = Json.field(json, "message");
+            throw new ClientException(r.statusCode() + " " + (message != null ? message : json));
+        }
+        out.println("OK " + Json.field(json, "id") + " snapshotIndex=" + Json.field(json, "snapshotIndex")
+                + " firstLogIndex=" + Json.field(json, "firstLogIndex"));
+    }
+
     /** {@code status}: one line per endpoint; fails only if none answers. */
     void status(PrintStream out) {
         int answered = 0;
@@ -92,10 +107,13 @@ final class KvClient {
                         .timeout(Duration.ofSeconds(2)).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
                 String json = body(r);
                 answered++;
-                out.printf("%-24s %-3s %-13s term=%-4s leader=%-4s commit=%s applied=%s last=%s%n", endpoint,
-                        Json.field(json, "id"), Json.field(json, "role"), Json.field(json, "term"),
+                String receiving = Json.field(json, "snapshotReceivedBytes");
+                out.printf("%-24s %-3s %-13s term=%-4s leader=%-4s commit=%s applied=%s last=%s first=%s snapshot=%s%s%n",
+                        endpoint, Json.field(json, "id"), Json.field(json, "role"), Json.field(json, "term"),
                         Json.field(json, "leader"), Json.field(json, "commitIndex"),
-                        Json.field(json, "appliedIndex"), Json.field(json, "lastLogIndex"));
+                        Json.field(json, "appliedIndex"), Json.field(json, "lastLogIndex"),
+                        Json.field(json, "firstLogIndex"), Json.field(json, "snapshotIndex"),
+                        receiving == null ? "" : " receiving=" + receiving + "B");
             } catch (IOException e) {
                 out.printf("%-24s unreachable (%s)%n", endpoint, describe(e));
             } catch (InterruptedException e) {

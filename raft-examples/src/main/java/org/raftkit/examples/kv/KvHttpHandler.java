@@ -46,6 +46,8 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     static final String KV_PREFIX = "/v1/kv/";
     static final String STATUS_PATH = "/v1/status";
+    /** {@code POST}: this node takes a snapshot now and compacts its log behind it. */
+    static final String SNAPSHOT_PATH = "/v1/admin/snapshot";
     /** Longest key accepted, in UTF-8 bytes. */
     static final int MAX_KEY_BYTES = 1024;
     /** Seconds a client is told to wait before retrying when no leader is known. */
@@ -178,13 +180,20 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
             return done(json(HttpResponseStatus.OK, statusJson(server.status())));
         }
+        if (path.equals(SNAPSHOT_PATH)) {
+            if (!request.method().equals(HttpMethod.POST)) {
+                return done(methodNotAllowed("POST"));
+            }
+            return snapshot();
+        }
         CompletableFuture<FullHttpResponse> page = view == null ? null : view.route(path, method);
         if (page != null) {
             return page;
         }
         if (!path.startsWith(KV_PREFIX)) {
             return done(error(HttpResponseStatus.NOT_FOUND, "no_route",
-                    "no such resource: " + path + " (try " + KV_PREFIX + "{key} or " + STATUS_PATH + ")"));
+                    "no such resource: " + path + " (try " + KV_PREFIX + "{key}, " + STATUS_PATH + " or POST "
+                            + SNAPSHOT_PATH + ")"));
         }
         String key = key(path.substring(KV_PREFIX.length()));
         if (method.equals(HttpMethod.GET)) {
@@ -221,6 +230,30 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 }
                 default -> throw new IllegalStateException("unexpected read outcome " + result.outcome());
             }
+        });
+    }
+
+    /**
+     * {@code POST /v1/admin/snapshot}: 200 {@code {"id","snapshotIndex","firstLogIndex"}} once the
+     * snapshot is durable; 500 {@code snapshot_failed} if the node takes no snapshots or could not
+     * write one (its log says why), 503 if it is stopping. Nothing about the data changes either way.
+     */
+    private CompletableFuture<FullHttpResponse> snapshot() {
+        return server.snapshot().handle((index, failure) -> {
+            if (failure == null) {
+                RaftStatus s = server.status();
+                return json(HttpResponseStatus.OK, "{\"id\":" + Json.quote(s.id()) + ",\"snapshotIndex\":" + index
+                        + ",\"firstLogIndex\":" + s.firstLogIndex() + "}");
+            }
+            Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+                    ? failure.getCause() : failure;
+            if (cause instanceof ServerClosedException) {
+                return retryLater(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "unavailable",
+                        "this node is not serving: " + cause.getMessage()));
+            }
+            log.warn("snapshot asked for over HTTP failed: {}", cause.toString());
+            return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "snapshot_failed",
+                    "no snapshot was taken: " + KvMain.describe(cause));
         });
     }
 
@@ -347,6 +380,10 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 + ",\"commitIndex\":" + s.commitIndex()
                 + ",\"appliedIndex\":" + s.appliedIndex()
                 + ",\"lastLogIndex\":" + s.lastLogIndex()
+                + ",\"firstLogIndex\":" + s.firstLogIndex()
+                + ",\"snapshotIndex\":" + s.snapshotIndex()
+                // Only while a snapshot from the leader is arriving: how much of it has.
+                + (s.snapshotReceivedBytes() > 0 ? ",\"snapshotReceivedBytes\":" + s.snapshotReceivedBytes() : "")
                 + ",\"members\":" + members
                 + ",\"state\":" + Json.quote(s.state().name().toLowerCase(java.util.Locale.ROOT)) + "}";
     }

@@ -34,12 +34,15 @@ public final class KvMain {
                         [--tls-cert CHAIN.pem --tls-key KEY.pem --tls-ca CA.pem]  (mutual TLS, Raft port)
                         [tuning]
               tuning:   [--fsync true] [--election-timeout-min 150ms] [--election-timeout-max 300ms]
-                        [--heartbeat-interval 50ms]
+                        [--heartbeat-interval 50ms] [--snapshot-entries 100000] [--snapshot-bytes 64MiB]
+                        [--snapshot-interval 1h] [--snapshot-trailing 10000] [--segment-bytes 64MiB]
               put KEY VALUE  [--if-match REV] [--if-none-match '*'] [--endpoints URL,…] [--timeout 10s]
                         ('--' ends the flags: put -- -key value)
               get KEY        [--consistency linearizable|stale] [--endpoints URL,…] [--timeout 10s]
               delete KEY     [--if-match REV] [--endpoints URL,…] [--timeout 10s]
               status         [--endpoints URL,…]
+              snapshot       [--endpoints URL,…] [--timeout 60s]
+                        a snapshot on the first node that answers, which then compacts its log
               bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
                         [--fsync true|false] [--tls] [--out FILE]
               bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]
@@ -68,7 +71,7 @@ public final class KvMain {
                 case "serve" -> {
                     return serve(rest);
                 }
-                case "put", "get", "delete", "status" -> {
+                case "put", "get", "delete", "status", "snapshot" -> {
                     return client(command, rest, out);
                 }
                 case "bench" -> {
@@ -79,7 +82,7 @@ public final class KvMain {
                     return 0;
                 }
                 default -> throw new Flags.UsageException("unknown command '" + command
-                        + "' (one of cluster, serve, put, get, delete, status, bench, bench-log)");
+                        + "' (one of cluster, serve, put, get, delete, status, snapshot, bench, bench-log)");
             }
         } catch (Flags.UsageException e) {
             err.println("error: " + e.getMessage());
@@ -133,6 +136,8 @@ public final class KvMain {
         Flags f = Flags.parse("serve", args, with(RaftFlags.NAMES, "id", "raft", "http", "peers", "data",
                 "cluster-id", "max-value-bytes", "exit-with", "http-peers", "tls-cert", "tls-key", "tls-ca"));
         f.expectPositional();
+        org.raftkit.RaftConfig config = RaftFlags.config(f);
+        KvNode.LogSettings logSettings = RaftFlags.logSettings(f);
         KvNode.Settings settings;
         try {
             settings = new KvNode.Settings(f.required("id"), Flags.address("raft", f.required("raft")),
@@ -147,7 +152,7 @@ public final class KvMain {
         CountDownLatch stopped = new CountDownLatch(1);
         Map<String, InetSocketAddress> httpPeers = f.string("http-peers", null) == null ? Map.of()
                 : Flags.peers("http-peers", f.string("http-peers", null));
-        KvNode node = KvNode.start(settings, RaftFlags.config(f), httpPeers, new org.raftkit.RaftListener() {
+        KvNode node = KvNode.start(settings, config, logSettings, httpPeers, new org.raftkit.RaftListener() {
             @Override
             public void onFailure(Throwable cause) {
                 KvNode.loggingListener().onFailure(cause);
@@ -197,10 +202,12 @@ public final class KvMain {
             case "put" -> Set.of("endpoints", "timeout", "if-match", "if-none-match");
             case "get" -> Set.of("endpoints", "timeout", "consistency");
             case "delete" -> Set.of("endpoints", "timeout", "if-match");
+            case "snapshot" -> Set.of("endpoints", "timeout");
             default -> Set.of("endpoints");
         });
+        // A snapshot writes the whole state to disk: give it longer than a single write.
         KvClient client = new KvClient(KvClient.endpoints(f.string("endpoints", KvClient.DEFAULT_ENDPOINTS)),
-                f.millis("timeout", 10_000));
+                f.millis("timeout", command.equals("snapshot") ? 60_000 : 10_000));
         switch (command) {
             case "put" -> {
                 f.expectPositional("KEY", "VALUE");
@@ -218,6 +225,10 @@ public final class KvMain {
             case "delete" -> {
                 f.expectPositional("KEY");
                 client.delete(f.positional().get(0), f.string("if-match", null), out);
+            }
+            case "snapshot" -> {
+                f.expectPositional();
+                client.snapshot(out);
             }
             default -> {
                 f.expectPositional();

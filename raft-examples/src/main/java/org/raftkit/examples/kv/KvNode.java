@@ -5,12 +5,16 @@ import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.Map;
 
 import org.raftkit.RaftConfig;
 import org.raftkit.RaftListener;
 import org.raftkit.RaftServer;
 import org.raftkit.Role;
+import org.raftkit.SnapshotConfig;
+import org.raftkit.storage.FileSnapshotStore;
 import org.raftkit.storage.FileTermVoteStore;
 import org.raftkit.storage.SegmentedLogStorage;
 import org.raftkit.storage.SyncPolicy;
@@ -53,7 +57,7 @@ public final class KvNode implements AutoCloseable {
      * @param raftAddress   address the Raft transport listens on
      * @param httpAddress   address of the HTTP API, or null for none (the benchmark)
      * @param peers         every member's id and Raft address, this node included
-     * @param dataDir       the node's own directory: its log and term/vote file live here
+     * @param dataDir       the node's own directory: its log, snapshots and term/vote file live here
      * @param fsync         false only for benchmarks: acknowledged writes can be lost in a crash
      * @param maxValueBytes largest value a PUT may carry, in bytes
      * @param clusterId     id shared by every member
@@ -103,6 +107,38 @@ public final class KvNode implements AutoCloseable {
      */
     public static KvNode start(Settings s, RaftConfig config, Map<String, InetSocketAddress> httpPeers,
                                RaftListener listener) {
+        return start(s, config, LogSettings.defaults(), httpPeers, listener);
+    }
+
+    /**
+     * How much log a node keeps: when it takes snapshots and compacts behind them, and the size of
+     * the segment files compaction deletes whole.
+     *
+     * @param snapshots    triggers and trailing window ({@code --snapshot-*})
+     * @param segmentBytes size of one log segment file, in bytes ({@code --segment-bytes}); the log
+     *                     on disk is at most about the trailing window plus one segment
+     */
+    public record LogSettings(SnapshotConfig snapshots, long segmentBytes) {
+        public LogSettings {
+            java.util.Objects.requireNonNull(snapshots, "snapshots");
+            // Checked here, not at open, so a bad flag is a usage error before anything starts.
+            SegmentedLogStorage.Options.defaults().withSegmentSizeBytes(segmentBytes);
+        }
+
+        /** {@link SnapshotConfig#defaults()} and 64 MiB segments. */
+        public static LogSettings defaults() {
+            return new LogSettings(SnapshotConfig.defaults(), SegmentedLogStorage.Options.DEFAULT_SEGMENT_SIZE_BYTES);
+        }
+    }
+
+    /**
+     * Like {@link #start(Settings, RaftConfig, Map, RaftListener)}, keeping the log as {@code logSettings}
+     * says. Snapshots live in {@code <data>/snapshots} ({@link FileSnapshotStore}, fsync'd as the
+     * log is); the log in {@code <data>/log} is compacted behind them.
+     */
+    public static KvNode start(Settings s, RaftConfig config, LogSettings logSettings,
+                               Map<String, InetSocketAddress> httpPeers, RaftListener listener) {
+        SnapshotConfig snapshots = logSettings.snapshots();
         PrometheusMeterRegistry registry = s.httpAddress() == null ? null
                 : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         RaftMetrics metrics = registry == null ? RaftMetrics.NONE : new MicrometerMetrics(registry);
@@ -111,64 +147,91 @@ public final class KvNode implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create the data directory " + s.dataDir(), e);
         }
-        SegmentedLogStorage.Options options = SegmentedLogStorage.Options.defaults()
-                .withSyncPolicy(s.fsync() ? SyncPolicy.ALWAYS : SyncPolicy.NEVER);
-        SegmentedLogStorage logStorage;
-        FileTermVoteStore termVote;
+        SyncPolicy sync = s.fsync() ? SyncPolicy.ALWAYS : SyncPolicy.NEVER;
+        SegmentedLogStorage.Options options = SegmentedLogStorage.Options.defaults().withSyncPolicy(sync)
+                .withSegmentSizeBytes(logSettings.segmentBytes());
+        // Everything opened so far, closed in reverse if a later step fails.
+        Deque<AutoCloseable> opened = new ArrayDeque<>();
         try {
-            logStorage = SegmentedLogStorage.open(s.dataDir().resolve("log"), options);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot open the log in " + s.dataDir().resolve("log") + ": " + e.getMessage(), e);
-        }
-        NettyTransport transport;
-        try {
-            termVote = FileTermVoteStore.open(s.dataDir());
-        } catch (IOException e) {
-            logStorage.close();
-            throw new UncheckedIOException("cannot open the term/vote file in " + s.dataDir() + ": " + e.getMessage(), e);
-        }
-        try {
-            transport = NettyTransport.create(NettyTransportConfig.builder()
+            SegmentedLogStorage logStorage = open(opened, "the log in " + s.dataDir().resolve("log"),
+                    () -> SegmentedLogStorage.open(s.dataDir().resolve("log"), options));
+            FileTermVoteStore termVote = open(opened, "the term/vote file in " + s.dataDir(),
+                    () -> FileTermVoteStore.open(s.dataDir()));
+            FileSnapshotStore snapshotStore = open(opened, "the snapshots in " + s.dataDir().resolve(SNAPSHOT_DIR),
+                    () -> FileSnapshotStore.open(s.dataDir().resolve(SNAPSHOT_DIR),
+                            FileSnapshotStore.Options.defaults().withSyncPolicy(sync)));
+            NettyTransport transport = open(opened, null, () -> NettyTransport.create(NettyTransportConfig.builder()
                     .clusterId(s.clusterId())
                     .nodeId(s.id())
                     .listenAddress(s.raftAddress())
                     .peers(s.peers())
                     .tls(s.tls())
-                    .build());
-        } catch (RuntimeException e) {
-            logStorage.close();
-            termVote.close();
-            throw e;
-        }
-        NettyTransportMetrics.register(metrics, s.id(), transport);
-        RaftServer server = RaftServer.builder()
-                .id(s.id())
-                .peers(s.peers().keySet())
-                .stateMachine(new KvStateMachine())
-                .logStorage(logStorage)
-                .termVoteStore(termVote)
-                .transport(transport)
-                .config(config)
-                .metrics(metrics)
-                .listener(listener)
-                .build();
-        server.start();
-        KvHttpServer httpServer = null;
-        if (s.httpAddress() != null) {
-            try {
+                    .build()));
+            NettyTransportMetrics.register(metrics, s.id(), transport);
+            RaftServer server = RaftServer.builder()
+                    .id(s.id())
+                    .peers(s.peers().keySet())
+                    .stateMachine(new KvStateMachine())
+                    .logStorage(logStorage)
+                    .termVoteStore(termVote)
+                    .snapshotStore(snapshotStore)
+                    .snapshotConfig(snapshots)
+                    .transport(transport)
+                    .config(config)
+                    .metrics(metrics)
+                    .listener(listener)
+                    .build();
+            // From here on the server owns (and closes) storage and transport.
+            opened.clear();
+            opened.push(server);
+            server.start();
+            KvHttpServer httpServer = null;
+            if (s.httpAddress() != null) {
                 Map<String, InetSocketAddress> members = new java.util.HashMap<>(httpPeers);
                 members.putIfAbsent(s.id(), s.httpAddress());
                 httpServer = KvHttpServer.start(server, s.httpAddress(), s.maxValueBytes(),
                         new ClusterView(server, members, registry::scrape));
-            } catch (RuntimeException e) {
-                server.close();
-                throw e;
+            }
+            log.info("{} started: raft {} ({}), http {}, data {}, fsync {}, snapshots every {} entries, {} bytes or {} ms "
+                            + "keeping {} entries behind", s.id(), s.raftAddress(),
+                    s.tls().enabled() ? "mutual TLS" : "plaintext", s.httpAddress() == null ? "off" : s.httpAddress(),
+                    s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)", snapshots.everyEntries(), snapshots.everyBytes(),
+                    snapshots.intervalMillis(), snapshots.trailingEntries());
+            return new KvNode(server, httpServer);
+        } catch (RuntimeException e) {
+            closeAll(opened, e);
+            throw e;
+        }
+    }
+
+    /** Where a node's snapshots live, under its data directory. */
+    static final String SNAPSHOT_DIR = "snapshots";
+
+    /** Opens one resource, remembering it in {@code opened}; an IOException names {@code what}. */
+    private static <T extends AutoCloseable> T open(Deque<AutoCloseable> opened, String what, Opener<T> opener) {
+        T resource;
+        try {
+            resource = opener.open();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open " + what + ": " + e.getMessage(), e);
+        }
+        opened.push(resource);
+        return resource;
+    }
+
+    private static void closeAll(Deque<AutoCloseable> opened, RuntimeException cause) {
+        while (!opened.isEmpty()) {
+            try {
+                opened.pop().close();
+            } catch (Exception suppressed) {
+                cause.addSuppressed(suppressed);
             }
         }
-        log.info("{} started: raft {} ({}), http {}, data {}, fsync {}", s.id(), s.raftAddress(),
-                s.tls().enabled() ? "mutual TLS" : "plaintext", s.httpAddress() == null ? "off" : s.httpAddress(),
-                s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)");
-        return new KvNode(server, httpServer);
+    }
+
+    @FunctionalInterface
+    private interface Opener<T> {
+        T open() throws IOException;
     }
 
     /** A listener that only logs; role changes are already logged by the library. */

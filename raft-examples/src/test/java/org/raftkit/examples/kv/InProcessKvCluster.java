@@ -9,6 +9,7 @@ import org.raftkit.RaftConfig;
 import org.raftkit.RaftServer;
 import org.raftkit.memory.MemoryLogStorage;
 import org.raftkit.memory.MemoryNetwork;
+import org.raftkit.memory.MemorySnapshotStore;
 import org.raftkit.memory.MemoryTermVoteStore;
 import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.runtime.Await;
@@ -33,13 +34,23 @@ final class InProcessKvCluster implements AutoCloseable {
     final List<KvHttpServer> https = new ArrayList<>();
     private final MemoryNetwork network = new MemoryNetwork(MemoryNetwork.Delivery.THREADED);
 
-    /** Starts every node and its HTTP API, then waits for a leader. */
+    /** Starts every node, with snapshots kept in memory, and its HTTP API, then waits for a leader. */
     InProcessKvCluster(List<String> ids, RaftConfig config, Function<String, RaftMetrics> metrics, HttpStarter http,
                        Duration deadline) {
+        this(ids, config, metrics, http, deadline, true);
+    }
+
+    /** As above; without {@code snapshots} the nodes have no snapshot store and take no snapshots. */
+    InProcessKvCluster(List<String> ids, RaftConfig config, Function<String, RaftMetrics> metrics, HttpStarter http,
+                       Duration deadline, boolean snapshots) {
         for (String id : ids) {
-            RaftServer server = RaftServer.builder().id(id).peers(ids).stateMachine(new KvStateMachine())
+            RaftServer.Builder builder = RaftServer.builder().id(id).peers(ids).stateMachine(new KvStateMachine())
                     .logStorage(new MemoryLogStorage()).termVoteStore(new MemoryTermVoteStore())
-                    .transport(network.transport(id)).metrics(metrics.apply(id)).config(config).build();
+                    .transport(network.transport(id)).metrics(metrics.apply(id)).config(config);
+            if (snapshots) {
+                builder.snapshotStore(new MemorySnapshotStore());
+            }
+            RaftServer server = builder.build();
             server.start();
             servers.add(server);
             KvHttpServer h = http.start(id, server);

@@ -16,6 +16,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.raftkit.RaftServer;
+import org.raftkit.RaftStatus;
+import org.raftkit.Role;
 import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.runtime.Await;
 
@@ -225,6 +227,58 @@ class KvHttpApiTest {
             assertThat(Json.field(json, "role")).isIn("leader", "follower", "candidate", "pre_candidate");
             assertThat(json).contains("\"term\":", "\"leader\":", "\"commitIndex\":", "\"appliedIndex\":",
                     "\"lastLogIndex\":", "\"members\":[\"n1\",\"n2\",\"n3\"]");
+        }
+    }
+
+    @Test
+    void anAdminSnapshotAnswersItsIndexAndStatusShowsIt() {
+        assertThat(put(1, "before-snapshot", "v").statusCode()).isEqualTo(200);
+        Await.await(DEADLINE, () -> servers.get(1).status().appliedIndex() >= servers.get(1).status().commitIndex()
+                && servers.get(1).status().appliedIndex() > 0, () -> "n2 to apply what it knows committed");
+        long applied = servers.get(1).status().appliedIndex();
+
+        HttpResponse<String> r = send(HttpRequest.newBuilder(uri(1, "/v1/admin/snapshot"))
+                .POST(HttpRequest.BodyPublishers.noBody()));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        assertThat(r.headers().firstValue("content-type")).hasValue("application/json");
+        assertThat(Json.field(r.body(), "id")).isEqualTo("n2");
+        long index = Long.parseLong(Json.field(r.body(), "snapshotIndex"));
+        assertThat(index).isGreaterThanOrEqualTo(applied);
+        assertThat(Long.parseLong(Json.field(r.body(), "firstLogIndex"))).isPositive();
+
+        String status = get(1, "/v1/status").body();
+        assertThat(Long.parseLong(Json.field(status, "snapshotIndex"))).isGreaterThanOrEqualTo(index);
+        assertThat(Long.parseLong(Json.field(status, "firstLogIndex"))).isPositive();
+        assertThat(Json.field(status, "snapshotReceivedBytes")).as("only while one is received").isNull();
+
+        HttpResponse<String> wrongMethod = get(1, "/v1/admin/snapshot");
+        assertError(wrongMethod, 405, "method_not_allowed");
+        assertThat(wrongMethod.headers().firstValue("allow")).hasValue("POST");
+    }
+
+    @Test
+    void statusShowsSnapshotFieldsAndTheTransferInProgress() {
+        RaftStatus receiving = new RaftStatus("n3", Role.FOLLOWER, 4, "n1", 90, 80, 95, List.of("n1", "n2", "n3"),
+                RaftStatus.State.RUNNING, null, 50, 41, 123_456);
+        String json = KvHttpHandler.statusJson(receiving);
+        assertThat(Json.field(json, "snapshotIndex")).isEqualTo("50");
+        assertThat(Json.field(json, "firstLogIndex")).isEqualTo("41");
+        assertThat(Json.field(json, "snapshotReceivedBytes")).isEqualTo("123456");
+        String idle = KvHttpHandler.statusJson(new RaftStatus("n3", Role.FOLLOWER, 4, "n1", 90, 80, 95,
+                List.of("n1", "n2", "n3"), RaftStatus.State.RUNNING, null, 50, 41, 0));
+        assertThat(Json.field(idle, "snapshotReceivedBytes")).isNull();
+    }
+
+    @Test
+    void anAdminSnapshotOnANodeWithoutSnapshotsIsAClearJsonError() {
+        try (InProcessKvCluster lone = new InProcessKvCluster(List.of("solo"), InProcessKvCluster.FAST,
+                id -> RaftMetrics.NONE,
+                (id, server) -> KvHttpServer.start(server, new InetSocketAddress("127.0.0.1", 0), MAX_VALUE_BYTES),
+                DEADLINE, false)) {
+            URI snapshot = URI.create("http://127.0.0.1:" + lone.https.get(0).address().getPort() + "/v1/admin/snapshot");
+            HttpResponse<String> r = send(HttpRequest.newBuilder(snapshot).POST(HttpRequest.BodyPublishers.noBody()));
+            assertError(r, 500, "snapshot_failed");
+            assertThat(Json.field(r.body(), "message")).contains("takes no snapshots");
         }
     }
 

@@ -26,7 +26,8 @@ class KvMainTest {
     void helpListsEveryCommand() {
         Run r = run("help");
         assertThat(r.code()).isZero();
-        assertThat(r.out()).contains("cluster", "serve", "put", "get", "delete", "status", "bench", "bench-log");
+        assertThat(r.out()).contains("cluster", "serve", "put", "get", "delete", "status", "snapshot", "bench",
+                "bench-log", "--snapshot-entries", "--snapshot-bytes", "--snapshot-interval", "--snapshot-trailing", "--segment-bytes");
         assertThat(run().code()).isEqualTo(2);
     }
 
@@ -115,6 +116,57 @@ class KvMainTest {
                 RaftFlags.NAMES);
         assertThat(RaftFlags.forServe(f)).containsExactly("--election-timeout-min", "1s", "--fsync", "false");
         assertThat(RaftFlags.config(f).electionTimeoutMaxMillis()).isEqualTo(2000);
+    }
+
+    @Test
+    void snapshotFlagsAreCheckedAndPassedToEveryNode() {
+        Flags f = Flags.parse("cluster", new String[] {"--snapshot-entries", "50", "--snapshot-bytes", "4MiB",
+                "--snapshot-interval", "10m", "--snapshot-trailing", "10"}, RaftFlags.NAMES);
+        assertThat(RaftFlags.forServe(f)).containsExactly("--snapshot-bytes", "4MiB", "--snapshot-entries", "50",
+                "--snapshot-interval", "10m", "--snapshot-trailing", "10");
+        org.raftkit.SnapshotConfig c = RaftFlags.snapshotConfig(f);
+        assertThat(c.everyEntries()).isEqualTo(50);
+        assertThat(c.everyBytes()).isEqualTo(4L << 20);
+        assertThat(c.intervalMillis()).isEqualTo(600_000);
+        assertThat(c.trailingEntries()).isEqualTo(10);
+        assertThat(RaftFlags.snapshotConfig(Flags.parse("serve", new String[0], RaftFlags.NAMES)))
+                .isEqualTo(org.raftkit.SnapshotConfig.defaults());
+        assertThat(RaftFlags.snapshotConfig(Flags.parse("serve", new String[] {"--snapshot-trailing", "0",
+                "--snapshot-bytes", "1000"}, RaftFlags.NAMES))).satisfies(z -> {
+                    assertThat(z.trailingEntries()).isZero();
+                    assertThat(z.everyBytes()).isEqualTo(1000);
+                });
+
+        String[] serve = {"serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
+                "--peers", "n1=127.0.0.1:7001", "--data", "x"};
+        assertThat(run(with(serve, "--snapshot-entries", "0")).err()).contains("--snapshot-entries must be between 1");
+        assertThat(run(with(serve, "--snapshot-entries", "many")).err()).contains("--snapshot-entries must be a whole number");
+        assertThat(run(with(serve, "--snapshot-bytes", "64MB")).err()).contains("--snapshot-bytes must be a size in bytes");
+        assertThat(run(with(serve, "--snapshot-bytes", "0")).err()).contains("--snapshot-bytes must be a size in bytes");
+        assertThat(run(with(serve, "--snapshot-interval", "0s")).err()).contains("--snapshot-interval must be at least 1ms");
+        assertThat(run(with(serve, "--snapshot-interval", "soon")).err()).contains("--snapshot-interval must be a duration");
+        assertThat(run(with(serve, "--snapshot-trailing", "-1")).err()).contains("--snapshot-trailing must be between 0");
+        assertThat(run(with(serve, "--snapshot-trailing", "-1")).code()).isEqualTo(2);
+        assertThat(run("cluster", "--snapshot-entries", "x").code()).isEqualTo(2);
+        assertThat(run(with(serve, "--segment-bytes", "512")).err()).contains("--segment-bytes 512")
+                .contains("segmentSizeBytes must be in [1 KiB, 1 GiB]");
+        assertThat(RaftFlags.logSettings(Flags.parse("serve", new String[] {"--segment-bytes", "1MiB"}, RaftFlags.NAMES))
+                .segmentBytes()).isEqualTo(1L << 20);
+    }
+
+    @Test
+    void theSnapshotCommandTakesOnlyEndpointsAndATimeout() {
+        assertThat(run("snapshot", "n1").err()).contains("'snapshot' takes 0 argument(s)");
+        assertThat(run("snapshot", "--if-match", "3").err()).contains("unknown flag --if-match for 'snapshot'");
+        Run unreachable = run("snapshot", "--endpoints", "http://127.0.0.1:1", "--timeout", "1s");
+        assertThat(unreachable.code()).isEqualTo(1);
+        assertThat(unreachable.err()).startsWith("error: gave up");
+    }
+
+    private static String[] with(String[] base, String... more) {
+        String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
     }
 
     @Test

@@ -33,11 +33,18 @@ final class LocalCluster implements AutoCloseable {
     private final Path dir;
     private final Map<String, ClusterLauncher.Member> members = new LinkedHashMap<>();
     private final Map<String, Process> processes = new LinkedHashMap<>();
+    private final List<String> serveFlags;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(1)).build();
 
     LocalCluster(Path dir, int size) {
+        this(dir, size, List.of());
+    }
+
+    /** A cluster whose nodes all get {@code serveFlags} (tuning: timeouts, snapshot triggers). */
+    LocalCluster(Path dir, int size, List<String> serveFlags) {
         this.dir = dir;
+        this.serveFlags = List.copyOf(serveFlags);
         for (int i = 1; i <= size; i++) {
             String id = "n" + i;
             members.put(id, new ClusterLauncher.Member(id, new InetSocketAddress(ClusterLauncher.HOST, freePort()),
@@ -66,7 +73,7 @@ final class LocalCluster implements AutoCloseable {
     /** Starts (or restarts) a node on its data directory. */
     void start(String id) {
         List<String> command = ClusterLauncher.serveCommand(members.get(id),
-                List.copyOf(members.values()), List.of(), "-Xmx256m", "-XX:+UseSerialGC");
+                List.copyOf(members.values()), serveFlags, "-Xmx256m", "-XX:+UseSerialGC");
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(id + ".log").toFile())).start();
@@ -128,6 +135,24 @@ final class LocalCluster implements AutoCloseable {
         }
     }
 
+    /** A node's data directory. */
+    Path dataDir(String id) {
+        return members.get(id).dataDir();
+    }
+
+    /** The node's {@code /v1/status} document, or null if it does not answer (it may be down or starting). */
+    String statusOrNull(String id) {
+        HttpResponse<String> r = sendOrNull(HttpRequest.newBuilder(endpoint(id).resolve(KvHttpHandler.STATUS_PATH)).GET());
+        return r != null && r.statusCode() == 200 ? r.body() : null;
+    }
+
+    /** A number from the node's status (e.g. {@code commitIndex}), or -1 if it does not answer. */
+    long statusNumber(String id, String field) {
+        String status = statusOrNull(id);
+        String value = status == null ? null : Json.field(status, field);
+        return value == null ? -1 : Long.parseLong(value);
+    }
+
     HttpResponse<String> put(String id, String key, String value, String... headers) {
         HttpRequest.Builder b = HttpRequest.newBuilder(endpoint(id).resolve("/v1/kv/" + key))
                 .PUT(HttpRequest.BodyPublishers.ofString(value));
@@ -135,6 +160,19 @@ final class LocalCluster implements AutoCloseable {
             b.headers(headers);
         }
         return send(b);
+    }
+
+    /**
+     * PUTs until the write is acknowledged (200), within {@link #DEADLINE}. Only for a write that
+     * may happen twice: a 503 means nothing happened, but a 504 leaves the outcome unknown.
+     */
+    void putUntilAcknowledged(String id, String key, String value) {
+        HttpResponse<?>[] last = new HttpResponse<?>[1];
+        Await.await(DEADLINE, () -> {
+            last[0] = putOrNull(id, key, value);
+            return last[0] != null && last[0].statusCode() == 200;
+        }, () -> "a write of " + key + " through " + id + " (last answer: "
+                + (last[0] == null ? "none" : last[0].statusCode() + " " + last[0].body()) + ", logs in " + dir + ")");
     }
 
     /** A PUT that answers null instead of failing when the node does not answer (it may be starting). */

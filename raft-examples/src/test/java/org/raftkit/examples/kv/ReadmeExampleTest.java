@@ -68,6 +68,19 @@ class ReadmeExampleTest {
             RaftServer follower = servers.stream().filter(s -> !s.id().equals(leader)).findFirst().orElseThrow();
             assertThat(invoke(add, follower, 5L)).isEqualTo(5L);
             assertThat(invoke(read, servers.get(2))).isEqualTo(5L);
+
+            // The Counter's snapshot: taken on demand, and restored when the node starts again.
+            int restarted = servers.indexOf(follower);
+            long snapshotIndex = follower.snapshot().get(20, TimeUnit.SECONDS);
+            assertThat(snapshotIndex).isPositive();
+            follower.close();
+            CompletableFuture<String> leaderAgain = new CompletableFuture<>();
+            RaftServer again = (RaftServer) invoke(start, follower.id(), peers, base.resolve(follower.id()), leaderAgain);
+            servers.set(restarted, again);
+            leaderAgain.get(20, TimeUnit.SECONDS);
+            assertThat(again.status().snapshotIndex()).as("loaded at start").isEqualTo(snapshotIndex);
+            assertThat(invoke(add, again, 2L)).isEqualTo(7L);
+            assertThat(invoke(read, again)).isEqualTo(7L);
         } finally {
             servers.forEach(RaftServer::close);
         }

@@ -14,6 +14,8 @@ import org.raftkit.message.Entry;
 import org.raftkit.message.EntryType;
 import org.raftkit.message.Heartbeat;
 import org.raftkit.message.HeartbeatReply;
+import org.raftkit.message.InstallSnapshot;
+import org.raftkit.message.InstallSnapshotReply;
 import org.raftkit.message.Message;
 import org.raftkit.message.ReadIndexReply;
 import org.raftkit.message.ReadIndexRequest;
@@ -25,7 +27,7 @@ import org.raftkit.transport.netty.wire.Envelope;
  * Converts between the core's message records and the wire's {@link Envelope}. The core never
  * sees protobuf; this class is the only place that knows both.
  *
- * <p>Payloads (entry data, client commands and results) are wrapped, not copied, on encode: the
+ * <p>Payloads (entry data, snapshot chunks, client commands and results) are wrapped, not copied, on encode: the
  * one copy is protobuf writing them into the outbound buffer. On decode each payload is copied
  * once, out of the inbound buffer into the {@code byte[]} the record holds. Stateless and
  * thread-safe; called on event loop threads.
@@ -67,6 +69,15 @@ final class MessageCodec {
             e.setReadIndexReply(org.raftkit.transport.netty.wire.ReadIndexReply.newBuilder()
                     .setTerm(r.term()).setRequestId(r.requestId()).setSuccess(r.success())
                     .setReadIndex(r.readIndex()));
+        } else if (m instanceof InstallSnapshot s) {
+            e.setInstallSnapshot(org.raftkit.transport.netty.wire.InstallSnapshot.newBuilder()
+                    .setTerm(s.term()).setLastIncludedIndex(s.lastIncludedIndex())
+                    .setLastIncludedTerm(s.lastIncludedTerm()).setOffset(s.offset())
+                    .setData(UnsafeByteOperations.unsafeWrap(s.data())).setDone(s.done()));
+        } else if (m instanceof InstallSnapshotReply r) {
+            e.setInstallSnapshotReply(org.raftkit.transport.netty.wire.InstallSnapshotReply.newBuilder()
+                    .setTerm(r.term()).setLastIncludedIndex(r.lastIncludedIndex()).setNextOffset(r.nextOffset())
+                    .setDone(r.done()));
         } else if (m instanceof ClientRequest c) {
             e.setClientRequest(org.raftkit.transport.netty.wire.ClientRequest.newBuilder()
                     .setRequestId(c.requestId()).setKind(encodeKind(c.kind()))
@@ -122,6 +133,16 @@ final class MessageCodec {
             case READ_INDEX_REPLY: {
                 var r = e.getReadIndexReply();
                 return new ReadIndexReply(from, to, r.getTerm(), r.getRequestId(), r.getSuccess(), r.getReadIndex());
+            }
+            case INSTALL_SNAPSHOT: {
+                var s = e.getInstallSnapshot();
+                return new InstallSnapshot(from, to, s.getTerm(), s.getLastIncludedIndex(), s.getLastIncludedTerm(),
+                        s.getOffset(), bytes(s.getData()), s.getDone());
+            }
+            case INSTALL_SNAPSHOT_REPLY: {
+                var r = e.getInstallSnapshotReply();
+                return new InstallSnapshotReply(from, to, r.getTerm(), r.getLastIncludedIndex(), r.getNextOffset(),
+                        r.getDone());
             }
             case CLIENT_REQUEST: {
                 var c = e.getClientRequest();

@@ -180,6 +180,17 @@ public final class NettyTransport implements Transport {
     }
 
     /**
+     * {@link NettyTransportConfig#maxEntryBytesPerMessage()}: what fits in {@code maxFrameBytes}
+     * once the envelope and the entries' wire overhead are counted. The server refuses to build
+     * if a full AppendEntries batch, a largest command or a snapshot chunk would not fit. Any
+     * thread; never blocks.
+     */
+    @Override
+    public long maxEntryBytesPerMessage() {
+        return config.maxEntryBytesPerMessage();
+    }
+
+    /**
      * The address actually bound (useful with port 0), or null before {@link #start}. Any thread.
      */
     public InetSocketAddress localAddress() {

@@ -1,9 +1,12 @@
 package org.raftkit.transport.netty;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+
+import org.raftkit.message.Entry;
 
 /**
  * Everything a {@link NettyTransport} needs: who this node is, whom it talks to, and its limits.
@@ -69,6 +72,14 @@ public record NettyTransportConfig(
     public static final int DEFAULT_MAX_PENDING_HANDSHAKES = 64;
     public static final long DEFAULT_MAX_INBOUND_BUFFERED_BYTES = 64L << 20;
 
+    /** See {@link #envelopeMarginBytes()}: fixed part, without the two node ids. */
+    static final int ENVELOPE_MARGIN_BYTES = 256;
+    /**
+     * Most wire bytes of one entry besides its data: tag 1 and length 5 of the entry, index and
+     * term 1 + 10 each, type 2, tag 1 and length 5 of the data.
+     */
+    static final int ENTRY_WIRE_OVERHEAD_BYTES = 36;
+
     /** Smallest accepted {@code maxFrameBytes}: room for any message without entries or payload. */
     public static final int MIN_MAX_FRAME_BYTES = 1024;
 
@@ -129,9 +140,37 @@ public record NettyTransportConfig(
         return maxOutboundBytesPerPeer / 8;
     }
 
-    /** The part of {@link #maxOutboundBytesPerPeer} for AppendEntries and forwarded client calls. */
+    /** The part of {@link #maxOutboundBytesPerPeer} for AppendEntries, snapshot chunks and forwarded client calls. */
     public long bulkLaneBytes() {
         return maxOutboundBytesPerPeer - controlLaneBytes();
+    }
+
+    /**
+     * Bytes of an envelope that are not entry data or a snapshot chunk, at most: the tags and
+     * lengths of the envelope and its body, the sender's and receiver's ids, and every number field
+     * of the largest such body (AppendEntries, InstallSnapshot) at its widest varint (10 bytes),
+     * with room to spare.
+     */
+    long envelopeMarginBytes() {
+        int longestId = nodeId.getBytes(StandardCharsets.UTF_8).length;
+        for (String peer : peers.keySet()) {
+            longestId = Math.max(longestId, peer.getBytes(StandardCharsets.UTF_8).length);
+        }
+        return ENVELOPE_MARGIN_BYTES + 2L * longestId;
+    }
+
+    /**
+     * The most entry bytes (the sum of {@code Entry.sizeBytes()}, which counts
+     * {@code Entry.OVERHEAD_BYTES} = 24 per entry on top of its data) one AppendEntries can carry
+     * within {@link #maxFrameBytes}; also bounds an InstallSnapshot chunk. On the wire an entry
+     * costs its data plus at most {@value #ENTRY_WIRE_OVERHEAD_BYTES} bytes (its tag and length,
+     * index, term, type and the data's tag and length), more than the 24 counted, so the frame
+     * left after the envelope's margin is scaled by 24/{@value #ENTRY_WIRE_OVERHEAD_BYTES}: even a
+     * batch of empty entries fits. With the default 8 MiB frame this is about 5.3 MiB, above the
+     * default 1 MiB batch, 4 MiB command and 1 MiB snapshot chunk.
+     */
+    public long maxEntryBytesPerMessage() {
+        return Math.max(0, maxFrameBytes - envelopeMarginBytes()) * Entry.OVERHEAD_BYTES / ENTRY_WIRE_OVERHEAD_BYTES;
     }
 
     private static void requireText(String name, String value) {

@@ -8,6 +8,7 @@ import org.raftkit.message.AppendEntries;
 import org.raftkit.message.ClientReply;
 import org.raftkit.message.ClientRequest;
 import org.raftkit.message.Entry;
+import org.raftkit.message.InstallSnapshot;
 import org.raftkit.message.Message;
 
 /**
@@ -15,7 +16,8 @@ import org.raftkit.message.Message;
  * <ul>
  *   <li>the <b>control</b> lane: votes, heartbeats, every reply, ReadIndex. Small, and what keeps
  *       leadership and elections alive;</li>
- *   <li>the <b>bulk</b> lane: AppendEntries and forwarded client calls, which carry payloads.</li>
+ *   <li>the <b>bulk</b> lane: AppendEntries, InstallSnapshot chunks and forwarded client calls,
+ *       which carry payloads.</li>
  * </ul>
  * {@link #poll} always empties the control lane first, and the connection only takes from the
  * lanes while its socket is writable, so a heartbeat waits behind at most what Netty and the
@@ -83,7 +85,8 @@ final class OutboundLanes {
 
     /** Whether {@code m} travels in the bulk lane. */
     static boolean isBulk(Message m) {
-        return m instanceof AppendEntries || m instanceof ClientRequest || m instanceof ClientReply;
+        return m instanceof AppendEntries || m instanceof InstallSnapshot || m instanceof ClientRequest
+                || m instanceof ClientReply;
     }
 
     /** The size counted against the budgets: payload bytes plus fixed overheads. */
@@ -93,6 +96,8 @@ final class OutboundLanes {
             for (Entry e : ((AppendEntries) m).entries()) {
                 bytes += e.sizeBytes();
             }
+        } else if (m instanceof InstallSnapshot) {
+            bytes += ((InstallSnapshot) m).data().length;
         } else if (m instanceof ClientRequest) {
             bytes += ((ClientRequest) m).payload().length;
         } else if (m instanceof ClientReply) {

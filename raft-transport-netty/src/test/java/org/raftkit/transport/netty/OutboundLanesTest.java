@@ -10,6 +10,8 @@ import org.raftkit.message.AppendEntriesReply;
 import org.raftkit.message.ClientRequest;
 import org.raftkit.message.Entry;
 import org.raftkit.message.Heartbeat;
+import org.raftkit.message.InstallSnapshot;
+import org.raftkit.message.InstallSnapshotReply;
 import org.raftkit.message.Message;
 import org.raftkit.message.RequestVote;
 
@@ -38,11 +40,23 @@ class OutboundLanesTest {
 
     @Test
     void payloadCarryingMessagesGoInTheBulkLane() {
-        List<Message> bulk = List.of(append(1, 0), new ClientRequest("a", "b", 1, ClientRequest.Kind.WRITE, new byte[0]));
+        List<Message> bulk = List.of(append(1, 0), new ClientRequest("a", "b", 1, ClientRequest.Kind.WRITE, new byte[0]),
+                new InstallSnapshot("a", "b", 1, 10, 1, 0, new byte[0], false));
         List<Message> control = List.of(new Heartbeat("a", "b", 1, 0, 0), new RequestVote("a", "b", 2, 0, 0, true),
-                new AppendEntriesReply("a", "b", 1, false, 0, 0, 0, 0));
+                new AppendEntriesReply("a", "b", 1, false, 0, 0, 0, 0),
+                new InstallSnapshotReply("a", "b", 1, 10, 0, false));
         assertThat(bulk).allMatch(OutboundLanes::isBulk);
         assertThat(control).noneMatch(OutboundLanes::isBulk);
+    }
+
+    @Test
+    void aSnapshotChunkCountsItsDataAgainstTheBulkBudget() {
+        InstallSnapshot chunk = new InstallSnapshot("a", "b", 1, 10, 1, 0, new byte[1 << 20], false);
+        assertThat(OutboundLanes.estimateBytes(chunk)).isEqualTo((1 << 20) + OutboundLanes.MESSAGE_OVERHEAD_BYTES);
+        OutboundLanes lanes = new OutboundLanes(1024, 2 * OutboundLanes.estimateBytes(chunk));
+        assertThat(lanes.offer(chunk)).isTrue();
+        assertThat(lanes.offer(chunk)).isTrue();
+        assertThat(lanes.offer(chunk)).as("bulk lane full").isFalse();
     }
 
     @Test
