@@ -1,0 +1,165 @@
+package org.raftkit.examples.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import com.code_intelligence.jazzer.junit.FuzzTest;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpServerCodec;
+
+import org.raftkit.RaftConfig;
+import org.raftkit.RaftServer;
+import org.raftkit.memory.MemoryLogStorage;
+import org.raftkit.memory.MemoryNetwork;
+import org.raftkit.memory.MemoryTermVoteStore;
+
+/**
+ * Fuzz target (docs/TESTING.md, "Fuzzing"): arbitrary bytes as what a client sends on one HTTP
+ * connection, into the KV API's pipeline on an {@link EmbeddedChannel}, in front of a real
+ * one-node {@link RaftServer} with the KV state machine that runs on this thread in virtual time
+ * ({@link OneThreadScheduler}), so every input replays exactly. For every input it asserts that
+ * <ul>
+ *   <li>no exception escapes the pipeline, and none reaches the KV handler from the HTTP codec or
+ *       the aggregator;</li>
+ *   <li>what the server writes parses as well-formed HTTP/1.1 responses, one per request the
+ *       codec passed on (and the aggregator's own 413 or 417), each with a status the API documents (never a 500);</li>
+ *   <li>a request left unanswered is explained only by the connection being closed after a
+ *       response that said {@code Connection: close} (or by the client's own close).</li>
+ * </ul>
+ * The pipeline is {@link KvHttpServer}'s, rebuilt here because its initializer is not reachable
+ * from a test: the same {@link HttpServerCodec} limits and {@link KvHttpHandler}, with Netty's
+ * {@link HttpObjectAggregator} in place of its private subclass (which only words the 413
+ * differently). Seeds (a PUT, a GET, a conditional PUT, a DELETE, pipelined requests, a chunked
+ * body, a status request, an oversized value) are in
+ * {@code src/test/resources/org/raftkit/examples/kv/KvHttpFuzzTestInputs/}.
+ */
+class KvHttpFuzzTest {
+
+    private static final int MAX_VALUE_BYTES = 1024;
+    /** Longer than any request may wait (requestTimeoutMillis), in virtual time. */
+    private static final long ANSWER_WITHIN_NANOS = 10_000_000_000L;
+    private static final long ELECTION_WITHIN_NANOS = 5_000_000_000L;
+    /** The statuses of docs/OPERATIONS.md's API, plus the aggregator's 100 Continue and 417. */
+    private static final Set<Integer> DOCUMENTED_STATUSES = Set.of(100, 200, 204, 400, 404, 405, 412, 413, 417,
+            503, 504);
+
+    @FuzzTest(maxDuration = "5m")
+    void anyRequestBytesGetWellFormedAnswersOrAClose(byte[] input) {
+        OneThreadScheduler scheduler = new OneThreadScheduler();
+        MemoryNetwork network = new MemoryNetwork(MemoryNetwork.Delivery.DIRECT);
+        RaftServer server = RaftServer.builder().id("n1").peers("n1").stateMachine(new KvStateMachine())
+                .logStorage(new MemoryLogStorage()).termVoteStore(new MemoryTermVoteStore())
+                .transport(network.transport("n1")).config(RaftConfig.defaults()).random(1)
+                .scheduler(scheduler).build();
+        try {
+            server.start();
+            assertThat(scheduler.runUntil(() -> server.status().isLeader(), ELECTION_WITHIN_NANOS))
+                    .as("the one node leads").isTrue();
+
+            RequestCounter requests = new RequestCounter();
+            EmbeddedChannel ch = new EmbeddedChannel(
+                    new HttpServerCodec(4096, KvHttpServer.MAX_HEAD_BYTES, 8192),
+                    new HttpObjectAggregator(MAX_VALUE_BYTES),
+                    requests,
+                    new KvHttpHandler(server));
+            List<FullHttpResponse> responses = new ArrayList<>();
+            try (ResponseReader reader = new ResponseReader()) {
+                ch.writeInbound(Unpooled.wrappedBuffer(input));
+                scheduler.runUntil(() -> {
+                    ch.runPendingTasks();
+                    reader.readFrom(ch, responses);
+                    return !ch.isOpen() || answered(responses) >= requests.count;
+                }, ANSWER_WITHIN_NANOS);
+                boolean openBeforeClientClosed = ch.isOpen();
+                ch.finishAndReleaseAll(); // the client closes: what the codec held is dropped
+                assertThat(requests.failures).as("exceptions that reached the KV handler").isEmpty();
+                checkAnswers(responses, requests.count, openBeforeClientClosed);
+            } finally {
+                responses.forEach(FullHttpResponse::release);
+            }
+        } finally {
+            server.close();
+        }
+    }
+
+    private static void checkAnswers(List<FullHttpResponse> responses, int requestCount, boolean stillOpen) {
+        for (FullHttpResponse r : responses) {
+            assertThat(r.decoderResult().isSuccess()).as("response parses: %s", r.decoderResult()).isTrue();
+            assertThat(DOCUMENTED_STATUSES).as("status of %s", r).contains(r.status().code());
+        }
+        int answered = answered(responses);
+        assertThat(answered).as("final responses vs requests").isLessThanOrEqualTo(requestCount);
+        if (answered < requestCount) {
+            assertThat(stillOpen).as("%s of %s requests unanswered on an open connection", requestCount - answered,
+                    requestCount).isFalse();
+            assertThat(responses).as("responses before the server closed").isNotEmpty();
+            FullHttpResponse last = responses.get(responses.size() - 1);
+            assertThat(last.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true))
+                    .as("the last response before the close says Connection: close").isTrue();
+        }
+    }
+
+    /**
+     * Final responses to requests that reached the KV handler: not the interim 100 Continue, nor
+     * the 413 and 417 the aggregator answers itself for a request it never passes on.
+     */
+    private static int answered(List<FullHttpResponse> responses) {
+        return (int) responses.stream().map(r -> r.status().code())
+                .filter(code -> code >= 200 && code != 413 && code != 417).count();
+    }
+
+    /** Counts the requests the aggregator passes on, and records any exception on its way to the handler. */
+    private static final class RequestCounter extends ChannelInboundHandlerAdapter {
+        int count;
+        final List<Throwable> failures = new ArrayList<>();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof FullHttpRequest) {
+                count++;
+            }
+            ctx.fireChannelRead(msg);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            failures.add(cause);
+            ctx.fireExceptionCaught(cause);
+        }
+    }
+
+    /** The client's side: parses what the server wrote as HTTP responses. */
+    private static final class ResponseReader implements AutoCloseable {
+        private final EmbeddedChannel client = new EmbeddedChannel(new HttpResponseDecoder(),
+                new HttpObjectAggregator(1 << 20));
+
+        void readFrom(EmbeddedChannel server, List<FullHttpResponse> into) {
+            for (Object out = server.readOutbound(); out != null; out = server.readOutbound()) {
+                assertThat(out).as("what the server wrote").isInstanceOf(ByteBuf.class);
+                client.writeInbound(out);
+            }
+            for (FullHttpResponse r = client.readInbound(); r != null; r = client.readInbound()) {
+                into.add(r);
+            }
+        }
+
+        @Override
+        public void close() {
+            client.finishAndReleaseAll();
+        }
+    }
+}
