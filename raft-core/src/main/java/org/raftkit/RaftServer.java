@@ -10,6 +10,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 
 import org.raftkit.message.Entry;
+import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.runtime.RaftRuntime;
 import org.raftkit.runtime.ThreadScheduler;
 import org.raftkit.spi.LogStorage;
@@ -165,6 +166,7 @@ public final class RaftServer implements AutoCloseable {
         private RaftListener listener = new RaftListener() {
         };
         private Scheduler scheduler = ThreadScheduler.INSTANCE;
+        private RaftMetrics metrics = RaftMetrics.NONE;
 
         private Builder() {
         }
@@ -240,6 +242,16 @@ public final class RaftServer implements AutoCloseable {
         }
 
         /**
+         * Where the node reports counters, gauges and latencies (docs/OPERATIONS.md, "Metrics"):
+         * {@code new JmxMetrics()} for JMX, or a binding to the application's metrics library.
+         * Default: {@link RaftMetrics#NONE}.
+         */
+        public Builder metrics(RaftMetrics metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics");
+            return this;
+        }
+
+        /**
          * Builds the server: loads term and vote, reads the log. Starts nothing.
          *
          * @throws IllegalStateException    if a required part is missing
@@ -259,7 +271,7 @@ public final class RaftServer implements AutoCloseable {
             checkTransportCarries(transport, config);
             long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
             return new RaftServer(new RaftRuntime(id, members, config, stateMachine, logStorage, termVoteStore,
-                    transport, s, listener, scheduler));
+                    transport, s, listener, scheduler, metrics));
         }
 
         /** One limit on a command's size from {@code submit} to the wire: the transport must carry it. */

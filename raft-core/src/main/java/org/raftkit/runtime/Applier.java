@@ -53,6 +53,7 @@ final class Applier {
     private final Inbox raftInbox;
     private final LiveStatus status;
     private final FailStop failStop;
+    private final RuntimeMetrics metrics;
     private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
     private volatile Scheduler.Loop loop;
     private volatile boolean stopping;
@@ -69,7 +70,8 @@ final class Applier {
      *                     entry to apply
      */
     Applier(String nodeId, StateMachine stateMachine, long appliedIndex, Inbox raftInbox, LiveStatus status,
-            FailStop failStop) {
+            FailStop failStop, RuntimeMetrics metrics) {
+        this.metrics = metrics;
         this.nodeId = nodeId;
         this.stateMachine = stateMachine;
         this.appliedIndex = appliedIndex;
@@ -92,6 +94,11 @@ final class Applier {
     /** Hands over committed entries to apply; Raft loop. */
     void submitCommitted(List<Entry> entries) {
         enqueue(new Committed(entries));
+    }
+
+    /** Work waiting for the apply loop; any thread (for metrics). */
+    int queued() {
+        return queue.size();
     }
 
     /** Makes the loop apply nothing more after the entry under way; any thread. */
@@ -154,8 +161,10 @@ final class Applier {
             }
             byte[] result = null;
             if (e.type() == EntryType.COMMAND) {
+                long start = metrics.now();
                 try {
                     result = stateMachine.apply(e.index(), e.data());
+                    metrics.applied(start);
                 } catch (RuntimeException ex) {
                     StateMachineException failure = new StateMachineException(
                             nodeId + ": state machine threw applying index " + e.index() + ": " + ex, ex);
@@ -168,6 +177,7 @@ final class Applier {
             appliedIndex = e.index();
         }
         status.appliedIndex = appliedIndex;
+        metrics.appliedBatch(entries.size());
         raftInbox.postLocal(new Inbox.Applied(appliedIndex));
         while (!reads.isEmpty() && reads.peek().readIndex <= appliedIndex) {
             query(reads.poll());

@@ -61,6 +61,7 @@ final class ClientCalls {
     private final RequestBudget budget;
     private final LiveStatus status;
     private final Scheduler clock;
+    private final RuntimeMetrics metrics;
     private final StorageWriter storage;
     private final long leaderWaitNanos;
     private final long timeoutNanos;
@@ -86,7 +87,9 @@ final class ClientCalls {
     private final long maxProposalBacklog;
 
     ClientCalls(String id, RaftNode node, RaftConfig config, Transport transport, Applier applier,
-                RequestBudget budget, LiveStatus status, Scheduler clock, StorageWriter storage) {
+                RequestBudget budget, LiveStatus status, Scheduler clock, StorageWriter storage,
+                RuntimeMetrics metrics) {
+        this.metrics = metrics;
         this.id = id;
         this.node = node;
         this.config = config;
@@ -132,6 +135,7 @@ final class ClientCalls {
             return;
         }
         if (m.payload().length > budget.maxBytes() || !budget.tryAcquire(m.payload().length)) {
+            metrics.busy();
             reply(m, ClientReply.Status.BUSY, id, id + " has too many pending requests");
             return;
         }
@@ -312,6 +316,7 @@ final class ClientCalls {
         // once as many again have timed out.
         long entries = node.lastIndex() - Math.max(node.appliedIndex(), leaderStartIndex);
         if (entries >= maxProposalBacklog) {
+            metrics.busy();
             r.fail(new ServerBusyException(id + " has " + entries + " proposed entries not yet applied (limit "
                     + maxProposalBacklog + ")"));
             return;
@@ -319,12 +324,14 @@ final class ClientCalls {
         // The same backlog in bytes: each entry may be large, so a count alone does not bound memory.
         trimBacklog();
         if (backlogBytes + r.payload.length > config.maxPendingBytes()) {
+            metrics.busy();
             r.fail(new ServerBusyException(id + " has " + backlogBytes + " bytes proposed and not yet applied (limit "
                     + config.maxPendingBytes() + ")"));
             return;
         }
         // And the disk: while it is this far behind, more proposals would only queue in memory.
         if (storage.queuedBytes() > config.maxPendingBytes()) {
+            metrics.busy();
             r.fail(new ServerBusyException(id + " has " + storage.queuedBytes() + " bytes waiting for the disk (limit "
                     + config.maxPendingBytes() + ")"));
             return;
@@ -333,6 +340,7 @@ final class ClientCalls {
         if (index == RaftNode.NOT_LEADER) {
             throw new IllegalStateException(id + ": propose refused while leader");
         }
+        metrics.proposed(index);
         r.index = index;
         r.term = node.currentTerm();
         r.stage = Request.Stage.PROPOSED;

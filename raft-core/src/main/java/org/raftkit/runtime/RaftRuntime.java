@@ -16,6 +16,7 @@ import org.raftkit.ServerBusyException;
 import org.raftkit.ServerClosedException;
 import org.raftkit.StateMachine;
 import org.raftkit.core.RaftNode;
+import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.spi.LogStorage;
 import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.TermVoteStore;
@@ -57,6 +58,7 @@ public final class RaftRuntime {
     private final RequestBudget budget;
     private final Inbox inbox;
     private final LiveStatus status;
+    private final RuntimeMetrics metrics;
     private final StorageWriter storageWriter;
     private final Applier applier;
     private final RaftThread raftLoop;
@@ -78,10 +80,11 @@ public final class RaftRuntime {
      * @param seed          seed of the core's election-timeout jitter
      * @param listener      told of role changes and failure
      * @param scheduler     the clock and the threads ({@link ThreadScheduler#INSTANCE} in production)
+     * @param metrics       where the node reports what it does; {@link RaftMetrics#NONE} for nothing
      */
     public RaftRuntime(String id, Collection<String> members, RaftConfig config, StateMachine stateMachine,
                        LogStorage logStorage, TermVoteStore termVoteStore, Transport transport, long seed,
-                       RaftListener listener, Scheduler scheduler) {
+                       RaftListener listener, Scheduler scheduler, RaftMetrics metrics) {
         this.id = Objects.requireNonNull(id, "id");
         this.config = Objects.requireNonNull(config, "config");
         this.logStorage = Objects.requireNonNull(logStorage, "logStorage");
@@ -99,22 +102,29 @@ public final class RaftRuntime {
                 node.voters(), seed);
 
         this.budget = new RequestBudget(config.maxPendingRequests(), config.maxPendingBytes());
-        this.inbox = new Inbox(MAX_INBOUND_MESSAGES, config.maxPendingBytes());
+        // Room for the budget plus one full AppendEntries: a limit below one batch would drop every
+        // batch on arrival, and a follower behind by more than it would never catch up.
+        this.inbox = new Inbox(MAX_INBOUND_MESSAGES,
+                config.maxPendingBytes() + config.maxAppendBytes() + config.maxCommandBytes());
         this.status = new LiveStatus(id, node.voters());
         status.term = node.currentTerm();
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
 
+        // Latencies are measured on the scheduler's clock, so they are virtual under the simulator.
+        this.metrics = new RuntimeMetrics(id, node.voters(), Objects.requireNonNull(metrics, "metrics"), status,
+                budget, inbox, scheduler::nanoTime);
         FailStop failStop = this::failStop;
         // No snapshots yet: the state machine starts empty, so it is fed the log from its first entry.
-        Applier applier = new Applier(id, stateMachine, node.appliedIndex(), inbox, status, failStop);
-        StorageWriter storage = new StorageWriter(logStorage, termVoteStore, transport, inbox, failStop);
+        Applier applier = new Applier(id, stateMachine, node.appliedIndex(), inbox, status, failStop, this.metrics);
+        StorageWriter storage = new StorageWriter(logStorage, termVoteStore, transport, inbox, failStop, this.metrics);
         ClientCalls calls = new ClientCalls(id, node, config, transport, applier, budget, status, scheduler,
-                storage);
+                storage, this.metrics);
         this.raftLoop = new RaftThread(id, node, config, inbox, transport, storage, applier, calls, status,
-                listener, this, scheduler);
+                listener, this, scheduler, this.metrics);
         this.storageWriter = storage;
         this.applier = applier;
+        this.metrics.queues(metrics, id, storage::queued, applier::queued);
     }
 
     /** This node's id. */
@@ -258,6 +268,7 @@ public final class RaftRuntime {
                     + " bytes exceeds maxPendingBytes " + budget.maxBytes()));
         }
         if (!budget.tryAcquire(payload.length)) {
+            metrics.busy();
             return CompletableFuture.failedFuture(new ServerBusyException(id + " has " + budget.requests()
                     + " pending requests (" + budget.bytes() + " bytes); limits " + budget.maxRequests() + " / "
                     + budget.maxBytes() + " bytes"));

@@ -60,6 +60,9 @@ final class RaftThread {
     private final RaftListener listener;
     private final RaftRuntime runtime;
     private final Scheduler clock;
+    private final RuntimeMetrics metrics;
+    /** The role, term and leader last handed to the listener, or null before the first. */
+    private Ready.SoftState lastSoftState;
     private final long tickNanos;
     /** Entry bytes waiting for the disk beyond which inbound entries are dropped; see {@link #drainMessages}. */
     private final long maxStorageBacklogBytes;
@@ -70,7 +73,8 @@ final class RaftThread {
 
     RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
                Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime,
-               Scheduler clock) {
+               Scheduler clock, RuntimeMetrics metrics) {
+        this.metrics = metrics;
         this.id = id;
         this.node = node;
         this.inbox = inbox;
@@ -143,17 +147,24 @@ final class RaftThread {
 
     private void drainMessages() {
         Message m;
+        // Entry bytes taken this turn: they reach the storage queue only when this turn's Ready does.
+        long taken = 0;
         for (int i = 0; i < MAX_MESSAGES_PER_TURN && (m = inbox.pollMessage()) != null; i++) {
             if (!m.to().equals(id)) {
                 LOG.debug("{} dropped a message for {}: {}", id, m.to(), m);
             } else if (m instanceof AppendEntries ae && !ae.entries().isEmpty()
-                    && storage.queuedBytes() > maxStorageBacklogBytes) {
+                    && storage.queuedBytes() + taken > maxStorageBacklogBytes) {
                 // The disk is far behind: taking more entries would only queue them in memory. Drop
                 // them, as a full inbox would; the leader sends them again (§5.3: it retries).
                 droppedForBacklog++;
                 LOG.debug("{} dropped AppendEntries from {}: {} bytes wait for the disk", id, ae.from(),
-                        storage.queuedBytes());
+                        storage.queuedBytes() + taken);
             } else if (m instanceof RaftMessage rm) {
+                if (rm instanceof AppendEntries ae) {
+                    for (var e : ae.entries()) {
+                        taken += e.sizeBytes();
+                    }
+                }
                 node.step(rm);
             } else if (m instanceof ClientRequest cr) {
                 calls.onClientRequest(cr);
@@ -215,6 +226,13 @@ final class RaftThread {
     }
 
     private void onSoftState(Ready.SoftState soft) {
+        metrics.roleChanged(soft.role(), soft.leaderId());
+        if (soft.equals(lastSoftState)) {
+            // A pre-candidate's next attempt re-enters the same state: nothing changed for the
+            // listener, whose contract is changes only (a cut-off node would repeat it 5 times a second).
+            return;
+        }
+        lastSoftState = soft;
         status.role = soft.role();
         status.term = soft.term();
         status.leaderId = soft.leaderId();
@@ -233,6 +251,8 @@ final class RaftThread {
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
         status.term = node.currentTerm();
+        metrics.published(status.commitIndex);
+        metrics.followers(node);
     }
 
     // ---------------------------------------------------------------------------------------------

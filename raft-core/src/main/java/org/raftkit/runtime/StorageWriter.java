@@ -64,6 +64,7 @@ final class StorageWriter {
     private final Transport transport;
     private final Inbox raftInbox;
     private final FailStop failStop;
+    private final RuntimeMetrics metrics;
     private final ConcurrentLinkedQueue<Task> queue = new ConcurrentLinkedQueue<>();
     /** Entry bytes queued and not yet written; Raft loop reads it for backpressure. */
     private final AtomicLong queuedBytes = new AtomicLong();
@@ -72,7 +73,8 @@ final class StorageWriter {
     private volatile boolean stopping;
 
     StorageWriter(LogStorage log, TermVoteStore termVoteStore, Transport transport, Inbox raftInbox,
-                  FailStop failStop) {
+                  FailStop failStop, RuntimeMetrics metrics) {
+        this.metrics = metrics;
         this.log = log;
         this.termVoteStore = termVoteStore;
         this.transport = transport;
@@ -98,6 +100,11 @@ final class StorageWriter {
     /** Entry bytes queued and not yet written. Any thread. */
     long queuedBytes() {
         return queuedBytes.get();
+    }
+
+    /** Tasks waiting to be written; any thread (for metrics). */
+    int queued() {
+        return queue.size();
     }
 
     /** Makes the loop write nothing more and send nothing more after the group under way; any thread. */
@@ -147,6 +154,7 @@ final class StorageWriter {
         int end = group.size();
         // Only the newest term and vote of the group is saved: no message of the group leaves
         // before the whole group is durable, so the older states are never promised to anyone.
+        long start = metrics.now();
         TermAndVote newest = null;
         for (int i = 0; i < end; i++) {
             if (group.get(i).termAndVote() != null) {
@@ -157,10 +165,12 @@ final class StorageWriter {
             termVoteStore.save(newest); // durable when it returns
         }
         Entry last = null;
+        int entryCount = 0;
         for (int i = 0; i < end; i++) {
             Task task = group.get(i);
             List<Entry> entries = task.entries();
             if (!entries.isEmpty()) {
+                entryCount += entries.size();
                 long first = entries.get(0).index();
                 if (first <= log.lastIndex()) {
                     // A follower replacing a conflicting suffix (§5.3, AppendEntries receiver rule 3).
@@ -172,6 +182,9 @@ final class StorageWriter {
         }
         if (last != null) {
             log.sync();
+        }
+        if (last != null || newest != null) {
+            metrics.synced(start, entryCount);
         }
         if (stopping) {
             return; // closing or failed: promise nothing more

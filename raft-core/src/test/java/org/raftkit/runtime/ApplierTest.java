@@ -27,7 +27,8 @@ class ApplierTest {
     private final LiveStatus status = new LiveStatus("n1", List.of("n1", "n2", "n3"));
     private final RequestBudget budget = new RequestBudget(100, 1 << 20);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
-    private final Applier applier = new Applier("n1", machine, 0, inbox, status, (where, cause) -> failure.set(cause));
+    private final Applier applier = new Applier("n1", machine, 0, inbox, status, (where, cause) -> failure.set(cause),
+            RuntimeMetricsTest.unreported());
     private Scheduler.Loop loop;
 
     /** Runs the applier loop on a real thread, as production does. */

@@ -30,7 +30,7 @@ class StorageWriterTest {
     private final Inbox inbox = new Inbox(100, 1 << 20);
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private final StorageWriter writer = new StorageWriter(log, termVoteStore, transport, inbox,
-            (where, cause) -> failure.set(cause));
+            (where, cause) -> failure.set(cause), RuntimeMetricsTest.unreported());
     private Scheduler.Loop loop;
 
     /** Runs the storagewriter loop on a real thread, as production does. */

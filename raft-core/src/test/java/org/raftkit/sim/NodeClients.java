@@ -42,6 +42,8 @@ final class NodeClients {
     private final int keyCount;
     private final long requestTimeoutMicros;
     private final List<Operation> history = new ArrayList<>();
+    /** Calls started and not finished, in start order. */
+    private final java.util.LinkedHashSet<Call> inFlight = new java.util.LinkedHashSet<>();
     private long nextOpId;
     private boolean stopped;
     private boolean faultsOver;
@@ -74,7 +76,14 @@ final class NodeClients {
         stopped = true;
     }
 
+    /**
+     * The history, once every call still open is closed: a write as UNKNOWN (it may yet take
+     * effect, say if its node crashed after forwarding it), a read as FAILED (it had no effect).
+     */
     List<Operation> history() {
+        for (Call call : new ArrayList<>(inFlight)) {
+            finish(call, call.kind == OpKind.READ ? Outcome.FAILED : Outcome.UNKNOWN, null, false);
+        }
         return history;
     }
 
@@ -150,6 +159,7 @@ final class NodeClients {
             finish(call, Outcome.FAILED, null); // connection refused: the call never arrived
             return;
         }
+        inFlight.add(call);
         CompletableFuture<byte[]> future;
         byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
         if (call.kind == OpKind.READ) {
@@ -162,6 +172,33 @@ final class NodeClients {
                 : requestTimeoutMicros + 500 * MILLIS;
         ctx.schedule(ctx.now() + patience, new GiveUp(call));
         future.whenComplete((result, error) -> onResult(call, result, error));
+    }
+
+    /**
+     * A burst of load: {@code count} writes of large values at once through one node, each to its
+     * own key, from clients that give up early. With a slow disk this is what fills the runtime's
+     * queues; the server must answer busy rather than let them grow.
+     */
+    void burst(int count) {
+        if (stopped) {
+            return;
+        }
+        String target = cluster.ids().get(random.nextInt(cluster.ids().size()));
+        RaftServer server = cluster.server(target);
+        if (server == null) {
+            return;
+        }
+        ctx.note("a burst of " + count + " writes through " + target);
+        int max = (int) Math.max(1, cluster.config().maxCommandBytes() - 64);
+        for (int i = 0; i < count; i++) {
+            String key = "b" + nextOpId;
+            String value = "v" + nextOpId + "x".repeat(random.nextInt(max));
+            Call call = new Call(-1 - i, OpKind.WRITE, false, key, value, null, SimKv.write(key, value));
+            inFlight.add(call);
+            CompletableFuture<byte[]> future = server.submit(call.command);
+            ctx.schedule(ctx.now() + requestTimeoutMicros / 4 + random.nextLong(requestTimeoutMicros), new GiveUp(call));
+            future.whenComplete((result, error) -> onResult(call, result, error));
+        }
     }
 
     private void onResult(Call call, byte[] result, Throwable error) {
@@ -205,10 +242,15 @@ final class NodeClients {
     }
 
     private void finish(Call call, Outcome outcome, byte[] result) {
+        finish(call, outcome, result, true);
+    }
+
+    private void finish(Call call, Outcome outcome, byte[] result, boolean next) {
         if (call.done) {
             return;
         }
         call.done = true;
+        inFlight.remove(call);
         if (!call.stale && (call.command == null || call.command.length <= cluster.config().maxCommandBytes())) {
             history.add(record(call, outcome, result));
         }
@@ -218,8 +260,10 @@ final class NodeClients {
                 okAfterHeal++;
             }
         }
-        long pause = outcome == Outcome.OK ? random.nextLong(3 * MILLIS) : 10 * MILLIS + random.nextLong(50 * MILLIS);
-        ctx.schedule(ctx.now() + pause, new ClientStart(call.client));
+        if (next && call.client >= 0) {
+            long pause = outcome == Outcome.OK ? random.nextLong(3 * MILLIS) : 10 * MILLIS + random.nextLong(50 * MILLIS);
+            ctx.schedule(ctx.now() + pause, new ClientStart(call.client));
+        }
     }
 
     private Operation record(Call call, Outcome outcome, byte[] result) {

@@ -48,6 +48,14 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
     private final Map<Long, byte[]> appliedCommands = new HashMap<>();
     /** A violation found where throwing would be caught (inside a state machine); thrown after the turn. */
     private String violation;
+    /**
+     * What may wait for a node's disk, in entry bytes: as a follower, the budget plus the entries
+     * of one turn's AppendEntries (at most one batch past the budget); as a leader, its proposals,
+     * bounded by the budget in payload bytes and by twice maxPendingRequests in entries (each with
+     * its overhead); and both at once across a change of role.
+     */
+    private final long diskBacklogBound;
+
     /** Called when a node crashes in the middle of a turn (an aimed crash), to schedule its restart. */
     Runnable onMidTurnCrash = () -> { };
 
@@ -78,6 +86,8 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
 
     NodeCluster(SimContext ctx, List<String> ids, RaftConfig config, NodeNetwork network,
                 Function<String, StateMachine> machines) {
+        this.diskBacklogBound = 2 * config.maxPendingBytes() + config.maxAppendBytes() + config.maxCommandBytes()
+                + (long) Entry.OVERHEAD_BYTES * (2L * config.maxPendingRequests() + 2);
         this.ctx = ctx;
         this.random = ctx.random;
         this.ids = ids;
@@ -282,10 +292,9 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
             checkCore(m, RuntimeAccess.core(runtime));
         }
         long waiting = RuntimeAccess.storageQueuedBytes(runtime);
-        long bound = 2 * config.maxPendingBytes() + config.maxInflightBytes() + config.maxCommandBytes();
-        if (waiting > bound) {
+        if (waiting > diskBacklogBound) {
             throw new IllegalStateException(m.id + " has " + waiting + " bytes waiting for the disk, over the bound "
-                    + bound + " (2 x maxPendingBytes + maxInflightBytes + maxCommandBytes)");
+                    + diskBacklogBound + " the runtime promises");
         }
     }
 

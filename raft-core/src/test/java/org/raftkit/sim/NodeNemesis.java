@@ -29,6 +29,9 @@ final class NodeNemesis {
     private final SimNetwork net;
     private boolean over;
 
+    /** Set by the simulation: sends bursts of load (null: none). */
+    NodeClients clients;
+
     NodeNemesis(SimContext ctx, NodeCluster cluster, NodeNetwork network) {
         this.ctx = ctx;
         this.random = ctx.random;
@@ -49,6 +52,7 @@ final class NodeNemesis {
         net.calm();
         network.lateRate = 0;
         for (Member m : cluster.members()) {
+            m.disk.disarm();
             if (m.scheduler != null) {
                 m.scheduler.pausedUntil = 0;
                 m.scheduler.diskSlowFactor = 1;
@@ -138,7 +142,9 @@ final class NodeNemesis {
         } else if (dice < 85) {
             if (anyUp != null) {
                 SimScheduler s = anyUp.scheduler;
-                s.diskSlowFactor = s.diskSlowFactor == 1 ? 20 + random.nextLong(100) : 1;
+                // Now and then very slow (a disk at its limit, or a failing one): 50 to 250 ms a write.
+                s.diskSlowFactor = s.diskSlowFactor > 1 ? 1
+                        : random.nextInt(3) == 0 ? 1_000 + random.nextLong(4_000) : 20 + random.nextLong(100);
                 ctx.note(anyUp.id + " disk slowed by " + s.diskSlowFactor + "x");
             }
         } else if (dice < 93) {
@@ -148,6 +154,10 @@ final class NodeNemesis {
                 s.applyMicros = s.applyMicros > 0 ? 0
                         : random.nextInt(4) == 0 ? SECONDS + random.nextLong(SECONDS) : MILLIS + random.nextLong(50 * MILLIS);
                 ctx.note(anyUp.id + " applies with " + s.applyMicros / MILLIS + " ms per turn");
+            }
+        } else if (dice < 96) {
+            if (clients != null) {
+                clients.burst(50 + random.nextInt(400));
             }
         } else {
             if (anyUp != null) {

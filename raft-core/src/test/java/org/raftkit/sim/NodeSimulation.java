@@ -63,6 +63,7 @@ public final class NodeSimulation {
         this.cluster = new NodeCluster(ctx, ids, config, network, id -> new NodeKvMachine());
         this.clients = new NodeClients(ctx, cluster, 2 + random.nextInt(6), 1 + random.nextInt(8));
         this.nemesis = new NodeNemesis(ctx, cluster, network);
+        nemesis.clients = clients;
         this.forger = random.nextInt(4) == 0 ? new NodeForger(ctx, cluster, network) : null;
     }
 

@@ -190,4 +190,31 @@ class RuntimeBugsTest {
             return query;
         }
     }
+
+    /**
+     * Found by the whole-node simulator (seed 4051 of the long run): the inbound queue was bounded
+     * by {@code maxPendingBytes} alone, so with a budget smaller than {@code maxAppendBytes} a
+     * full AppendEntries never fit, was dropped on every send, and a follower behind by more than
+     * the budget never caught up.
+     */
+    @Test
+    void aFollowerFarBehindCatchesUpEvenWithAPendingBudgetBelowOneBatch() {
+        RaftConfig config = CONFIG.withMaxPending(1_000, 16 * 1024).withMaxCommandBytes(2_048);
+        NodeScenario s = new NodeScenario(23, 3, config);
+        Member leader = s.awaitLeader();
+        Member follower = s.other(leader);
+        s.cluster.crash(follower, false);
+        List<CompletableFuture<byte[]>> writes = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            writes.add(leader.server.submit(SimKv.write("k" + i, "v".repeat(1_000))));
+            s.runFor(5);
+        }
+        s.runFor(500);
+        assertThat(writes).allMatch(f -> f.isDone() && !f.isCompletedExceptionally());
+        s.cluster.restart(follower);
+
+        s.runFor(3_000);
+
+        assertThat(follower.server.status().appliedIndex()).isEqualTo(leader.server.status().lastLogIndex());
+    }
 }

@@ -72,6 +72,11 @@ final class SimDisk {
         crashAtNextSync = true;
     }
 
+    /** Takes back a crash armed and not yet fired (the faults are over). */
+    void disarm() {
+        crashAtNextSync = false;
+    }
+
     /**
      * The incarnation crashed: its writes since the last sync reach the disk only in part (a
      * random prefix, the last one possibly cut short).

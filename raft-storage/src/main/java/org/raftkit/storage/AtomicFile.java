@@ -6,7 +6,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Set;
 import java.util.zip.CRC32C;
@@ -49,7 +48,9 @@ final class AtomicFile {
      * @throws CorruptStorageException if the file exists but fails its checks
      */
     byte[] read() throws IOException {
-        Files.deleteIfExists(temp);
+        if (Files.exists(temp)) {
+            channels.delete(temp);
+        }
         byte[] bytes;
         try {
             bytes = Files.readAllBytes(file);
@@ -93,7 +94,7 @@ final class AtomicFile {
             StorageFiles.writeFully(ch, b, 0);
             ch.force(true);
         }
-        Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        channels.replace(temp, file);
         StorageFiles.fsyncDirectory(dir, channels);
     }
 }

@@ -24,19 +24,24 @@ import org.slf4j.LoggerFactory;
  *       gap from the log's first index; each segment's name is the index of its first record.</li>
  *   <li>The log ends at the first byte offset that does not hold a valid record. If only zeros
  *       follow (preallocated space), that is simply the end.</li>
- *   <li>If other bytes follow, they are a torn write (a crash in the middle of writing records that
- *       were never synced) <em>only if no valid record with a later index appears anywhere after
- *       that point</em>, in that segment or a later one. Then they are cut off and logged with file
- *       and offset. A valid record after a bad one means the bad one was written, and most likely
- *       synced, before: that is damage, and opening refuses, naming file, offset and index.</li>
+ *   <li>If other bytes follow, they are a torn or lost write (a crash while writing records that
+ *       were never synced: pages reach the disk in any order, so a later one may have made it and
+ *       an earlier one not) <em>unless a valid record anywhere after that point, in that segment or
+ *       a later one, says in its header that the bad record's index was already durable when it
+ *       was written</em>. Then they are cut off, with any later segments, and logged with file and
+ *       offset. With such a witness the bad record had been synced and was damaged since: opening
+ *       refuses, naming file, offset and index.</li>
  *   <li>A valid record with the wrong index, a segment whose name does not continue the log, or a
  *       log that does not start where {@code log-start} says, is damage too.</li>
  * </ul>
- * Damage to the very last record looks exactly like a torn write and is cut off the same way;
- * nothing on disk can tell them apart.
+ * Damage to the records of the last sync, with nothing written after them, looks exactly like a
+ * write lost in a crash and is cut off the same way; nothing on disk can tell them apart.
  *
  * <p>Nothing is changed on disk until every check has passed: a refused open leaves the files as
- * they were. Runs on the thread that opens the storage; blocks.
+ * they were. A repair deletes later segments before it cuts, each deletion durable before the
+ * next step, so a crash during it leaves a log the next open repairs the same way. At the end the
+ * last segment and the directory are forced (under {@link SyncPolicy#ALWAYS}). Runs on the thread
+ * that opens the storage; blocks.
  */
 final class LogRecovery {
 
@@ -140,14 +145,16 @@ final class LogRecovery {
             }
         }
         deleteObsolete(obsolete);
+        forceLastSegment(segments);
         long lastFileBytes = segments.isEmpty() ? 0 : segments.get(segments.size() - 1).channel.size();
         return new Result(segments, terms, firstIndex, expected - 1, termBeforeFirst, lastFileBytes);
     }
 
     /**
      * The last segment scanned has bytes at {@code tornOffset} that are neither a record nor zeros.
-     * Refuses if a valid later record follows anywhere; otherwise cuts them off, with any later
-     * segments (which then hold no valid record).
+     * Refuses if a valid later record, anywhere after, says index {@code expected} was already
+     * durable when it was written; otherwise cuts the bytes off, with any later segments (whose
+     * records, if any, were never synced either).
      */
     private void repairTornTail(List<SegmentFile> files, List<Segment> segments, RecordScanner tornScanner,
                                 long tornOffset, long expected) throws IOException {
@@ -162,43 +169,80 @@ final class LogRecovery {
         }
         // A later record's index is at most one per header's worth of bytes beyond the last good one.
         long maxIndex = expected - 1 + bytesAfter / RecordFormat.HEADER_BYTES + 1;
-        long found = tornScanner.findRecord(tornOffset + 1, expected - 1, maxIndex);
+        long found = findWitness(tornScanner, tornOffset + 1, expected, maxIndex);
         Path foundIn = torn.file;
+        RecordScanner foundBy = tornScanner;
         for (int i = 0; found < 0 && i < later.size(); i++) {
-            found = new RecordScanner(laterChannels.get(i)).findRecord(0, expected - 1, maxIndex);
+            foundBy = new RecordScanner(laterChannels.get(i));
+            found = findWitness(foundBy, 0, expected, maxIndex);
             foundIn = later.get(i).path();
         }
         if (found >= 0) {
-            throw new CorruptStorageException(torn.file, tornOffset, expected, "not a valid record, yet a valid record"
-                    + " follows at " + foundIn.getFileName() + " offset " + found
-                    + ": damage before the end of the log, not a torn write");
+            throw new CorruptStorageException(torn.file, tornOffset, expected, "not a valid record, yet the valid record"
+                    + " of index " + foundBy.index(found) + " at " + foundIn.getFileName() + " offset " + found
+                    + " was written when index " + foundBy.durableIndex(found) + " was already durable:"
+                    + " damage to synced records, not a write lost in a crash");
         }
-        LOG.warn("{}: torn write at offset {}: cutting off {} bytes after index {} (never acknowledged as synced"
-                + " unless the disk itself damaged the last record)", torn.file, tornOffset,
-                torn.channel.size() - tornOffset, expected - 1);
-        torn.channel.truncate(tornOffset);
-        if (forceRepairs) {
-            torn.channel.force(true);
-        }
-        for (int i = 0; i < later.size(); i++) {
-            LOG.warn("{}: holds no valid record after the torn write; deleting it", later.get(i).path());
+        LOG.warn("{}: torn or lost write at offset {}: cutting off {} bytes after index {}, and {} later segments"
+                + " (never acknowledged as synced, unless the disk itself damaged the last synced records)",
+                torn.file, tornOffset, torn.channel.size() - tornOffset, expected - 1, later.size());
+        // Later segments first, newest first, each unlink durable before the next and before the cut: a
+        // crash during the repair then leaves the same torn tail with fewer later segments, which the
+        // next open repairs the same way. Cutting first, a lost unlink would leave a gap behind the cut.
+        for (int i = later.size() - 1; i >= 0; i--) {
+            LOG.warn("{}: holds no synced record after the torn write; deleting it", later.get(i).path());
             laterChannels.get(i).close();
-            Files.delete(later.get(i).path());
+            channels.delete(later.get(i).path());
+            if (forceRepairs) {
+                StorageFiles.fsyncDirectory(dir, channels);
+            }
         }
-        if (!later.isEmpty() && forceRepairs) {
-            StorageFiles.fsyncDirectory(dir, channels);
+        // Made durable by forceLastSegment at the end of the open: this is the last segment now.
+        torn.channel.truncate(tornOffset);
+    }
+
+    /**
+     * Offset of the first valid record at or after {@code from} whose index lies in
+     * [{@code expected}, {@code maxIndex}] and whose durable index is at least {@code expected}: a
+     * witness that the record of {@code expected} had been synced before. -1 if there is none.
+     */
+    private static long findWitness(RecordScanner scanner, long from, long expected, long maxIndex) throws IOException {
+        for (long at = scanner.findRecord(from, expected - 1, maxIndex); at >= 0;
+             at = scanner.findRecord(at + 1, expected - 1, maxIndex)) {
+            if (scanner.durableIndex(at) >= expected) {
+                return at;
+            }
         }
+        return -1;
     }
 
     private void deleteObsolete(List<SegmentFile> obsolete) throws IOException {
         for (SegmentFile f : obsolete) {
             LOG.info("{}: before the log's start ({}); finishing an interrupted compaction", f.path(),
                     LogStart.FILE_NAME);
-            Files.delete(f.path());
+            channels.delete(f.path());
         }
         if (!obsolete.isEmpty() && forceRepairs) {
             StorageFiles.fsyncDirectory(dir, channels);
         }
+    }
+
+    /**
+     * Makes every recovered record, and a repair's cut, durable, so the writer may start from
+     * "everything up to the last index is durable" (it writes that into its records' headers).
+     * Only the last segment can hold records never forced: every earlier one was forced before
+     * the next was created. After a process crash its unsynced records are still in the page cache
+     * and were read back; a power loss after this open must not lose them while later records
+     * vouch for them. The directory too: the last segment's own entry may never have been forced,
+     * and the writer will not know to force it before it creates the next. {@code force(true)}: a
+     * cut is a change of size.
+     */
+    private void forceLastSegment(List<Segment> segments) throws IOException {
+        if (!forceRepairs || segments.isEmpty()) {
+            return;
+        }
+        segments.get(segments.size() - 1).channel.force(true);
+        StorageFiles.fsyncDirectory(dir, channels);
     }
 
     private FileChannel open(Path file) throws IOException {

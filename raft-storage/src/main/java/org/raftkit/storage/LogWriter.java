@@ -3,7 +3,6 @@ package org.raftkit.storage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashSet;
@@ -64,6 +63,13 @@ final class LogWriter {
     private long allocated;
     /** Highest index whose record is in the buffer (meaningful while the buffer is not empty). */
     private long lastBufferedIndex;
+    /**
+     * Highest index known durable: every record up to it was forced by a completed sync, or was on
+     * disk at open (recovery forces it). Written into each record's header as recovery's evidence
+     * (see {@link RecordFormat}). Invariant: durableIndex <= index.lastIndex(), and no record of an
+     * index above it was ever acknowledged by this writer.
+     */
+    private long durableIndex;
     private volatile Throwable failure;
 
     LogWriter(Path dir, SegmentedLogStorage.Options options, LogIndex index, long lastSegmentFileBytes) {
@@ -73,6 +79,7 @@ final class LogWriter {
         this.active = index.lastSegment();
         this.written = active == null ? 0 : active.endOffset();
         this.allocated = lastSegmentFileBytes;
+        this.durableIndex = index.lastIndex();
     }
 
     /** The first failure, or null while healthy. Any thread. */
@@ -120,11 +127,17 @@ final class LogWriter {
         try {
             // Buffered bytes first, so the file and the offsets agree before cutting.
             flush();
+            durableIndex = Math.min(durableIndex, fromIndex - 1);
             List<Segment> removed = index.truncateFrom(fromIndex);
-            for (Segment s : removed) {
+            // Later segments go first, newest first, each unlink durable before the next one and before
+            // the cut: a crash at any point then leaves the old log or a prefix of it. Cutting first
+            // and unlinking after, a lost unlink would bring a segment back behind the cut: a gap.
+            for (int i = removed.size() - 1; i >= 0; i--) {
+                Segment s = removed.get(i);
                 unsynced.remove(s);
                 s.closeChannel();
-                Files.delete(s.file);
+                options.channelFactory().delete(s.file);
+                forceDirectory();
             }
             active = index.lastSegment();
             written = active.endOffset();
@@ -135,7 +148,7 @@ final class LogWriter {
             allocated = written;
             force(active.channel, true);
             unsynced.remove(active);
-            if (!removed.isEmpty() || directoryUnsynced) {
+            if (directoryUnsynced) {
                 forceDirectory();
             }
         } catch (IOException e) {
@@ -160,6 +173,12 @@ final class LogWriter {
         }
         long newFirst = segments.get(keepFrom).firstIndex;
         try {
+            // The segment the new start names must be durably in the directory before the start is saved:
+            // otherwise a power loss could keep the renamed log-start and lose the segment's creation, a
+            // log starting at a segment that is not there.
+            if (directoryUnsynced) {
+                forceDirectory();
+            }
             // The start is saved first: a crash before every old segment is gone leaves files that recovery
             // recognises as obsolete, never a log with a hole at its start.
             long termBeforeFirst = index.term(newFirst - 1);
@@ -167,7 +186,7 @@ final class LogWriter {
             for (Segment s : index.dropSegmentsBefore(newFirst, termBeforeFirst)) {
                 unsynced.remove(s);
                 s.closeChannel();
-                Files.delete(s.file);
+                options.channelFactory().delete(s.file);
             }
             directoryUnsynced = true;
         } catch (IOException e) {
@@ -187,6 +206,7 @@ final class LogWriter {
             if (directoryUnsynced) {
                 forceDirectory();
             }
+            durableIndex = index.lastIndex();
         } catch (IOException e) {
             throw fail("sync " + dir, e);
         }
@@ -218,7 +238,7 @@ final class LogWriter {
             roll(e.index());
         }
         int offset = active.endOffset();
-        RecordFormat.encodeHeader(e, header, crc);
+        RecordFormat.encodeHeader(e, durableIndex, header, crc);
         boolean writtenThrough = false;
         if (recordBytes > buffer.remaining()) {
             flush();
@@ -288,6 +308,15 @@ final class LogWriter {
 
     private void roll(long firstIndex) throws IOException {
         flush();
+        // The sealed segment's records and its own directory entry become durable before the next
+        // segment exists. Otherwise a power loss could keep the new segment and lose the old one's
+        // unsynced tail: a gap between the two, which recovery must refuse. So only the last segment
+        // ever holds records that were never forced.
+        force(active.channel, false);
+        unsynced.remove(active);
+        if (directoryUnsynced) {
+            forceDirectory();
+        }
         active.seal();
         openSegment(firstIndex);
     }

@@ -14,12 +14,19 @@ import org.raftkit.message.EntryType;
  *      4     4  payloadLength bytes of payload, 0 .. {@link #MAX_PAYLOAD_BYTES}
  *      8     8  index         log index, >= 1
  *     16     8  term          term, >= 1
- *     24     1  type          1 = command, 2 = no-op (0 is never written, so zeros never decode)
- *     25     n  payload
+ *     24     8  durableIndex  highest index known durable when this record was written, 0 .. index - 1
+ *     32     1  type          1 = command, 2 = no-op (0 is never written, so zeros never decode)
+ *     33     n  payload
  * </pre>
  * The checksum covers the length, so a damaged length cannot send a reader to a wrong end that
- * happens to check out; and an all-zero header never checks out (CRC32C of 21 zero bytes is not 0),
+ * happens to check out; and an all-zero header never checks out (CRC32C of 29 zero bytes is not 0),
  * so a zero-filled (preallocated or torn) region is never taken for a record.
+ *
+ * <p>{@code durableIndex} is recovery's evidence after a power loss: a bad record followed by a
+ * valid one is damage to synced data only if the valid one says the bad one's index was already
+ * durable when it was written; otherwise both belong to writes that were never acknowledged
+ * (docs/STORAGE.md, "Recovery"). Format 2: format 1 had no {@code durableIndex} (25-byte header);
+ * there is no version field, and no log of format 1 was ever released.
  *
  * <p>Stateless; the {@link CRC32C} passed in belongs to the calling thread.
  */
@@ -29,8 +36,9 @@ final class RecordFormat {
     static final int LENGTH_OFFSET = 4;
     static final int INDEX_OFFSET = 8;
     static final int TERM_OFFSET = 16;
-    static final int TYPE_OFFSET = 24;
-    static final int HEADER_BYTES = 25;
+    static final int DURABLE_INDEX_OFFSET = 24;
+    static final int TYPE_OFFSET = 32;
+    static final int HEADER_BYTES = 33;
     /** Keeps a record within one Java array and every in-segment offset within an {@code int}. */
     static final int MAX_PAYLOAD_BYTES = 1 << 30;
 
@@ -53,13 +61,15 @@ final class RecordFormat {
     /**
      * Writes the entry's header, checksum included, into {@code header} (a heap buffer of
      * {@link #HEADER_BYTES}) at position 0; the checksum covers the payload, which the caller
-     * writes right after the header.
+     * writes right after the header. {@code durableIndex} is the highest index whose record a
+     * completed sync has made durable, below {@code e.index()}.
      */
-    static void encodeHeader(Entry e, ByteBuffer header, CRC32C crc) {
+    static void encodeHeader(Entry e, long durableIndex, ByteBuffer header, CRC32C crc) {
         header.clear();
         header.putInt(LENGTH_OFFSET, e.data().length)
                 .putLong(INDEX_OFFSET, e.index())
                 .putLong(TERM_OFFSET, e.term())
+                .putLong(DURABLE_INDEX_OFFSET, durableIndex)
                 .put(TYPE_OFFSET, e.type() == EntryType.NO_OP ? NO_OP : COMMAND);
         crc.reset();
         crc.update(header.array(), header.arrayOffset() + LENGTH_OFFSET, HEADER_BYTES - LENGTH_OFFSET);
@@ -77,7 +87,9 @@ final class RecordFormat {
         byte type = buf.get(at + TYPE_OFFSET);
         return length >= 0 && length <= MAX_PAYLOAD_BYTES && length <= availableBytes - HEADER_BYTES
                 && (type == COMMAND || type == NO_OP)
-                && buf.getLong(at + INDEX_OFFSET) >= 1 && buf.getLong(at + TERM_OFFSET) >= 1;
+                && buf.getLong(at + INDEX_OFFSET) >= 1 && buf.getLong(at + TERM_OFFSET) >= 1
+                && buf.getLong(at + DURABLE_INDEX_OFFSET) >= 0
+                && buf.getLong(at + DURABLE_INDEX_OFFSET) < buf.getLong(at + INDEX_OFFSET);
     }
 
     /** Payload length field of the header at {@code at}. */
@@ -93,6 +105,11 @@ final class RecordFormat {
     /** Term field of the header at {@code at}. */
     static long term(ByteBuffer buf, int at) {
         return buf.getLong(at + TERM_OFFSET);
+    }
+
+    /** Durable-index field of the header at {@code at}. */
+    static long durableIndex(ByteBuffer buf, int at) {
+        return buf.getLong(at + DURABLE_INDEX_OFFSET);
     }
 
     /**

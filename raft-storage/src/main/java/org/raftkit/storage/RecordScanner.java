@@ -64,6 +64,11 @@ final class RecordScanner {
         return RecordFormat.term(window, at(offset));
     }
 
+    /** Durable-index field of the record at {@code offset}, just checked by {@link #recordAt}. */
+    long durableIndex(long offset) {
+        return RecordFormat.durableIndex(window, at(offset));
+    }
+
     /** Whether every byte from {@code offset} to the end of the file is zero (preallocated, never written). */
     boolean zerosFrom(long offset) throws IOException {
         for (long at = offset; at < fileSize; ) {

@@ -40,8 +40,10 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Opening</h2>
  * {@link #open} takes an exclusive lock on {@code dir/log.lock}, then reads and checks every record
- * of every segment (recovery; see {@link LogRecovery}): a torn tail left by a crash is cut off and
- * logged; damage anywhere before it makes {@code open} throw {@link CorruptStorageException}.
+ * of every segment (recovery; see {@link LogRecovery}): a torn or lost tail left by a crash or a
+ * power loss (records never synced, whatever order their pages reached the disk in) is cut off and
+ * logged; damage to records a later record vouches were synced makes {@code open} throw
+ * {@link CorruptStorageException}.
  *
  * <h2>Failure</h2>
  * An I/O error in a write, force, truncation or compaction puts the storage in a failed state:
@@ -261,10 +263,11 @@ public final class SegmentedLogStorage implements LogStorage {
     }
 
     /**
-     * {@inheritDoc} Cuts the segment file holding {@code fromIndex} and deletes the later ones, and
-     * makes that durable at once (not only at the next sync): otherwise new records written over the
-     * cut could mix with old ones after a crash. Truncation is rare (a follower repairing a
-     * conflict), so the extra force costs little.
+     * {@inheritDoc} Deletes the later segments (newest first, each deletion forced before the next
+     * step), then cuts the segment file holding {@code fromIndex} and forces the cut, all at once
+     * (not only at the next sync): otherwise a crash could bring a deleted segment back behind the
+     * cut, or mix new records written over the cut with old ones. Truncation is rare (a follower
+     * repairing a conflict), so the extra forces cost little.
      *
      * @throws StorageFailedException if an I/O call fails now or failed before
      */

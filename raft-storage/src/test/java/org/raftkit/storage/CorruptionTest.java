@@ -10,6 +10,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -26,7 +27,8 @@ import org.raftkit.spi.TermVoteStore.TermAndVote;
  *
  * <p>A flip inside the very last record is different: it is indistinguishable from a record torn
  * by a crash, so the only acceptable outcome there is the loss of exactly that record and nothing
- * else (docs/STORAGE.md, "What recovery cannot know").
+ * else (docs/STORAGE.md, "What recovery cannot know"). The same holds for every record of the last
+ * sync, so the log here ends with a sync of one record.
  *
  * <p>Seeded: each test prints its seed, and a failure message names the flip that went undetected.
  */
@@ -134,10 +136,19 @@ class CorruptionTest {
         }
     }
 
-    /** About 60 entries of 0 to 300 bytes over several 2 KiB segments. */
+    /**
+     * About 60 entries of 0 to 300 bytes over several 2 KiB segments, synced in batches, the last
+     * one alone: the records of the last sync carry no witness that they were synced (nothing was
+     * written after them), so only there is damage indistinguishable from a lost write.
+     */
     private List<Entry> writeLog(SplittableRandom random) throws IOException {
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, options)) {
-            return TestEntries.appendSyncedBatches(log, random, 12, 9, 300, 4);
+            List<Entry> written = new ArrayList<>(TestEntries.appendSyncedBatches(log, random, 12, 9, 300, 4));
+            Entry last = TestEntries.entry(written.size() + 1, 4, random.nextInt(301));
+            log.append(List.of(last));
+            log.sync();
+            written.add(last);
+            return written;
         }
     }
 

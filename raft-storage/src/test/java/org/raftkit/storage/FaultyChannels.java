@@ -2,11 +2,7 @@ package org.raftkit.storage;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.ReadableByteChannel;
-import java.nio.channels.WritableByteChannel;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.util.Set;
@@ -85,12 +81,10 @@ final class FaultyChannels implements FileChannelFactory {
         }
     }
 
-    private final class Channel extends FileChannel {
-
-        private final FileChannel delegate;
+    private final class Channel extends ForwardingFileChannel {
 
         Channel(FileChannel delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         @Override
@@ -118,15 +112,6 @@ final class FaultyChannels implements FileChannelFactory {
         }
 
         @Override
-        public long write(ByteBuffer[] srcs, int offset, int length) throws IOException {
-            long total = 0;
-            for (int i = offset; i < offset + length; i++) {
-                total += write(srcs[i]);
-            }
-            return total;
-        }
-
-        @Override
         public void force(boolean metaData) throws IOException {
             forces.incrementAndGet();
             if (failForces) {
@@ -143,67 +128,6 @@ final class FaultyChannels implements FileChannelFactory {
             }
             delegate.truncate(size);
             return this;
-        }
-
-        @Override
-        public int read(ByteBuffer dst) throws IOException {
-            return delegate.read(dst);
-        }
-
-        @Override
-        public long read(ByteBuffer[] dsts, int offset, int length) throws IOException {
-            return delegate.read(dsts, offset, length);
-        }
-
-        @Override
-        public int read(ByteBuffer dst, long position) throws IOException {
-            return delegate.read(dst, position);
-        }
-
-        @Override
-        public long position() throws IOException {
-            return delegate.position();
-        }
-
-        @Override
-        public FileChannel position(long newPosition) throws IOException {
-            delegate.position(newPosition);
-            return this;
-        }
-
-        @Override
-        public long size() throws IOException {
-            return delegate.size();
-        }
-
-        @Override
-        public long transferTo(long position, long count, WritableByteChannel target) throws IOException {
-            return delegate.transferTo(position, count, target);
-        }
-
-        @Override
-        public long transferFrom(ReadableByteChannel src, long position, long count) throws IOException {
-            throw new UnsupportedOperationException("not used by storage");
-        }
-
-        @Override
-        public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException {
-            throw new UnsupportedOperationException("not used by storage");
-        }
-
-        @Override
-        public FileLock lock(long position, long size, boolean shared) throws IOException {
-            return delegate.lock(position, size, shared);
-        }
-
-        @Override
-        public FileLock tryLock(long position, long size, boolean shared) throws IOException {
-            return delegate.tryLock(position, size, shared);
-        }
-
-        @Override
-        protected void implCloseChannel() throws IOException {
-            delegate.close();
         }
     }
 }

@@ -30,7 +30,7 @@ class SegmentedLogStorageTest {
     @Test
     void segmentsAreNamedByTheirFirstIndexAndRollWhenFull() throws IOException {
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
-            log.append(range(1, 100, 1, 100)); // 125 bytes a record: 32 to a 4 KiB segment
+            log.append(range(1, 100, 1, 92)); // 125 bytes a record (33 + 92): 32 to a 4 KiB segment
             log.sync();
         }
         assertThat(segmentNames()).containsExactly("00000000000000000001.log", "00000000000000000033.log",
@@ -64,13 +64,13 @@ class SegmentedLogStorageTest {
     @Test
     void aRecordDamagedWhileOpenIsCaughtWhenReadBack() throws IOException {
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
-            log.append(range(1, 10, 1, 100));
+            log.append(range(1, 10, 1, 92));
             log.sync();
             Path segment = dir.resolve(Segment.fileName(1));
             try (FileChannel ch = FileChannel.open(segment, StandardOpenOption.WRITE)) {
                 StorageFiles.writeFully(ch, ByteBuffer.wrap(new byte[] {42}), 125 * 4 + 60); // in entry 5's payload
             }
-            assertThat(log.entries(1, 5, Long.MAX_VALUE)).isEqualTo(range(1, 4, 1, 100));
+            assertThat(log.entries(1, 5, Long.MAX_VALUE)).isEqualTo(range(1, 4, 1, 92));
             assertThatThrownBy(() -> log.entries(1, 11, Long.MAX_VALUE)).isInstanceOf(UncheckedIOException.class)
                     .hasCauseInstanceOf(CorruptStorageException.class)
                     .hasMessageContaining("offset 500").hasMessageContaining("index 5");
@@ -80,7 +80,7 @@ class SegmentedLogStorageTest {
     @Test
     void aTruncatedSuffixNeverComesBackAfterAReopen() throws IOException {
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
-            log.append(range(1, 100, 1, 100));
+            log.append(range(1, 100, 1, 92));
             log.sync();
             // Shorter records in their place: without a real cut, old records 51.. would sit after them.
             log.truncateSuffix(40);
@@ -96,7 +96,7 @@ class SegmentedLogStorageTest {
     @Test
     void truncationAtASegmentBoundaryContinuesInThePreviousSegment() throws IOException {
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
-            log.append(range(1, 70, 1, 100));
+            log.append(range(1, 70, 1, 92));
             log.truncateSuffix(33); // segment 33 starts here and goes
             assertThat(segmentNames()).containsExactly("00000000000000000001.log");
             log.append(range(33, 3, 2, 10));
@@ -104,15 +104,15 @@ class SegmentedLogStorageTest {
         }
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
             assertThat(log.lastIndex()).isEqualTo(35);
-            assertThat(log.entries(30, 36, Long.MAX_VALUE)).containsExactly(entry(30, 1, 100), entry(31, 1, 100),
-                    entry(32, 1, 100), entry(33, 2, 10), entry(34, 2, 10), entry(35, 2, 10));
+            assertThat(log.entries(30, 36, Long.MAX_VALUE)).containsExactly(entry(30, 1, 92), entry(31, 1, 92),
+                    entry(32, 1, 92), entry(33, 2, 10), entry(34, 2, 10), entry(35, 2, 10));
         }
     }
 
     @Test
     void aCompactionInterruptedBeforeItsDeletionsIsFinishedOnOpen() throws IOException {
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
-            log.append(range(1, 100, 1, 100));
+            log.append(range(1, 100, 1, 92));
             log.sync();
         }
         byte[] first = Files.readAllBytes(dir.resolve(Segment.fileName(1)));
@@ -131,7 +131,7 @@ class SegmentedLogStorageTest {
     @Test
     void aMissingSegmentInTheMiddleRefusesToOpen() throws IOException {
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
-            log.append(range(1, 100, 1, 100));
+            log.append(range(1, 100, 1, 92));
             log.sync();
         }
         Files.delete(dir.resolve(Segment.fileName(33)));

@@ -14,7 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
+
+import org.raftkit.transport.netty.TlsConfig;
 
 /**
  * {@code cluster}: a local cluster of KV nodes, each its own process, so that {@code kill -9} on
@@ -38,12 +41,28 @@ final class ClusterLauncher {
     private static final long LEADER_WAIT_MILLIS = 30_000;
 
     private final List<Member> members = new ArrayList<>();
+    /** Each node's TLS on the Raft port, by id; plaintext for ids not in it. */
+    private final Map<String, TlsConfig> tls;
     private final List<Child> children = new ArrayList<>();
+    private final List<String> serveFlags;
     private final PrintStream out;
     private volatile boolean stopping;
 
-    ClusterLauncher(int nodes, Path dir, int httpPort, int raftPort, PrintStream out) {
+    /**
+     * @param serveFlags extra flags for every node's {@code serve} (fsync, timeouts)
+     * @param tls        each node's TLS settings for its Raft port
+     * @throws Flags.UsageException if the port ranges overlap, or {@code dir} holds another number of nodes
+     */
+    ClusterLauncher(int nodes, Path dir, int httpPort, int raftPort, List<String> serveFlags,
+                    Map<String, TlsConfig> tls, PrintStream out) {
         this.out = out;
+        this.serveFlags = List.copyOf(serveFlags);
+        this.tls = Map.copyOf(tls);
+        if (httpPort < raftPort + nodes && raftPort < httpPort + nodes) {
+            throw new Flags.UsageException("--http-port " + httpPort + ".." + (httpPort + nodes - 1) + " overlaps --raft-port "
+                    + raftPort + ".." + (raftPort + nodes - 1) + " for " + nodes + " nodes; move one of them");
+        }
+        checkExistingNodes(dir, nodes);
         for (int i = 1; i <= nodes; i++) {
             members.add(new Member("n" + i, new InetSocketAddress(HOST, raftPort + i - 1),
                     new InetSocketAddress(HOST, httpPort + i - 1), dir.resolve("n" + i)));
@@ -54,9 +73,11 @@ final class ClusterLauncher {
      * The command line of a child {@code serve} process for {@code m}, on this JVM's class path, that
      * exits when this process does (even one killed with -9).
      */
-    static List<String> serveCommand(Member m, String peersFlag, String... jvmFlags) {
+    static List<String> serveCommand(Member m, List<Member> members, List<String> serveFlags, String... jvmFlags) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
+        // A node that runs out of memory must die, not limp on with a dead thread (issue 15).
+        command.add("-XX:+ExitOnOutOfMemoryError");
         command.addAll(List.of(jvmFlags));
         command.addAll(List.of(
                 "-cp", System.getProperty("java.class.path"),
@@ -64,10 +85,21 @@ final class ClusterLauncher {
                 "--id", m.id(),
                 "--raft", HOST + ":" + m.raft().getPort(),
                 "--http", HOST + ":" + m.http().getPort(),
-                "--peers", peersFlag,
+                "--peers", peersFlag(members),
+                "--http-peers", httpPeersFlag(members),
                 "--data", m.dataDir().toString(),
                 "--exit-with", Long.toString(ProcessHandle.current().pid())));
+        command.addAll(serveFlags);
         return command;
+    }
+
+    /** {@code n1=127.0.0.1:8001,…} for {@code serve --http-peers} (the cluster view). */
+    static String httpPeersFlag(List<Member> members) {
+        StringBuilder b = new StringBuilder();
+        for (Member m : members) {
+            b.append(b.length() == 0 ? "" : ",").append(m.id()).append('=').append(HOST).append(':').append(m.http().getPort());
+        }
+        return b.toString();
     }
 
     /** {@code n1=127.0.0.1:7001,…} for {@code serve --peers}. */
@@ -90,12 +122,7 @@ final class ClusterLauncher {
             children.add(startChild(m));
         }
         for (Child c : children) {
-            c.process().onExit().thenAccept(p -> {
-                if (!stopping) {
-                    out.printf("node %s (pid %d) exited with code %d; its log is %s%n", c.member().id(), p.pid(),
-                            p.exitValue(), c.member().dataDir().resolve("node.log"));
-                }
-            });
+            watch(c);
         }
         String leader = awaitLeader();
         if (leader == null) {
@@ -108,6 +135,61 @@ final class ClusterLauncher {
             c.process().onExit().join();
         }
         return stopping ? 0 : 1;
+    }
+
+    /** Reports a child that exits on its own, with its log and the command that restarts it. */
+    private void watch(Child c) {
+        c.process().onExit().thenAccept(p -> {
+            if (!stopping) {
+                out.printf("node %s (pid %d) exited with code %d; its log is %s%nrestart it with: %s%n", c.member().id(),
+                        p.pid(), p.exitValue(), c.member().dataDir().resolve("node.log"), shellLine(command(c.member())));
+                out.flush();
+            }
+        });
+    }
+
+    /**
+     * Refuses a data directory that holds nodes other than n1..n{@code nodes}: starting five nodes
+     * on a three-node cluster's data would make a different cluster out of the old logs.
+     */
+    static void checkExistingNodes(Path dir, int nodes) {
+        List<String> found = new ArrayList<>();
+        try (var entries = Files.list(dir)) {
+            entries.map(p -> p.getFileName().toString()).filter(n -> n.matches("n[0-9]+"))
+                    .filter(n -> Files.isDirectory(dir.resolve(n).resolve("log"))).sorted().forEach(found::add);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list " + dir, e);
+        }
+        if (found.isEmpty()) {
+            return;
+        }
+        List<String> wanted = new ArrayList<>();
+        for (int i = 1; i <= nodes; i++) {
+            wanted.add("n" + i);
+        }
+        if (!found.equals(wanted.stream().sorted().toList())) {
+            throw new Flags.UsageException(dir + " holds the data of a " + found.size() + "-node cluster " + found
+                    + "; --nodes " + nodes + " would start a different cluster on it. Use --nodes " + found.size()
+                    + ", or another --dir for a new cluster");
+        }
+    }
+
+    /** A command line as one could paste it into a POSIX shell. */
+    static String shellLine(List<String> command) {
+        StringBuilder b = new StringBuilder();
+        for (String arg : command) {
+            b.append(b.length() == 0 ? "" : " ");
+            b.append(arg.matches("[A-Za-z0-9_@%+=:,./-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'");
+        }
+        return b.toString();
+    }
+
+    private List<String> command(Member m) {
+        List<String> command = new ArrayList<>(serveCommand(m, members, serveFlags, "-Xmx512m"));
+        command.addAll(TlsFlags.serveArgs(tls.getOrDefault(m.id(), TlsConfig.plaintext())));
+        return command;
     }
 
     private static void checkFree(InetSocketAddress address, String flag) {
@@ -126,7 +208,7 @@ final class ClusterLauncher {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create " + m.dataDir(), e);
         }
-        List<String> command = serveCommand(m, peersFlag(members), "-Xmx512m");
+        List<String> command = command(m);
         ProcessBuilder builder = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(m.dataDir().resolve("node.log").toFile()));
@@ -182,6 +264,7 @@ final class ClusterLauncher {
         int port = members.get(0).http().getPort();
         out.printf("Try:  curl -XPUT localhost:%d/v1/kv/hello -d world && curl localhost:%d/v1/kv/hello%n", port,
                 members.get(members.size() - 1).http().getPort());
+        out.printf("Watch it live: http://%s:%d/ (metrics: /metrics)%n", HOST, port);
         out.printf("Then kill -9 the leader's PID (%d) and try again. Ctrl-C stops the cluster; logs are in %s/n*/node.log%n",
                 leaderPid, members.get(0).dataDir().getParent());
         out.flush();

@@ -33,12 +33,25 @@ final class Flags {
 
     /**
      * Parses {@code args} for {@code command}, accepting only the flags in {@code known} (names
-     * without the dashes).
+     * without the dashes). A lone {@code --} ends the flags: everything after it is positional, so
+     * a key may start with a dash.
      */
     static Flags parse(String command, String[] args, Set<String> known) {
+        return parse(command, args, known, Set.of());
+    }
+
+    /**
+     * As {@link #parse(String, String[], Set)}, also accepting the {@code switches}: flags without
+     * a value ({@code --tls}), read with {@link #has}.
+     */
+    static Flags parse(String command, String[] args, Set<String> known, Set<String> switches) {
         Flags flags = new Flags(command);
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
+            if (arg.equals("--")) {
+                flags.positional.addAll(List.of(args).subList(i + 1, args.length));
+                break;
+            }
             if (!arg.startsWith("--")) {
                 flags.positional.add(arg);
                 continue;
@@ -50,9 +63,12 @@ final class Flags {
                 value = name.substring(eq + 1);
                 name = name.substring(0, eq);
             }
-            if (!known.contains(name)) {
+            if (switches.contains(name) && value == null) {
+                value = "true";
+            } else if (!known.contains(name)) {
                 throw new UsageException("unknown flag --" + name + " for '" + command + "' (known: "
-                        + String.join(", ", known.stream().sorted().map(k -> "--" + k).toList()) + ")");
+                        + String.join(", ", java.util.stream.Stream.concat(known.stream(), switches.stream()).sorted()
+                        .map(k -> "--" + k).toList()) + ")");
             }
             if (value == null) {
                 if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
@@ -77,6 +93,11 @@ final class Flags {
             throw new UsageException("'" + command + "' takes " + names.length + " argument(s): "
                     + String.join(" ", names) + "; got " + positional.size());
         }
+    }
+
+    /** Whether the switch {@code name} was given. */
+    boolean has(String name) {
+        return values.containsKey(name);
     }
 
     String string(String name, String defaultValue) {
@@ -158,7 +179,11 @@ final class Flags {
             if (port < 0 || port > 65535) {
                 throw new NumberFormatException();
             }
-            return new InetSocketAddress(host, port);
+            InetSocketAddress address = new InetSocketAddress(host, port);
+            if (address.isUnresolved()) {
+                throw new UsageException("--" + flag + ": cannot resolve host '" + host + "' in '" + value + "'");
+            }
+            return address;
         } catch (NumberFormatException e) {
             throw new UsageException("--" + flag + " has a bad port in '" + value + "' (0-65535)");
         }

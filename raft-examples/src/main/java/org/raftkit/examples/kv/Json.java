@@ -35,7 +35,7 @@ final class Json {
         return b.append('"').toString();
     }
 
-    /** The error body of DESIGN §7: {@code {"error":"<code>","message":"…"}}. */
+    /** The error body of docs/OPERATIONS.md: {@code {"error":"<code>","message":"…"}}. */
     static String error(String code, String message) {
         return "{\"error\":" + quote(code) + ",\"message\":" + quote(message) + "}";
     }

@@ -24,9 +24,10 @@ import java.util.stream.Stream;
 import org.raftkit.NotLeaderException;
 import org.raftkit.RaftServer;
 import org.raftkit.RaftStatus;
+import org.raftkit.transport.netty.TlsConfig;
 
 /**
- * {@code bench} (DESIGN §8): a cluster of KV nodes in this JVM on loopback, with the real Netty
+ * {@code bench} (docs/BENCHMARKS.md): a cluster of KV nodes in this JVM on loopback, with the real Netty
  * transport and segmented storage in temporary directories, driven through {@code RaftServer.submit}
  * on the leader with a fixed number of writes in flight. A progress line goes to stderr every
  * second; the result is one JSON object on stdout (and in {@code --out FILE}).
@@ -48,6 +49,7 @@ final class KvBench {
         long durationMillis = f.millis("duration", 10_000);
         long warmupMillis = f.millis("warmup", 3_000);
         boolean fsync = f.bool("fsync", true);
+        boolean tls = f.has(TlsFlags.GENERATE);
         String outFile = f.string("out", null);
         if (durationMillis <= 0) {
             throw new Flags.UsageException("--duration must be more than 0");
@@ -67,11 +69,16 @@ final class KvBench {
             for (int i = 1; i <= nodes; i++) {
                 peers.put("n" + i, new InetSocketAddress("127.0.0.1", freePort()));
             }
+            Map<String, TlsConfig> security = tls
+                    ? TlsFlags.throwaway(base, KvNode.DEFAULT_CLUSTER_ID, List.copyOf(peers.keySet()), err)
+                    : Map.of();
             for (String id : peers.keySet()) {
                 cluster.add(KvNode.start(new KvNode.Settings(id, peers.get(id), null, peers, base.resolve(id), fsync,
-                        KvNode.DEFAULT_MAX_VALUE_BYTES, KvNode.DEFAULT_CLUSTER_ID), KvNode.loggingListener()));
+                        KvNode.DEFAULT_MAX_VALUE_BYTES, KvNode.DEFAULT_CLUSTER_ID,
+                        security.getOrDefault(id, TlsConfig.plaintext())), KvNode.loggingListener()));
             }
-            String json = drive(cluster, nodes, clients, payload, fsync, durationMillis, warmupMillis, err);
+            String json = "{\"tls\":" + tls + ","
+                    + drive(cluster, nodes, clients, payload, fsync, durationMillis, warmupMillis, err).substring(1);
             out.println(json);
             if (outFile != null) {
                 try {

@@ -34,7 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One HTTP connection's requests: routes them (DESIGN §7), turns them into KV commands for
+ * One HTTP connection's requests: routes them (docs/OPERATIONS.md), turns them into KV commands for
  * {@link RaftServer}, and answers in request order even when a client pipelines requests and the
  * answers complete out of order. Runs on the connection's event loop; Raft's futures complete on
  * the node's threads and hop back here.
@@ -51,6 +51,8 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     static final String RETRY_AFTER_SECONDS = "1";
 
     private final RaftServer server;
+    /** The cluster view, {@code /v1/cluster} and {@code /metrics}, or null for none. */
+    private final ClusterView view;
     /** Answers not yet written, oldest first; event loop only. */
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
 
@@ -63,8 +65,13 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
-    KvHttpHandler(RaftServer server) {
+    /** Most requests read and not yet answered; past it the connection is not read (back-pressure). */
+    private final int maxPipelined;
+
+    KvHttpHandler(RaftServer server, ClusterView view, int maxPipelined) {
         this.server = server;
+        this.view = view;
+        this.maxPipelined = maxPipelined;
     }
 
     @Override
@@ -72,6 +79,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         // After a request the decoder could not parse, the stream may be out of step: close it.
         Pending slot = new Pending(HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess());
         pending.add(slot);
+        readOnlyWhileBounded(ctx);
         CompletableFuture<FullHttpResponse> answer;
         try {
             answer = route(request);
@@ -80,9 +88,12 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         } catch (RuntimeException e) {
             answer = CompletableFuture.failedFuture(e);
         }
-        boolean isWrite = !request.method().equals(HttpMethod.GET);
+        boolean isWrite = !request.method().equals(HttpMethod.GET) && !request.method().equals(HttpMethod.HEAD);
+        boolean head = request.method().equals(HttpMethod.HEAD);
         answer.whenComplete((response, failure) -> {
-            FullHttpResponse r = failure == null ? response : fromFailure(failure, isWrite);
+            FullHttpResponse full = failure == null ? response : fromFailure(failure, isWrite);
+            // HEAD: the headers a GET would get (Content-Length included), without the body.
+            FullHttpResponse r = head ? withoutBody(full) : full;
             if (ctx.executor().inEventLoop()) {
                 complete(ctx, slot, r);
             } else {
@@ -114,6 +125,25 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (wrote) {
             ctx.flush();
         }
+        readOnlyWhileBounded(ctx);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        readOnlyWhileBounded(ctx);
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    /**
+     * Reads more requests only while fewer than {@code maxPipelined} await answers and the client
+     * is reading what was written: a client that pipelines without reading fills its own socket
+     * buffers, not this node's heap.
+     */
+    private void readOnlyWhileBounded(ChannelHandlerContext ctx) {
+        boolean read = pending.size() < maxPipelined && ctx.channel().isWritable();
+        if (ctx.channel().config().isAutoRead() != read) {
+            ctx.channel().config().setAutoRead(read);
+        }
     }
 
     @Override
@@ -140,12 +170,16 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         QueryStringDecoder uri = new QueryStringDecoder(request.uri());
         String path = uri.rawPath();
-        HttpMethod method = request.method();
+        HttpMethod method = request.method().equals(HttpMethod.HEAD) ? HttpMethod.GET : request.method();
         if (path.equals(STATUS_PATH)) {
             if (!method.equals(HttpMethod.GET)) {
-                return done(methodNotAllowed("GET"));
+                return done(methodNotAllowed("GET, HEAD"));
             }
             return done(json(HttpResponseStatus.OK, statusJson(server.status())));
+        }
+        CompletableFuture<FullHttpResponse> page = view == null ? null : view.route(path, method);
+        if (page != null) {
+            return page;
         }
         if (!path.startsWith(KV_PREFIX)) {
             return done(error(HttpResponseStatus.NOT_FOUND, "no_route",
@@ -164,7 +198,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
             return write(key, KvCommand.delete(key, conditionOf(request), expectedRevision(request)), true);
         }
-        return done(methodNotAllowed("GET, PUT, DELETE"));
+        return done(methodNotAllowed("GET, HEAD, PUT, DELETE"));
     }
 
     private CompletableFuture<FullHttpResponse> get(String key, boolean stale) {
@@ -232,9 +266,9 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         String key;
         try {
-            key = QueryStringDecoder.decodeComponent(rawKey, StandardCharsets.UTF_8);
+            key = KeyPath.decode(rawKey);
         } catch (IllegalArgumentException e) {
-            throw new BadRequest("the key is not valid percent-encoding: " + e.getMessage());
+            throw new BadRequest(e.getMessage());
         }
         int bytes = key.getBytes(StandardCharsets.UTF_8).length;
         if (bytes > MAX_KEY_BYTES) {
@@ -317,7 +351,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /**
-     * Maps a failed Raft call to the status codes of DESIGN §7. 503 promises the request had no
+     * Maps a failed Raft call to the status codes of docs/OPERATIONS.md. 503 promises the request had no
      * effect (safe to retry anywhere); 504 says a write may or may not have happened.
      */
     private FullHttpResponse fromFailure(Throwable failure, boolean isWrite) {
@@ -352,6 +386,12 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         log.warn("request failed unexpectedly", cause);
         return error(HttpResponseStatus.INTERNAL_SERVER_ERROR, "internal", String.valueOf(cause));
+    }
+
+    private static FullHttpResponse withoutBody(FullHttpResponse r) {
+        FullHttpResponse empty = r.replace(Unpooled.EMPTY_BUFFER);
+        r.release();
+        return empty;
     }
 
     private static FullHttpResponse retryLater(FullHttpResponse r) {

@@ -8,6 +8,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -28,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The KV store's HTTP API (DESIGN §7) on Netty's HTTP codec. Every node serves every request:
+ * The KV store's HTTP API (docs/OPERATIONS.md) on Netty's HTTP codec. Every node serves every request:
  * writes and linearizable reads go through {@link RaftServer}, which forwards a follower's to the
  * leader. Threads: {@code kv-http-*} event loops; requests never block them.
  */
@@ -54,19 +56,39 @@ public final class KvHttpServer implements AutoCloseable {
      * @throws IllegalStateException naming the address if it cannot be bound
      */
     public static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes) {
+        return start(server, address, maxValueBytes, null);
+    }
+
+    /**
+     * Like {@link #start(RaftServer, InetSocketAddress, int)}, also serving {@code view}'s pages
+     * ({@code /}, {@code /v1/cluster}, {@code /metrics}) when it is not null.
+     */
+    static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes, ClusterView view) {
+        return start(server, address, maxValueBytes, view, HttpLimits.DEFAULTS);
+    }
+
+    /** As above, with {@code limits} on what each client may hold. */
+    static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes, ClusterView view,
+                              HttpLimits limits) {
+        HttpGuard.ConnectionCap cap = new HttpGuard.ConnectionCap(limits.maxConnections());
         EventLoopGroup group = new NioEventLoopGroup(2, new DefaultThreadFactory("kv-http-" + server.id(), true));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(NioServerSocketChannel.class)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
+                // Past the high mark a connection is not writable, and its handler stops reading
+                // requests whose answers the client is not reading.
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 << 10, 1 << 20))
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         ch.pipeline()
+                                .addLast(cap)
                                 .addLast(new HttpServerCodec(4096, MAX_HEAD_BYTES, 8192))
+                                .addLast(new HttpGuard(limits))
                                 .addLast(new ValueSizeLimit(maxValueBytes))
-                                .addLast(new KvHttpHandler(server));
+                                .addLast(new KvHttpHandler(server, view, limits.maxPipelined()));
                     }
                 });
         try {
@@ -74,10 +96,10 @@ public final class KvHttpServer implements AutoCloseable {
             log.info("{} serves HTTP on http://{}:{}", server.id(), address.getHostString(),
                     ((InetSocketAddress) channel.localAddress()).getPort());
             return new KvHttpServer(group, channel);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty rethrows the checked BindException undeclared
             group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
             throw new IllegalStateException("cannot bind the HTTP address " + address.getHostString() + ":"
-                    + address.getPort() + ": " + e.getMessage(), e);
+                    + address.getPort() + ": " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()), e);
         }
     }
 
@@ -103,6 +125,19 @@ public final class KvHttpServer implements AutoCloseable {
             super(maxValueBytes);
         }
 
+        /**
+         * A client that sends {@code Expect: 100-continue} with a Content-Length over the limit (curl
+         * does for large bodies) gets the same JSON 413 as any other, not the codec's empty one.
+         */
+        @Override
+        protected Object newContinueResponse(HttpMessage start, int maxContentLength, ChannelPipeline pipeline) {
+            if (HttpUtil.is100ContinueExpected(start) && HttpUtil.getContentLength(start, -1L) > maxContentLength) {
+                start.headers().remove(HttpHeaderNames.EXPECT);
+                return KvHttpHandler.valueTooLarge(maxContentLength);
+            }
+            return super.newContinueResponse(start, maxContentLength, pipeline);
+        }
+
         @Override
         protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
             FullHttpResponse response = KvHttpHandler.valueTooLarge(maxContentLength());
@@ -120,6 +155,7 @@ public final class KvHttpServer implements AutoCloseable {
             // reads the answer, so answer, stop writing, and let the aggregator discard the rest
             // until the client closes its side.
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            HttpGuard.discarding(ctx);
             ctx.writeAndFlush(response).addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess() && f.channel() instanceof SocketChannel socket) {
                     socket.shutdownOutput();

@@ -4,31 +4,44 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
 import org.raftkit.storage.bench.LogBench;
+import org.raftkit.transport.netty.TlsConfig;
 
 
 /**
- * {@code java -jar raft-kv.jar <command>}: the KV example's entry point (DESIGN §7). Exit codes:
+ * {@code java -jar raft-kv.jar <command>}: the KV example's entry point (docs/OPERATIONS.md). Exit codes:
  * 0 success, 1 the operation failed (one line on stderr says why), 2 a wrong command line.
  */
 public final class KvMain {
 
     private static final String USAGE = """
             usage: java -jar raft-kv.jar <command> [flags]
-              cluster   [--nodes 3] [--dir ./data] [--http-port 8001] [--raft-port 7001]
-                        a local cluster, one process per node; Ctrl-C stops it
+              cluster   [--nodes 3] [--dir ./data] [--http-port 8001] [--raft-port 7001] [tuning]
+                        [--tls | --tls-cert F --tls-key F --tls-ca F]
+                        a local cluster, one process per node; Ctrl-C stops it. --tls makes a
+                        throwaway CA (DIR/ca.pem) and node certificates; {id} in a file flag
+                        stands for the node's id
               serve     --id n1 --raft 127.0.0.1:7001 --http 127.0.0.1:8001
                         --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data DIR
-                        [--cluster-id raft-kv] [--max-value-bytes 1048576] [--fsync true]
+                        [--cluster-id raft-kv] [--max-value-bytes 1048576] [--http-peers n1=HOST:PORT,…]
+                        [--tls-cert CHAIN.pem --tls-key KEY.pem --tls-ca CA.pem]  (mutual TLS, Raft port)
+                        [tuning]
+              tuning:   [--fsync true] [--election-timeout-min 150ms] [--election-timeout-max 300ms]
+                        [--heartbeat-interval 50ms]
               put KEY VALUE  [--if-match REV] [--if-none-match '*'] [--endpoints URL,…] [--timeout 10s]
+                        ('--' ends the flags: put -- -key value)
               get KEY        [--consistency linearizable|stale] [--endpoints URL,…] [--timeout 10s]
               delete KEY     [--if-match REV] [--endpoints URL,…] [--timeout 10s]
               status         [--endpoints URL,…]
               bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
-                        [--fsync true|false] [--out FILE]
+                        [--fsync true|false] [--tls] [--out FILE]
               bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]
             endpoints default to""" + " " + KvClient.DEFAULT_ENDPOINTS;
 
@@ -59,7 +72,7 @@ public final class KvMain {
                     return client(command, rest, out);
                 }
                 case "bench" -> {
-                    return KvBench.run(Flags.parse("bench", rest, KvBench.FLAGS), out, err);
+                    return KvBench.run(Flags.parse("bench", rest, KvBench.FLAGS, Set.of(TlsFlags.GENERATE)), out, err);
                 }
                 case "bench-log" -> {
                     LogBench.main(rest);
@@ -79,41 +92,62 @@ public final class KvMain {
             Thread.currentThread().interrupt();
             err.println("error: interrupted");
             return 1;
-        } catch (java.io.IOException e) {
-            err.println("error: " + e.getMessage());
-            return 1;
-        } catch (RuntimeException e) {
-            err.println("error: " + e.getMessage());
+        } catch (java.io.IOException | RuntimeException e) {
+            err.println("error: " + describe(e));
             return 1;
         }
     }
 
+    /** The exception's message, or its type when it has none (never "null"). */
+    static String describe(Throwable e) {
+        String message = e.getMessage();
+        return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
+    }
+
     private static int cluster(String[] args, PrintStream out) throws InterruptedException {
-        Flags f = Flags.parse("cluster", args, Set.of("nodes", "dir", "http-port", "raft-port"));
+        Flags f = Flags.parse("cluster", args, with(RaftFlags.NAMES, "nodes", "dir", "http-port", "raft-port",
+                "tls-cert", "tls-key", "tls-ca"), Set.of(TlsFlags.GENERATE));
         f.expectPositional();
         int nodes = f.integer("nodes", 3, 1, 9);
         int httpPort = f.integer("http-port", 8001, 1, 65535 - nodes);
         int raftPort = f.integer("raft-port", 7001, 1, 65535 - nodes);
         Path dir = Path.of(f.string("dir", "./data")).toAbsolutePath().normalize();
-        return new ClusterLauncher(nodes, dir, httpPort, raftPort, out).run();
+        if (f.has(TlsFlags.GENERATE) && TlsFlags.filesGiven(f)) {
+            throw new Flags.UsageException("--tls makes its own certificates; give either it or --tls-cert/--tls-key/--tls-ca");
+        }
+        if (nodes > 1 && TlsFlags.filesGiven(f) && !f.string("tls-cert", "").contains("{id}")) {
+            throw new Flags.UsageException("each node needs its own certificate: put {id} in --tls-cert and --tls-key, "
+                    + "e.g. --tls-cert certs/{id}.pem");
+        }
+        Map<String, TlsConfig> tls = new LinkedHashMap<>();
+        List<String> ids = java.util.stream.IntStream.rangeClosed(1, nodes).mapToObj(i -> "n" + i).toList();
+        if (f.has(TlsFlags.GENERATE)) {
+            tls.putAll(TlsFlags.throwaway(dir, KvNode.DEFAULT_CLUSTER_ID, ids, out));
+        } else {
+            ids.forEach(id -> tls.put(id, TlsFlags.fromFiles(f, id)));
+        }
+        return new ClusterLauncher(nodes, dir, httpPort, raftPort, RaftFlags.forServe(f), tls, out).run();
     }
 
     private static int serve(String[] args) throws InterruptedException {
-        Flags f = Flags.parse("serve", args, Set.of("id", "raft", "http", "peers", "data", "cluster-id",
-                "max-value-bytes", "fsync", "exit-with"));
+        Flags f = Flags.parse("serve", args, with(RaftFlags.NAMES, "id", "raft", "http", "peers", "data",
+                "cluster-id", "max-value-bytes", "exit-with", "http-peers", "tls-cert", "tls-key", "tls-ca"));
         f.expectPositional();
         KvNode.Settings settings;
         try {
             settings = new KvNode.Settings(f.required("id"), Flags.address("raft", f.required("raft")),
                     Flags.address("http", f.required("http")), Flags.peers("peers", f.required("peers")),
-                    Path.of(f.required("data")), f.bool("fsync", true),
+                    Path.of(f.required("data")), RaftFlags.fsync(f),
                     f.integer("max-value-bytes", KvNode.DEFAULT_MAX_VALUE_BYTES, 1, 64 << 20),
-                    f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID));
+                    f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID), TlsFlags.fromFiles(f, f.required("id")));
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException(e.getMessage());
         }
+        exitOnOutOfMemory();
         CountDownLatch stopped = new CountDownLatch(1);
-        KvNode node = KvNode.start(settings, new org.raftkit.RaftListener() {
+        Map<String, InetSocketAddress> httpPeers = f.string("http-peers", null) == null ? Map.of()
+                : Flags.peers("http-peers", f.string("http-peers", null));
+        KvNode node = KvNode.start(settings, RaftFlags.config(f), httpPeers, new org.raftkit.RaftListener() {
             @Override
             public void onFailure(Throwable cause) {
                 KvNode.loggingListener().onFailure(cause);
@@ -136,8 +170,35 @@ public final class KvMain {
         return node.server().status().state() == org.raftkit.RaftStatus.State.FAILED ? 1 : 0;
     }
 
+    /**
+     * A thread that dies of OutOfMemoryError leaves a node that still answers {@code /v1/status} but
+     * no longer applies: end the process instead (the launcher also passes
+     * {@code -XX:+ExitOnOutOfMemoryError}, which covers errors that are caught and swallowed).
+     */
+    private static void exitOnOutOfMemory() {
+        Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
+            if (e instanceof OutOfMemoryError) {
+                System.err.println("fatal: " + thread.getName() + " ran out of memory; exiting");
+                Runtime.getRuntime().halt(3);
+            }
+            System.err.println("uncaught exception on " + thread.getName() + ": " + e);
+            e.printStackTrace();
+        });
+    }
+
+    private static Set<String> with(Set<String> shared, String... names) {
+        Set<String> all = new java.util.HashSet<>(shared);
+        all.addAll(List.of(names));
+        return all;
+    }
+
     private static int client(String command, String[] args, PrintStream out) {
-        Flags f = Flags.parse(command, args, Set.of("endpoints", "timeout", "if-match", "if-none-match", "consistency"));
+        Flags f = Flags.parse(command, args, switch (command) {
+            case "put" -> Set.of("endpoints", "timeout", "if-match", "if-none-match");
+            case "get" -> Set.of("endpoints", "timeout", "consistency");
+            case "delete" -> Set.of("endpoints", "timeout", "if-match");
+            default -> Set.of("endpoints");
+        });
         KvClient client = new KvClient(KvClient.endpoints(f.string("endpoints", KvClient.DEFAULT_ENDPOINTS)),
                 f.millis("timeout", 10_000));
         switch (command) {

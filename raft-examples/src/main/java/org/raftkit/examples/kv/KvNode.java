@@ -16,19 +16,25 @@ import org.raftkit.storage.SegmentedLogStorage;
 import org.raftkit.storage.SyncPolicy;
 import org.raftkit.transport.netty.NettyTransport;
 import org.raftkit.transport.netty.NettyTransportConfig;
+import org.raftkit.transport.netty.NettyTransportMetrics;
+import org.raftkit.metrics.RaftMetrics;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import org.raftkit.transport.netty.TlsConfig;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One KV node as a real deployment runs it: a {@link RaftServer} on {@link SegmentedLogStorage}
  * and {@link NettyTransport}, with {@link KvStateMachine} and the HTTP API in front. This is the
- * DESIGN §4 example put to work; {@code serve} runs one, {@code bench} runs several in one JVM.
+ * README's embedding example put to work; {@code serve} runs one, {@code bench} runs several in one JVM.
  */
 public final class KvNode implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(KvNode.class);
 
-    /** Largest value accepted by default (DESIGN §7), in bytes. */
+    /** Largest value accepted by default (docs/OPERATIONS.md), in bytes. */
     public static final int DEFAULT_MAX_VALUE_BYTES = 1 << 20;
     /** Cluster id carried in every connection's handshake; nodes of another cluster are refused. */
     public static final String DEFAULT_CLUSTER_ID = "raft-kv";
@@ -44,10 +50,11 @@ public final class KvNode implements AutoCloseable {
      * @param fsync         false only for benchmarks: acknowledged writes can be lost in a crash
      * @param maxValueBytes largest value a PUT may carry, in bytes
      * @param clusterId     id shared by every member
+     * @param tls           how the Raft port is secured: plaintext or mutual TLS
      */
     public record Settings(String id, InetSocketAddress raftAddress, InetSocketAddress httpAddress,
                            Map<String, InetSocketAddress> peers, Path dataDir, boolean fsync, int maxValueBytes,
-                           String clusterId) {
+                           String clusterId, TlsConfig tls) {
         public Settings {
             if (!peers.containsKey(id)) {
                 throw new IllegalArgumentException("--peers must include this node's own id " + id + ": " + peers.keySet());
@@ -60,6 +67,7 @@ public final class KvNode implements AutoCloseable {
                 throw new IllegalArgumentException("maxValueBytes must be > 0, was " + maxValueBytes);
             }
             peers = Map.copyOf(peers);
+            java.util.Objects.requireNonNull(tls, "tls");
         }
     }
 
@@ -77,6 +85,19 @@ public final class KvNode implements AutoCloseable {
      * @param listener told of role changes and failure (fail-stop), in addition to the log
      */
     public static KvNode start(Settings s, RaftListener listener) {
+        return start(s, RaftConfig.defaults(), Map.of(), listener);
+    }
+
+    /**
+     * Like {@link #start(Settings, RaftListener)}, with the given timeouts and limits; with an HTTP
+     * API, the node also serves its metrics ({@code /metrics}) and the cluster view ({@code /}),
+     * which shows the members whose HTTP address {@code httpPeers} gives.
+     */
+    public static KvNode start(Settings s, RaftConfig config, Map<String, InetSocketAddress> httpPeers,
+                               RaftListener listener) {
+        PrometheusMeterRegistry registry = s.httpAddress() == null ? null
+                : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        RaftMetrics metrics = registry == null ? RaftMetrics.NONE : new MicrometerMetrics(registry);
         try {
             Files.createDirectories(s.dataDir());
         } catch (IOException e) {
@@ -104,12 +125,14 @@ public final class KvNode implements AutoCloseable {
                     .nodeId(s.id())
                     .listenAddress(s.raftAddress())
                     .peers(s.peers())
+                    .tls(s.tls())
                     .build());
         } catch (RuntimeException e) {
             logStorage.close();
             termVote.close();
             throw e;
         }
+        NettyTransportMetrics.register(metrics, s.id(), transport);
         RaftServer server = RaftServer.builder()
                 .id(s.id())
                 .peers(s.peers().keySet())
@@ -117,22 +140,27 @@ public final class KvNode implements AutoCloseable {
                 .logStorage(logStorage)
                 .termVoteStore(termVote)
                 .transport(transport)
-                .config(RaftConfig.defaults())
+                .config(config)
+                .metrics(metrics)
                 .listener(listener)
                 .build();
         server.start();
-        KvHttpServer http = null;
+        KvHttpServer httpServer = null;
         if (s.httpAddress() != null) {
             try {
-                http = KvHttpServer.start(server, s.httpAddress(), s.maxValueBytes());
+                Map<String, InetSocketAddress> members = new java.util.HashMap<>(httpPeers);
+                members.putIfAbsent(s.id(), s.httpAddress());
+                httpServer = KvHttpServer.start(server, s.httpAddress(), s.maxValueBytes(),
+                        new ClusterView(server, members, registry::scrape));
             } catch (RuntimeException e) {
                 server.close();
                 throw e;
             }
         }
-        log.info("{} started: raft {}, http {}, data {}, fsync {}", s.id(), s.raftAddress(),
-                s.httpAddress() == null ? "off" : s.httpAddress(), s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)");
-        return new KvNode(server, http);
+        log.info("{} started: raft {} ({}), http {}, data {}, fsync {}", s.id(), s.raftAddress(),
+                s.tls().enabled() ? "mutual TLS" : "plaintext", s.httpAddress() == null ? "off" : s.httpAddress(),
+                s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)");
+        return new KvNode(server, httpServer);
     }
 
     /** A listener that only logs; role changes are already logged by the library. */

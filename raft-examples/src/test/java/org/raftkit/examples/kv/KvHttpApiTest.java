@@ -10,21 +10,17 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.raftkit.RaftConfig;
 import org.raftkit.RaftServer;
-import org.raftkit.memory.MemoryLogStorage;
-import org.raftkit.memory.MemoryNetwork;
-import org.raftkit.memory.MemoryTermVoteStore;
+import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.runtime.Await;
 
 /**
- * The HTTP API of DESIGN §7 against three in-process nodes on the in-memory network: every status
+ * The HTTP API of docs/OPERATIONS.md against three in-process nodes on the in-memory network: every status
  * code and header a client relies on. (The same API over real processes, sockets and disks is
  * {@link KvEndToEndTest}.)
  */
@@ -33,34 +29,25 @@ class KvHttpApiTest {
     private static final int MAX_VALUE_BYTES = 4096;
     private static final Duration DEADLINE = Duration.ofSeconds(20);
 
-    private static MemoryNetwork network;
-    private static final List<RaftServer> servers = new ArrayList<>();
-    private static final List<KvHttpServer> https = new ArrayList<>();
+    private static InProcessKvCluster cluster;
+    private static List<RaftServer> servers;
+    private static List<KvHttpServer> https;
     private static final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(2)).build();
 
     @BeforeAll
     static void startCluster() {
-        network = new MemoryNetwork(MemoryNetwork.Delivery.THREADED);
-        List<String> ids = List.of("n1", "n2", "n3");
-        RaftConfig config = RaftConfig.defaults().withTickMillis(5).withHeartbeatIntervalMillis(20)
-                .withElectionTimeoutMillis(100, 200).withRequestTimeoutMillis(2_000);
-        for (String id : ids) {
-            RaftServer server = RaftServer.builder().id(id).peers(ids).stateMachine(new KvStateMachine())
-                    .logStorage(new MemoryLogStorage()).termVoteStore(new MemoryTermVoteStore())
-                    .transport(network.transport(id)).config(config).build();
-            server.start();
-            servers.add(server);
-            https.add(KvHttpServer.start(server, new InetSocketAddress("127.0.0.1", 0), MAX_VALUE_BYTES));
-        }
-        Await.await(DEADLINE, () -> servers.stream().anyMatch(s -> s.status().isLeader()), () -> "a leader");
+        cluster = new InProcessKvCluster(List.of("n1", "n2", "n3"), InProcessKvCluster.FAST.withRequestTimeoutMillis(2_000),
+                id -> RaftMetrics.NONE,
+                (id, server) -> KvHttpServer.start(server, new InetSocketAddress("127.0.0.1", 0), MAX_VALUE_BYTES),
+                DEADLINE);
+        servers = cluster.servers;
+        https = cluster.https;
     }
 
     @AfterAll
     static void stopCluster() {
-        https.forEach(KvHttpServer::close);
-        servers.forEach(RaftServer::close);
-        network.close();
+        cluster.close();
     }
 
     private static URI uri(int node, String path) {
@@ -219,7 +206,7 @@ class KvHttpApiTest {
         HttpResponse<String> post = send(HttpRequest.newBuilder(uri(0, "/v1/kv/k"))
                 .POST(HttpRequest.BodyPublishers.ofString("v")));
         assertError(post, 405, "method_not_allowed");
-        assertThat(post.headers().firstValue("allow")).hasValue("GET, PUT, DELETE");
+        assertThat(post.headers().firstValue("allow")).hasValue("GET, HEAD, PUT, DELETE");
     }
 
     @Test
@@ -277,6 +264,58 @@ class KvHttpApiTest {
                     assertThat(text).startsWith("{\"id\":\"n2\"");
                 }
             }
+        }
+    }
+
+    @Test
+    void aPlusInAKeyIsAPlusNotASpace() {
+        assertThat(put(0, "a+b", "plus").statusCode()).isEqualTo(200);
+        assertThat(get(1, "/v1/kv/a%2Bb").body()).isEqualTo("plus");
+        assertError(get(1, "/v1/kv/a%20b"), 404, "not_found");
+    }
+
+    @Test
+    void aKeyThatIsNotUtf8Is400NotAReplacementCharacter() {
+        assertError(get(0, "/v1/kv/%C3%28"), 400, "bad_request");
+        assertError(put(0, "%FF", "v"), 400, "bad_request");
+        assertThat(put(0, "%EF%BF%BD", "replacement").statusCode()).isEqualTo(200);
+        assertThat(get(0, "/v1/kv/%EF%BF%BD").body()).isEqualTo("replacement");
+    }
+
+    @Test
+    void anOversizedBodyAnnouncedUpFrontGetsTheJsonError() {
+        int tooBig = MAX_VALUE_BYTES + 1;
+        for (String expect : List.of("", "Expect: 100-continue\r\n")) {
+            String answer = raw(0, "PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\n" + expect + "Content-Length: " + tooBig
+                    + "\r\n\r\n");
+            assertThat(answer).as(expect).startsWith("HTTP/1.1 413").contains("application/json")
+                    .contains("\"error\":\"value_too_large\"");
+        }
+    }
+
+    @Test
+    void headAnswersWhatGetWouldWithoutTheBody() {
+        assertThat(put(0, "headed", "12345").statusCode()).isEqualTo(200);
+        HttpResponse<String> head = send(HttpRequest.newBuilder(uri(1, "/v1/kv/headed"))
+                .method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        assertThat(head.statusCode()).isEqualTo(200);
+        assertThat(head.headers().firstValue("content-length")).hasValue("5");
+        assertThat(head.headers().firstValue("etag")).isPresent();
+        assertThat(head.body()).isEmpty();
+        assertThat(send(HttpRequest.newBuilder(uri(1, "/v1/status")).method("HEAD",
+                HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(200);
+        assertThat(send(HttpRequest.newBuilder(uri(1, "/v1/kv/never")).method("HEAD",
+                HttpRequest.BodyPublishers.noBody())).statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void anHttpPortClashNamesTheAddress() throws IOException {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            InetSocketAddress address = new InetSocketAddress("127.0.0.1", taken.getLocalPort());
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                    () -> KvHttpServer.start(servers.get(0), address, MAX_VALUE_BYTES))
+                    .isInstanceOf(IllegalStateException.class)
+                    .hasMessageContaining("cannot bind the HTTP address 127.0.0.1:" + taken.getLocalPort());
         }
     }
 }

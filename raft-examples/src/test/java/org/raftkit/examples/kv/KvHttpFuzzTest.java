@@ -43,10 +43,11 @@ import org.raftkit.memory.MemoryTermVoteStore;
  *   <li>a request left unanswered is explained only by the connection being closed after a
  *       response that said {@code Connection: close} (or by the client's own close).</li>
  * </ul>
- * The pipeline is {@link KvHttpServer}'s, rebuilt here because its initializer is not reachable
- * from a test: the same {@link HttpServerCodec} limits and {@link KvHttpHandler}, with Netty's
- * {@link HttpObjectAggregator} in place of its private subclass (which only words the 413
- * differently). Seeds (a PUT, a GET, a conditional PUT, a DELETE, pipelined requests, a chunked
+ * The pipeline is {@link KvHttpServer}'s with its default {@link HttpLimits}, rebuilt here because
+ * its initializer is not reachable from a test: the connection cap, the same {@link HttpServerCodec}
+ * limits, {@link HttpGuard} and {@link KvHttpHandler}, with Netty's {@link HttpObjectAggregator} in
+ * place of its private subclass (which words the 413 differently and closes after a bounded
+ * discard). The guard's timers do not fire here: time on the channel does not pass. Seeds (a PUT, a GET, a conditional PUT, a DELETE, pipelined requests, a chunked
  * body, a status request, an oversized value) are in
  * {@code src/test/resources/org/raftkit/examples/kv/KvHttpFuzzTestInputs/}.
  */
@@ -75,10 +76,12 @@ class KvHttpFuzzTest {
 
             RequestCounter requests = new RequestCounter();
             EmbeddedChannel ch = new EmbeddedChannel(
+                    new HttpGuard.ConnectionCap(HttpLimits.DEFAULTS.maxConnections()),
                     new HttpServerCodec(4096, KvHttpServer.MAX_HEAD_BYTES, 8192),
+                    new HttpGuard(HttpLimits.DEFAULTS),
                     new HttpObjectAggregator(MAX_VALUE_BYTES),
                     requests,
-                    new KvHttpHandler(server));
+                    new KvHttpHandler(server, null, HttpLimits.DEFAULTS.maxPipelined()));
             List<FullHttpResponse> responses = new ArrayList<>();
             try (ResponseReader reader = new ResponseReader()) {
                 ch.writeInbound(Unpooled.wrappedBuffer(input));

@@ -50,5 +50,80 @@ class KvMainTest {
                 "--peers", "n1=127.0.0.1:7001", "--data", "x").err()).contains("--raft has a bad port");
         assertThat(run("bench", "--fsync", "maybe").err()).contains("--fsync must be true or false, was 'maybe'");
         assertThat(run("bench", "--clients", "-1").code()).isEqualTo(2);
+        assertThat(run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
+                "--peers", "n1=127.0.0.1:7001", "--data", "x", "--tls-cert", "c.pem").err())
+                .contains("TLS needs all of --tls-cert, --tls-key and --tls-ca; --tls-key is missing");
+        assertThat(run("cluster", "--tls", "--tls-ca", "ca.pem").err()).contains("give either it or --tls-cert");
+        assertThat(run("cluster", "--tls-cert", "a.pem", "--tls-key", "a.key", "--tls-ca", "ca.pem").err())
+                .contains("put {id} in --tls-cert");
+    }
+
+    @Test
+    void flagsAreCheckedPerCommand() {
+        Run r = run("put", "k", "v", "--consistency", "stale");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown flag --consistency for 'put'");
+        assertThat(run("delete", "k", "--if-none-match", "*").err()).contains("unknown flag --if-none-match for 'delete'");
+        assertThat(run("status", "--if-match", "3").err()).contains("unknown flag --if-match for 'status'");
+    }
+
+    @Test
+    void aDoubleDashEndsTheFlagsSoAKeyMayStartWithADash() {
+        Flags f = Flags.parse("put", new String[] {"--timeout", "1s", "--", "--key", "-v"}, java.util.Set.of("timeout"));
+        assertThat(f.positional()).containsExactly("--key", "-v");
+        assertThat(f.millis("timeout", 0)).isEqualTo(1000);
+    }
+
+    @Test
+    void anUnresolvableHostIsNamedNotNull() {
+        Run r = run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "no-such-host.invalid:8001",
+                "--peers", "n1=127.0.0.1:7001", "--data", "x");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--http: cannot resolve host 'no-such-host.invalid'").doesNotContain("null");
+    }
+
+    @Test
+    void clusterRefusesOverlappingPortRangesUpFront() {
+        Run r = run("cluster", "--http-port", "7002", "--raft-port", "7001");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--http-port 7002..7004 overlaps --raft-port 7001..7003");
+    }
+
+    @Test
+    void clusterRefusesAnotherNumberOfNodesOnExistingData(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        for (String id : java.util.List.of("n1", "n2", "n3")) {
+            java.nio.file.Files.createDirectories(dir.resolve(id).resolve("log"));
+        }
+        Run r = run("cluster", "--nodes", "5", "--dir", dir.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("holds the data of a 3-node cluster [n1, n2, n3]; --nodes 5 would start a different cluster");
+    }
+
+    @Test
+    void tuningFlagsAreCheckedAndPassedToEveryNode() {
+        Run r = run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
+                "--peers", "n1=127.0.0.1:7001", "--data", "x", "--election-timeout-min", "300ms",
+                "--election-timeout-max", "200ms");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--election-timeout-min 300ms, --election-timeout-max 200ms");
+        Flags f = Flags.parse("cluster", new String[] {"--fsync", "false", "--election-timeout-min", "1s"},
+                RaftFlags.NAMES);
+        assertThat(RaftFlags.forServe(f)).containsExactly("--election-timeout-min", "1s", "--fsync", "false");
+        assertThat(RaftFlags.config(f).electionTimeoutMaxMillis()).isEqualTo(2000);
+    }
+
+    @Test
+    void aRestartCommandIsPastableIntoAShell() {
+        assertThat(ClusterLauncher.shellLine(java.util.List.of("java", "-cp", "a b.jar", "it's")))
+                .isEqualTo("java -cp 'a b.jar' 'it'\\''s'");
+    }
+
+    @Test
+    void nodesStartedByTheLauncherExitOnOutOfMemory() {
+        ClusterLauncher.Member m = new ClusterLauncher.Member("n1", new java.net.InetSocketAddress("127.0.0.1", 7001),
+                new java.net.InetSocketAddress("127.0.0.1", 8001), java.nio.file.Path.of("data", "n1"));
+        java.util.List<String> command = ClusterLauncher.serveCommand(m, java.util.List.of(m), java.util.List.of());
+        assertThat(command).contains("-XX:+ExitOnOutOfMemoryError", "--http-peers", "n1=127.0.0.1:8001");
     }
 }

@@ -66,7 +66,7 @@ final class LocalCluster implements AutoCloseable {
     /** Starts (or restarts) a node on its data directory. */
     void start(String id) {
         List<String> command = ClusterLauncher.serveCommand(members.get(id),
-                ClusterLauncher.peersFlag(List.copyOf(members.values())), "-Xmx256m", "-XX:+UseSerialGC");
+                List.copyOf(members.values()), List.of(), "-Xmx256m", "-XX:+UseSerialGC");
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(id + ".log").toFile())).start();
@@ -97,18 +97,25 @@ final class LocalCluster implements AutoCloseable {
         return p != null && p.isAlive();
     }
 
-    /** Waits until one of {@code among} says it leads and returns its id. */
+    /**
+     * Waits until one of {@code among} says it leads and every running one of them answers HTTP
+     * (a node's API starts after its Raft, so a leader may be elected before a follower serves).
+     */
     String awaitLeader(List<String> among) {
         String[] leader = new String[1];
         Await.await(DEADLINE, () -> {
+            leader[0] = null;
             for (String id : among) {
-                if ("leader".equals(role(id))) {
+                String role = role(id);
+                if (role == null && isRunning(id)) {
+                    return false;
+                }
+                if ("leader".equals(role)) {
                     leader[0] = id;
-                    return true;
                 }
             }
-            return false;
-        }, () -> "a leader among " + among + " (logs in " + dir + ")");
+            return leader[0] != null;
+        }, () -> "a leader among " + among + ", all of them answering (logs in " + dir + ")");
         return leader[0];
     }
 

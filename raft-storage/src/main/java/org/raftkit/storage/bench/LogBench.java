@@ -41,7 +41,7 @@ import org.raftkit.storage.SegmentedLogStorage;
 public final class LogBench {
 
     private static final long SLICE_NANOS = 1_000_000_000L;
-    private static final int FRAMING_BYTES = 25; // RecordFormat.HEADER_BYTES, so the floor writes as many bytes
+    private static final int FRAMING_BYTES = 33; // RecordFormat.HEADER_BYTES, so the floor writes as many bytes
     private static final int PREALLOCATE_STEP_BYTES = 1 << 20;
 
     private LogBench() {

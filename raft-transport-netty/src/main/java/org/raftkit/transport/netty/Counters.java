@@ -39,9 +39,11 @@ final class Counters {
         rejected.get(reason).increment();
     }
 
-    TransportStats snapshot(Map<String, Long> queuedOutboundBytes, Map<String, Boolean> connectedPeers) {
+    TransportStats snapshot(Map<String, Long> queuedOutboundBytes, Map<String, Boolean> connectedPeers,
+                            InboundLimits limits) {
         return new TransportStats(messagesSent.sum(), bytesSent.sum(), messagesReceived.sum(), bytesReceived.sum(),
-                sums(dropped), sums(rejected), queuedOutboundBytes, connectedPeers);
+                sums(dropped), sums(rejected), queuedOutboundBytes, connectedPeers, limits.pendingHandshakes(),
+                limits.bufferedBytes());
     }
 
     private static <E extends Enum<E>> EnumMap<E, LongAdder> adders(Class<E> type) {

@@ -32,11 +32,16 @@ final class Frames {
     }
 
     /**
-     * Adds the handlers every connection starts with, either side: frames in, envelopes out, and
-     * the idle timer (whose events the connection's own handler, added next, acts on).
+     * Adds the handlers every connection has, either side, after TLS if any: frames in, envelopes
+     * out, and the idle timer (whose events the connection's own handler, added next, acts on).
+     *
+     * <p>The idle timer sits after the frame decoder on purpose: it hears of a read only when a
+     * whole frame arrived, so a peer that trickles a frame a byte at a time, or sends most of one
+     * and stops, is closed at {@code idleTimeoutMillis} however often its bytes arrive. Before the
+     * decoder, every byte would restart the timer.
      */
-    static ChannelPipeline addFraming(ChannelPipeline p, NettyTransportConfig config) {
-        return p.addLast("frames", new FrameDecoder(config.maxFrameBytes()))
+    static ChannelPipeline addFraming(ChannelPipeline p, NettyTransportConfig config, InboundLimits limits) {
+        return p.addLast("frames", new FrameDecoder(config.maxFrameBytes(), limits))
                 .addLast("envelopes", Encoder.INSTANCE)
                 .addLast("idle", new IdleStateHandler(config.idleTimeoutMillis(), 0, 0, TimeUnit.MILLISECONDS));
     }

@@ -20,6 +20,13 @@ final class Handshake {
     /** The oldest version this code accepts from a peer. */
     static final int MIN_PROTOCOL_VERSION = 1;
 
+    /**
+     * Largest first frame either end reads (the Hello, or the answer to it), in bytes. A Hello of
+     * real ids is under 100 bytes; until the handshake succeeds a connection costs this node at
+     * most this much buffer, however large {@code maxFrameBytes} is.
+     */
+    static final int MAX_HANDSHAKE_FRAME_BYTES = 4096;
+
     private Handshake() {
     }
 
@@ -71,16 +78,16 @@ final class Handshake {
                     + " is older than " + MIN_PROTOCOL_VERSION);
         }
         if (!hello.getClusterId().equals(config.clusterId())) {
-            return new Refusal(RejectReason.WRONG_CLUSTER, "cluster id \"" + hello.getClusterId() + "\" is not \""
-                    + config.clusterId() + "\"");
+            return new Refusal(RejectReason.WRONG_CLUSTER, "cluster id " + PeerText.quote(hello.getClusterId())
+                    + " is not " + PeerText.quote(config.clusterId()));
         }
         if (!config.peers().containsKey(first.getFrom())) {
-            return new Refusal(RejectReason.UNKNOWN_NODE, "node id \"" + first.getFrom() + "\" is not a peer of "
-                    + config.nodeId());
+            return new Refusal(RejectReason.UNKNOWN_NODE, "node id " + PeerText.quote(first.getFrom())
+                    + " is not a peer of " + config.nodeId());
         }
         if (!first.getTo().equals(config.nodeId())) {
-            return new Refusal(RejectReason.MISADDRESSED, "hello from " + first.getFrom() + " is addressed to \""
-                    + first.getTo() + "\"");
+            return new Refusal(RejectReason.MISADDRESSED, "hello from " + first.getFrom() + " is addressed to "
+                    + PeerText.quote(first.getTo()));
         }
         return null;
     }

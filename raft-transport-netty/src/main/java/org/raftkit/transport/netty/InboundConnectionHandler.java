@@ -1,5 +1,7 @@
 package org.raftkit.transport.netty;
 
+import javax.net.ssl.SSLSession;
+
 import io.netty.channel.ChannelHandlerContext;
 
 import org.raftkit.message.Message;
@@ -9,9 +11,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The acceptor's end of one connection a peer dialed: checks the peer's Hello, answers pings, and
- * hands each valid message to Raft. Anything else is rejected through the {@link ConnectionGuard}
- * and never reaches Raft.
+ * The acceptor's end of one connection a peer dialed: takes one of the transport's slots for
+ * connections in their handshake, checks the peer's Hello (and, with TLS, that the peer's
+ * certificate names the node id the Hello claims), answers pings, and hands each valid message to
+ * Raft. Anything else is rejected through the {@link ConnectionGuard} and never reaches Raft.
  *
  * <p>One instance per connection, on the connection's event loop. {@link MessageHandler#onMessage}
  * is called on that event loop; the runtime's handler only enqueues, so nothing here blocks.
@@ -21,22 +24,49 @@ final class InboundConnectionHandler extends ConnectionHandler {
     private static final Logger LOG = LoggerFactory.getLogger(NettyTransport.class);
 
     private final Counters counters;
+    private final InboundLimits limits;
     private final MessageHandler handler;
+    /** Whether this connection holds one of {@link InboundLimits}'s handshake slots. */
+    private boolean holdsHandshakeSlot;
 
     /** The peer's node id once its Hello was accepted; null before. */
     private String peerId;
     private Envelope pong;
 
     InboundConnectionHandler(NettyTransportConfig config, Counters counters, ConnectionGuard guard,
-                             MessageHandler handler) {
+                             InboundLimits limits, MessageHandler handler) {
         super(config, guard, "from an unknown address");
         this.counters = counters;
+        this.limits = limits;
         this.handler = handler;
     }
 
     @Override
-    void onActive(ChannelHandlerContext ctx) {
+    boolean admit(ChannelHandlerContext ctx) {
         label = "from " + ctx.channel().remoteAddress();
+        holdsHandshakeSlot = limits.tryBeginHandshake();
+        if (!holdsHandshakeSlot) {
+            guard.reject(ctx.channel(), label, RejectReason.TOO_MANY_HANDSHAKES,
+                    config.maxPendingHandshakes() + " other connections are in their handshake");
+        }
+        return holdsHandshakeSlot;
+    }
+
+    @Override
+    void onHandshakeDone() {
+        releaseHandshakeSlot();
+    }
+
+    @Override
+    void onInactive() {
+        releaseHandshakeSlot();
+    }
+
+    private void releaseHandshakeSlot() {
+        if (holdsHandshakeSlot) {
+            holdsHandshakeSlot = false;
+            limits.endHandshake();
+        }
     }
 
     @Override
@@ -60,7 +90,17 @@ final class InboundConnectionHandler extends ConnectionHandler {
                     Handshake.helloReject(config.nodeId(), refusal.reason().name()));
             return;
         }
-        handshakeDone();
+        // With TLS, the certificate must speak for the node the Hello claims to be: a valid
+        // certificate of n3 does not let its holder act as n2.
+        SSLSession tls = tlsSession(ctx);
+        if (tls != null && !TlsMaterial.peerIs(tls, config.clusterId(), first.getFrom())) {
+            guard.reject(ctx.channel(), label, RejectReason.CERTIFICATE_MISMATCH, "hello claims "
+                    + TlsConfig.nodeUri(config.clusterId(), first.getFrom()) + " but the certificate names "
+                    + TlsMaterial.peerNames(tls), Handshake.helloReject(config.nodeId(),
+                    RejectReason.CERTIFICATE_MISMATCH.name()));
+            return;
+        }
+        handshakeDone(ctx);
         peerId = first.getFrom();
         label = "from " + peerId + " at " + ctx.channel().remoteAddress();
         pong = Handshake.pong(config.nodeId(), peerId);
@@ -86,8 +126,9 @@ final class InboundConnectionHandler extends ConnectionHandler {
         // Checked before decoding: a message in another node's name, or for another node, is
         // refused whatever it carries.
         if (!envelope.getFrom().equals(peerId) || !envelope.getTo().equals(config.nodeId())) {
-            guard.reject(ctx.channel(), label, RejectReason.MISADDRESSED, "message from \"" + envelope.getFrom()
-                    + "\" to \"" + envelope.getTo() + "\" on " + peerId + "'s connection to " + config.nodeId());
+            guard.reject(ctx.channel(), label, RejectReason.MISADDRESSED, "message from "
+                    + PeerText.quote(envelope.getFrom()) + " to " + PeerText.quote(envelope.getTo()) + " on " + peerId
+                    + "'s connection to " + config.nodeId());
             return;
         }
         Message m = MessageCodec.decode(envelope);

@@ -46,9 +46,15 @@ import org.slf4j.LoggerFactory;
  *       this node's connection to it; the peer's replies on its connection to this node.</li>
  *   <li><b>Handshake.</b> A connection carries messages only after the dialer's Hello (cluster id,
  *       its node id, the node id it meant to reach) was accepted. A foreign cluster, an unknown
- *       node, a wrong target, garbage, a frame above {@code maxFrameBytes}, a dialer that does not
- *       finish the handshake in time or falls silent: that connection is closed with one WARN line
- *       and counted in {@link #stats()}; nothing of it reaches Raft, and nothing else is affected.</li>
+ *       node, a wrong target, garbage, a frame above {@code maxFrameBytes} (4 KiB before the
+ *       handshake), a dialer that does not finish the handshake in time or falls silent: that
+ *       connection is closed with at most one WARN line (at most one a second per reason) and
+ *       counted in {@link #stats()}; nothing of it reaches Raft, and nothing else is affected.</li>
+ *   <li><b>TLS.</b> With {@link TlsConfig#mutual mutual TLS}, both ends present certificates from
+ *       the trust bundle, each naming its node ({@link TlsConfig#nodeUri}); a peer without one is
+ *       closed before any of its bytes reaches the frame decoder.</li>
+ *   <li><b>Bounds.</b> At most {@code maxPendingHandshakes} accepted connections in their
+ *       handshake, and {@code maxInboundBufferedBytes} held by all frame decoders together.</li>
  *   <li><b>Backpressure.</b> {@link #send} never blocks: a message for a peer that is not connected,
  *       or whose queue is at {@code maxOutboundBytesPerPeer}, is dropped and counted; Raft retries.</li>
  *   <li><b>Latency.</b> Votes, heartbeats and replies go in a lane ahead of AppendEntries, and
@@ -76,7 +82,8 @@ public final class NettyTransport implements Transport {
 
     private final NettyTransportConfig config;
     private final Counters counters = new Counters();
-    private final ConnectionGuard guard;
+    private final InboundLimits limits;
+    private final Pipelines pipelines;
 
     private EventLoopGroup group;
     /** The event loops' threads, joined by close. */
@@ -87,14 +94,26 @@ public final class NettyTransport implements Transport {
     private volatile boolean started;
     private volatile boolean closed;
 
-    private NettyTransport(NettyTransportConfig config) {
-        this.config = Objects.requireNonNull(config, "config");
-        this.guard = new ConnectionGuard(config.nodeId(), counters);
+    private NettyTransport(NettyTransportConfig config, TlsMaterial tls) {
+        this.config = config;
+        this.limits = new InboundLimits(config.maxPendingHandshakes(), config.maxInboundBufferedBytes());
+        this.pipelines = new Pipelines(config, counters, new ConnectionGuard(config.nodeId(), counters), limits, tls);
     }
 
-    /** A transport for {@code config}. Starts nothing: no thread, no socket until {@link #start}. */
+    /**
+     * A transport for {@code config}. Starts nothing: no thread, no socket until {@link #start}.
+     * With TLS, reads and checks the certificate, key and trust files here, so a bad file stops
+     * the node before anything of it runs.
+     *
+     * @throws IllegalArgumentException naming the file, if a TLS file is missing, unreadable or
+     *                                  wrong (see {@link TlsConfig})
+     */
     public static NettyTransport create(NettyTransportConfig config) {
-        return new NettyTransport(config);
+        Objects.requireNonNull(config, "config");
+        TlsMaterial tls = config.tls().enabled()
+                ? TlsMaterial.load(config.tls(), config.clusterId(), config.nodeId())
+                : null;
+        return new NettyTransport(config, tls);
     }
 
     /**
@@ -133,10 +152,10 @@ public final class NettyTransport implements Transport {
         Map<String, PeerLink> created = new LinkedHashMap<>();
         Bootstrap outbound = outboundBootstrap();
         config.peers().forEach((id, address) -> created.put(id,
-                new PeerLink(id, address, config, counters, guard, group.next(), outbound.clone())));
+                new PeerLink(id, address, config, counters, pipelines, group.next(), outbound.clone())));
         links = Map.copyOf(created);
-        LOG.info("{} listening on {} for cluster {}, peers {}", config.nodeId(), localAddress(), config.clusterId(),
-                config.peers());
+        LOG.info("{} listening on {} for cluster {}, peers {}, {}", config.nodeId(), localAddress(),
+                config.clusterId(), config.peers(), config.tls());
         created.values().forEach(PeerLink::start);
     }
 
@@ -176,7 +195,7 @@ public final class NettyTransport implements Transport {
             queued.put(link.peerId(), link.queuedBytes());
             connected.put(link.peerId(), link.connected());
         }
-        return counters.snapshot(queued, connected);
+        return counters.snapshot(queued, connected, limits);
     }
 
     /** This transport's configuration. */
@@ -241,8 +260,7 @@ public final class NettyTransport implements Transport {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        Frames.addFraming(ch.pipeline(), config)
-                                .addLast(new InboundConnectionHandler(config, counters, guard, handler));
+                        pipelines.initAccepted(ch, handler);
                     }
                 });
     }

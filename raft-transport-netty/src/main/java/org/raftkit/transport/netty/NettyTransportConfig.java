@@ -32,7 +32,14 @@ import java.util.Objects;
  * @param reconnectBackoffMinMillis  first delay before reconnecting to a peer; doubles per failure
  * @param reconnectBackoffMaxMillis  cap of that delay (jitter takes up to half of it off)
  * @param ioThreads                  Netty event loop threads for all of this node's connections
- * @param tls                        how connections are secured; {@link TlsConfig#plaintext()} for now
+ * @param tls                        how connections are secured: {@link TlsConfig#plaintext()} (the
+ *                                   default) or {@link TlsConfig#mutual mutual TLS}
+ * @param maxPendingHandshakes       most accepted connections in their handshake (TLS and Hello) at
+ *                                   once; one more is closed at once ({@link RejectReason#TOO_MANY_HANDSHAKES})
+ * @param maxInboundBufferedBytes    most bytes all connections' frame decoders together may hold
+ *                                   waiting for the rest of a frame; a read that would pass it
+ *                                   closes its connection ({@link RejectReason#INBOUND_MEMORY_FULL}).
+ *                                   Must be at least twice {@code maxFrameBytes}
  */
 public record NettyTransportConfig(
         String clusterId,
@@ -47,7 +54,9 @@ public record NettyTransportConfig(
         long reconnectBackoffMinMillis,
         long reconnectBackoffMaxMillis,
         int ioThreads,
-        TlsConfig tls) {
+        TlsConfig tls,
+        int maxPendingHandshakes,
+        long maxInboundBufferedBytes) {
 
     public static final int DEFAULT_MAX_FRAME_BYTES = 8 << 20;
     public static final long DEFAULT_MAX_OUTBOUND_BYTES_PER_PEER = 64L << 20;
@@ -57,6 +66,8 @@ public record NettyTransportConfig(
     public static final long DEFAULT_RECONNECT_BACKOFF_MIN_MILLIS = 50;
     public static final long DEFAULT_RECONNECT_BACKOFF_MAX_MILLIS = 2_000;
     public static final int DEFAULT_IO_THREADS = 2;
+    public static final int DEFAULT_MAX_PENDING_HANDSHAKES = 64;
+    public static final long DEFAULT_MAX_INBOUND_BUFFERED_BYTES = 64L << 20;
 
     /** Smallest accepted {@code maxFrameBytes}: room for any message without entries or payload. */
     public static final int MIN_MAX_FRAME_BYTES = 1024;
@@ -96,8 +107,10 @@ public record NettyTransportConfig(
                     + ") must not be below reconnectBackoffMinMillis (" + reconnectBackoffMinMillis + ")");
         }
         positive("ioThreads", ioThreads);
-        if (tls.enabled()) {
-            throw new IllegalArgumentException("TLS is not implemented yet");
+        positive("maxPendingHandshakes", maxPendingHandshakes);
+        if (maxInboundBufferedBytes < 2L * maxFrameBytes) {
+            throw new IllegalArgumentException("maxInboundBufferedBytes (" + maxInboundBufferedBytes
+                    + ") must be at least twice maxFrameBytes (" + maxFrameBytes + ")");
         }
     }
 
@@ -149,6 +162,8 @@ public record NettyTransportConfig(
         private long reconnectBackoffMaxMillis = DEFAULT_RECONNECT_BACKOFF_MAX_MILLIS;
         private int ioThreads = DEFAULT_IO_THREADS;
         private TlsConfig tls = TlsConfig.plaintext();
+        private int maxPendingHandshakes = DEFAULT_MAX_PENDING_HANDSHAKES;
+        private long maxInboundBufferedBytes = DEFAULT_MAX_INBOUND_BUFFERED_BYTES;
 
         private Builder() {
         }
@@ -220,9 +235,21 @@ public record NettyTransportConfig(
             return this;
         }
 
-        /** How connections are secured; only {@link TlsConfig#plaintext()} exists so far. */
+        /** How connections are secured: {@link TlsConfig#plaintext()} (default) or {@link TlsConfig#mutual}. */
         public Builder tls(TlsConfig tls) {
             this.tls = tls;
+            return this;
+        }
+
+        /** See {@link NettyTransportConfig#maxPendingHandshakes()}. */
+        public Builder maxPendingHandshakes(int maxPendingHandshakes) {
+            this.maxPendingHandshakes = maxPendingHandshakes;
+            return this;
+        }
+
+        /** See {@link NettyTransportConfig#maxInboundBufferedBytes()}. */
+        public Builder maxInboundBufferedBytes(long maxInboundBufferedBytes) {
+            this.maxInboundBufferedBytes = maxInboundBufferedBytes;
             return this;
         }
 
@@ -242,7 +269,7 @@ public record NettyTransportConfig(
             }
             return new NettyTransportConfig(clusterId, nodeId, listen, peers, maxFrameBytes, maxOutboundBytesPerPeer,
                     connectTimeoutMillis, handshakeTimeoutMillis, idleTimeoutMillis, reconnectBackoffMinMillis,
-                    reconnectBackoffMaxMillis, ioThreads, tls);
+                    reconnectBackoffMaxMillis, ioThreads, tls, maxPendingHandshakes, maxInboundBufferedBytes);
         }
     }
 }

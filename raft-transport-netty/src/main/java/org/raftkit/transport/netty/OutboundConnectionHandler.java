@@ -3,13 +3,16 @@ package org.raftkit.transport.netty;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
+import javax.net.ssl.SSLSession;
+
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 
 import org.raftkit.transport.netty.wire.Envelope;
 
 /**
- * The dialer's end of one connection to a peer: sends the Hello, waits for the peer's answer, then
+ * The dialer's end of one connection to a peer: with TLS, checks that the peer's certificate names
+ * the node this link meant to reach before saying anything; sends the Hello, waits for the peer's answer, then
  * hands the connection to its {@link PeerLink} and pings it every {@code keepAliveIntervalMillis}.
  * The peer only ever answers (HelloAck or HelloReject, then Pongs); anything else it sends is a
  * protocol violation. When the socket becomes writable again, the link writes what it queued.
@@ -29,7 +32,18 @@ final class OutboundConnectionHandler extends ConnectionHandler {
     }
 
     @Override
-    void onActive(ChannelHandlerContext ctx) {
+    boolean onTlsEstablished(ChannelHandlerContext ctx, SSLSession session) {
+        if (TlsMaterial.peerIs(session, config.clusterId(), link.peerId())) {
+            return true;
+        }
+        guard.reject(ctx.channel(), label, RejectReason.CERTIFICATE_MISMATCH, "expected "
+                + TlsConfig.nodeUri(config.clusterId(), link.peerId()) + " but the certificate names "
+                + TlsMaterial.peerNames(session));
+        return false;
+    }
+
+    @Override
+    void onReady(ChannelHandlerContext ctx) {
         ctx.writeAndFlush(Handshake.hello(config.clusterId(), config.nodeId(), link.peerId()))
                 .addListener(ChannelFutureListener.FIRE_EXCEPTION_ON_FAILURE);
     }
@@ -48,14 +62,15 @@ final class OutboundConnectionHandler extends ConnectionHandler {
                 }
                 if (!reply.getFrom().equals(link.peerId())) {
                     guard.reject(ctx.channel(), label, RejectReason.REFUSED_BY_PEER,
-                            "the node at this address is \"" + reply.getFrom() + "\", not " + link.peerId());
+                            "the node at this address is " + PeerText.quote(reply.getFrom()) + ", not "
+                                    + link.peerId());
                     return;
                 }
                 onHandshaken(ctx);
                 return;
             case HELLO_REJECT:
                 guard.reject(ctx.channel(), label, RejectReason.REFUSED_BY_PEER,
-                        "peer refused our hello: " + reply.getHelloReject().getReason());
+                        "peer refused our hello: " + PeerText.quote(reply.getHelloReject().getReason()));
                 return;
             case PONG:
                 return; // reading it is the point: the idle timer restarts
@@ -70,7 +85,7 @@ final class OutboundConnectionHandler extends ConnectionHandler {
 
     private void onHandshaken(ChannelHandlerContext ctx) {
         handshaken = true;
-        handshakeDone();
+        handshakeDone(ctx);
         Envelope ping = Handshake.ping(config.nodeId(), link.peerId());
         long every = config.keepAliveIntervalMillis();
         keepAlive = ctx.executor().scheduleAtFixedRate(() -> ctx.writeAndFlush(ping, ctx.voidPromise()), every,

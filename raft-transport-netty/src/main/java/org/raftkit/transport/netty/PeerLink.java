@@ -57,7 +57,7 @@ final class PeerLink {
      *                  loop, remote address and pipeline
      */
     PeerLink(String peerId, InetSocketAddress address, NettyTransportConfig config, Counters counters,
-             ConnectionGuard guard, EventLoop loop, Bootstrap bootstrap) {
+             Pipelines pipelines, EventLoop loop, Bootstrap bootstrap) {
         this.peerId = peerId;
         this.address = address;
         this.config = config;
@@ -67,8 +67,7 @@ final class PeerLink {
         this.bootstrap = bootstrap.group(loop).remoteAddress(address).handler(new ChannelInitializer<SocketChannel>() {
             @Override
             protected void initChannel(SocketChannel ch) {
-                Frames.addFraming(ch.pipeline(), config)
-                        .addLast(new OutboundConnectionHandler(PeerLink.this, config, guard, label));
+                pipelines.initDialed(ch, PeerLink.this, address, label);
             }
         });
         this.lanes = new OutboundLanes(config.controlLaneBytes(), config.bulkLaneBytes());

@@ -30,6 +30,20 @@ public enum RejectReason {
     /** A peer we dialed refused our hello, or answered as another node. */
     REFUSED_BY_PEER,
     /**
+     * TLS is on and the TLS handshake failed: no certificate, one from another CA, an expired
+     * one, or no TLS at all. Nothing the peer sent reached the frame decoder.
+     */
+    TLS_HANDSHAKE_FAILED,
+    /**
+     * TLS is on and the peer's (valid) certificate does not name the node id it claims in its
+     * Hello, or, on a dialed connection, the node this node meant to reach.
+     */
+    CERTIFICATE_MISMATCH,
+    /** An accepted connection arrived while {@code maxPendingHandshakes} others were in their handshake. */
+    TOO_MANY_HANDSHAKES,
+    /** Taking a connection's bytes would have put the transport above {@code maxInboundBufferedBytes}. */
+    INBOUND_MEMORY_FULL,
+    /**
      * An envelope with no body this node knows: a newer peer's message type. Counted and dropped;
      * the connection stays open.
      */

@@ -15,10 +15,14 @@ import java.util.Map;
  * @param rejected              inbound input refused, by reason; every reason present, zero or not
  * @param queuedOutboundBytes   per peer id: message bytes queued now and not yet handed to the socket
  * @param connectedPeers        per peer id: whether a handshaken outbound connection exists now
+ * @param pendingHandshakes     accepted connections in their handshake now (at most {@code maxPendingHandshakes})
+ * @param inboundBufferedBytes  bytes the frame decoders hold now, waiting for the rest of a frame
+ *                              (at most {@code maxInboundBufferedBytes})
  */
 public record TransportStats(long messagesSent, long bytesSent, long messagesReceived, long bytesReceived,
                              Map<DropReason, Long> dropped, Map<RejectReason, Long> rejected,
-                             Map<String, Long> queuedOutboundBytes, Map<String, Boolean> connectedPeers) {
+                             Map<String, Long> queuedOutboundBytes, Map<String, Boolean> connectedPeers,
+                             int pendingHandshakes, long inboundBufferedBytes) {
 
     public TransportStats {
         dropped = Map.copyOf(dropped);

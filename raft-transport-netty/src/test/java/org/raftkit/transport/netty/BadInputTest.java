@@ -63,11 +63,7 @@ class BadInputTest {
 
     @AfterEach
     void clusterStillCommits() {
-        String leader = cluster.awaitLeader(WAIT);
-        int n = writes.incrementAndGet();
-        cluster.submit(leader, "after-" + n, WAIT);
-        cluster.awaitSameApplied(WAIT, cluster.ids(), n);
-        assertThat(cluster.delivered()).as("fake messages that reached Raft").isEmpty();
+        cluster.assertStillCommits(writes.incrementAndGet(), WAIT);
     }
 
     @AfterAll

@@ -26,15 +26,17 @@ import io.netty.handler.codec.DecoderException;
  *       big-endian length, then that many bytes), in order and byte for byte;</li>
  *   <li>fails only with the documented rejection, a {@link WireFormatException} wrapped in Netty's
  *       {@link DecoderException}: {@link RejectReason#FRAME_TOO_LARGE} as soon as a prefix above
- *       the limit (or with its top bit set) has arrived, {@link RejectReason#TRUNCATED_FRAME} when
- *       the stream ends inside a frame; nothing else, and at most once;</li>
+ *       the connection's limit (or with its top bit set) has arrived,
+ *       {@link RejectReason#TRUNCATED_FRAME} when the stream ends inside a frame; nothing else,
+ *       and at most once;</li>
  *   <li>never asks for a buffer larger than twice the bytes that actually arrived (Netty's
- *       cumulation grows by powers of two), whatever length a prefix claims;</li>
- *   <li>leaks no buffer (the channel's {@code finish} releases everything it still holds).</li>
+ *       cumulation grows by powers of two), whatever length a prefix claims.</li>
  * </ul>
- * The first input byte sets the size of the pieces (1 to 256 bytes); the rest is the stream. The
- * seeds in {@code src/test/resources/org/raftkit/transport/netty/FrameDecoderFuzzTestInputs/}
- * (real frames, an empty frame, a 2 GiB prefix, a cut frame) are replayed by every build.
+ * The first input byte sets the size of the pieces (1 to 128 bytes) and, with its top bit, whether
+ * the connection is still in its handshake (frames up to {@link Handshake#MAX_HANDSHAKE_FRAME_BYTES})
+ * or past it ({@code maxFrameBytes}, here 1 KiB); the rest is the stream. The seeds in
+ * {@code src/test/resources/org/raftkit/transport/netty/FrameDecoderFuzzTestInputs/} (real frames,
+ * an empty frame, a 2 GiB prefix, a cut frame) are replayed by every build.
  */
 class FrameDecoderFuzzTest {
 
@@ -47,14 +49,16 @@ class FrameDecoderFuzzTest {
         if (input.length == 0) {
             return;
         }
-        int pieceBytes = 1 + (input[0] & 0xFF);
+        int pieceBytes = 1 + (input[0] & 0x7F);
+        boolean handshaken = (input[0] & 0x80) == 0;
         byte[] stream = Arrays.copyOfRange(input, 1, input.length);
-        Expected expected = Expected.read(stream);
+        Expected expected = Expected.read(stream, handshaken ? MAX_FRAME_BYTES : Handshake.MAX_HANDSHAKE_FRAME_BYTES);
 
         MeasuringAllocator allocator = new MeasuringAllocator();
         EmbeddedChannel ch = new EmbeddedChannel();
         ch.config().setAllocator(allocator);
-        ch.pipeline().addLast(frameDecoder());
+        ch.pipeline().addLast(handshaken ? FrameDecoderTest.handshaken(MAX_FRAME_BYTES)
+                : new FrameDecoder(MAX_FRAME_BYTES, new InboundLimits(Integer.MAX_VALUE, Long.MAX_VALUE)));
 
         List<byte[]> bodies = new ArrayList<>();
         List<RejectReason> rejections = new ArrayList<>();
@@ -92,14 +96,6 @@ class FrameDecoderFuzzTest {
                 : List.of(expected.rejection));
     }
 
-    /**
-     * The decoder under test, as every connection builds it before anything else is added. (When the
-     * transport gains a small first-frame limit, this is the decoder after a successful handshake.)
-     */
-    private static FrameDecoder frameDecoder() {
-        return new FrameDecoder(MAX_FRAME_BYTES);
-    }
-
     private static RejectReason reasonOf(DecoderException e) {
         assertThat(e.getCause()).as("what the decoder threw").isInstanceOf(WireFormatException.class);
         return ((WireFormatException) e.getCause()).reason();
@@ -119,12 +115,12 @@ class FrameDecoderFuzzTest {
         /** For FRAME_TOO_LARGE: how many bytes must have arrived before the refusal (the whole prefix). */
         int refusedAfterBytes = Integer.MAX_VALUE;
 
-        static Expected read(byte[] stream) {
+        static Expected read(byte[] stream, int limit) {
             Expected e = new Expected();
             ByteBuffer in = ByteBuffer.wrap(stream);
             while (in.remaining() >= Frames.LENGTH_PREFIX_BYTES) {
                 int length = in.getInt(in.position());
-                if (length < 0 || length > MAX_FRAME_BYTES) {
+                if (length < 0 || length > limit) {
                     e.rejection = RejectReason.FRAME_TOO_LARGE;
                     e.refusedAfterBytes = in.position() + Frames.LENGTH_PREFIX_BYTES;
                     return e;

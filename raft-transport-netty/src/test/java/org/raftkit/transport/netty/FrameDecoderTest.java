@@ -44,7 +44,7 @@ class FrameDecoderTest {
         MeasuringAllocator allocator = new MeasuringAllocator();
         EmbeddedChannel ch = new EmbeddedChannel();
         ch.config().setAllocator(allocator);
-        ch.pipeline().addLast(new FrameDecoder(MAX_FRAME_BYTES));
+        ch.pipeline().addLast(handshaken(MAX_FRAME_BYTES));
 
         // The prefix arrives in two pieces, so the decoder has to accumulate (and allocate) to read it.
         ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {0x7F, (byte) 0xFF}));
@@ -65,7 +65,7 @@ class FrameDecoderTest {
 
     @Test
     void aNegativeLengthIsRefused() {
-        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(MAX_FRAME_BYTES));
+        EmbeddedChannel ch = new EmbeddedChannel(handshaken(MAX_FRAME_BYTES));
         assertThatThrownBy(() -> ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {(byte) 0x80, 0, 0, 0})))
                 .cause().isInstanceOfSatisfying(WireFormatException.class,
                         e -> assertThat(e.reason()).isEqualTo(RejectReason.FRAME_TOO_LARGE));
@@ -74,7 +74,7 @@ class FrameDecoderTest {
 
     @Test
     void framesSplitAndJoinedArbitrarilyComeOutWhole() {
-        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(MAX_FRAME_BYTES));
+        EmbeddedChannel ch = new EmbeddedChannel(handshaken(MAX_FRAME_BYTES));
         ByteBuf stream = Unpooled.buffer();
         stream.writeInt(3).writeBytes(new byte[] {1, 2, 3});
         stream.writeInt(0); // an empty body is a frame too
@@ -94,13 +94,60 @@ class FrameDecoderTest {
 
     @Test
     void aConnectionEndingInsideAFrameIsReportedAsTruncated() {
-        EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(MAX_FRAME_BYTES));
+        EmbeddedChannel ch = new EmbeddedChannel(handshaken(MAX_FRAME_BYTES));
         ch.writeInbound(Unpooled.buffer().writeInt(100).writeBytes(new byte[10]));
         assertThatThrownBy(ch::finish)
                 .cause().isInstanceOfSatisfying(WireFormatException.class, e -> {
                     assertThat(e.reason()).isEqualTo(RejectReason.TRUNCATED_FRAME);
                     assertThat(e.getMessage()).contains("14 bytes");
                 });
+    }
+
+    @Test
+    void beforeTheHandshakeAFrameAboveFourKibibytesIsRefusedOnItsPrefix() {
+        FrameDecoder decoder = new FrameDecoder(64 << 20, unlimited());
+        EmbeddedChannel ch = new EmbeddedChannel(decoder);
+        assertThatThrownBy(() -> ch.writeInbound(Unpooled.buffer().writeInt(Handshake.MAX_HANDSHAKE_FRAME_BYTES + 1)))
+                .cause().isInstanceOfSatisfying(WireFormatException.class, e -> {
+                    assertThat(e.reason()).isEqualTo(RejectReason.FRAME_TOO_LARGE);
+                    assertThat(e.getMessage()).contains("before the handshake");
+                });
+        ch.finishAndReleaseAll();
+    }
+
+    @Test
+    void bytesHeldByAllDecodersTogetherAreCappedAndGivenBackWhenAConnectionEnds() {
+        InboundLimits limits = new InboundLimits(8, 2500);
+        EmbeddedChannel first = new EmbeddedChannel(handshaken(MAX_FRAME_BYTES, limits));
+        EmbeddedChannel second = new EmbeddedChannel(handshaken(MAX_FRAME_BYTES, limits));
+        EmbeddedChannel third = new EmbeddedChannel(handshaken(MAX_FRAME_BYTES, limits));
+        // Each holds part of a frame, waiting for the rest: 2 × 1004 bytes of 2500.
+        first.writeInbound(Unpooled.buffer().writeInt(MAX_FRAME_BYTES).writeBytes(new byte[1000]));
+        second.writeInbound(Unpooled.buffer().writeInt(MAX_FRAME_BYTES).writeBytes(new byte[1000]));
+        assertThat(limits.bufferedBytes()).isEqualTo(2 * 1004);
+        assertThatThrownBy(() -> third.writeInbound(Unpooled.buffer().writeInt(MAX_FRAME_BYTES)
+                .writeBytes(new byte[1000])))
+                .cause().isInstanceOfSatisfying(WireFormatException.class,
+                        e -> assertThat(e.reason()).isEqualTo(RejectReason.INBOUND_MEMORY_FULL));
+        assertThat(limits.bufferedBytes()).isEqualTo(2 * 1004);
+        first.close();
+        second.close();
+        third.close();
+        assertThat(limits.bufferedBytes()).as("given back as the connections end").isZero();
+    }
+
+    static FrameDecoder handshaken(int maxFrameBytes) {
+        return handshaken(maxFrameBytes, unlimited());
+    }
+
+    private static FrameDecoder handshaken(int maxFrameBytes, InboundLimits limits) {
+        FrameDecoder d = new FrameDecoder(maxFrameBytes, limits);
+        d.handshakeDone();
+        return d;
+    }
+
+    private static InboundLimits unlimited() {
+        return new InboundLimits(Integer.MAX_VALUE, Long.MAX_VALUE);
     }
 
     private static void assertBody(ByteBuf body, int length) {

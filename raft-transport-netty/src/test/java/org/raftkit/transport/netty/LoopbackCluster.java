@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BiFunction;
 import java.util.function.Predicate;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
@@ -69,11 +70,17 @@ final class LoopbackCluster implements AutoCloseable {
     private final Map<String, NettyTransport> transports = new LinkedHashMap<>();
     private final Map<String, RecordingStateMachine> machines = new LinkedHashMap<>();
     private final RaftConfig raftConfig;
-    private final UnaryOperator<NettyTransportConfig.Builder> transportTweaks;
+    private final BiFunction<String, NettyTransportConfig.Builder, NettyTransportConfig.Builder> transportTweaks;
     private final ConcurrentLinkedQueue<Message> delivered = new ConcurrentLinkedQueue<>();
     private volatile Predicate<Message> recordIf = m -> false;
 
     LoopbackCluster(int size, RaftConfig raftConfig, UnaryOperator<NettyTransportConfig.Builder> transportTweaks) {
+        this(size, raftConfig, (id, b) -> transportTweaks.apply(b));
+    }
+
+    /** As above, with tweaks that depend on the node (its own TLS files, say). */
+    LoopbackCluster(int size, RaftConfig raftConfig,
+                    BiFunction<String, NettyTransportConfig.Builder, NettyTransportConfig.Builder> transportTweaks) {
         this.raftConfig = raftConfig;
         this.transportTweaks = transportTweaks;
         try {
@@ -140,7 +147,7 @@ final class LoopbackCluster implements AutoCloseable {
 
     /** The transport config node {@code id} is started with. */
     NettyTransportConfig.Builder transportConfig(String id) {
-        return transportTweaks.apply(NettyTransportConfig.builder()
+        return transportTweaks.apply(id, NettyTransportConfig.builder()
                 .clusterId(CLUSTER_ID)
                 .nodeId(id)
                 .peers(addresses)
@@ -257,6 +264,19 @@ final class LoopbackCluster implements AutoCloseable {
             return true;
         }, () -> among + " to apply the same " + minCount + "+ commands" + statuses());
         return agreed.get();
+    }
+
+    /**
+     * The check after each attack: a leader commits command {@code "after-<n>"}, every node applies
+     * the same {@code n} or more commands, and no message the test marked fake reached Raft.
+     */
+    void assertStillCommits(int n, Duration timeout) {
+        String leader = awaitLeader(timeout);
+        submit(leader, "after-" + n, timeout);
+        awaitSameApplied(timeout, ids(), n);
+        if (!delivered.isEmpty()) {
+            throw new AssertionError("fake messages reached Raft: " + delivered);
+        }
     }
 
     /** Every node's status and transport stats, for failure messages. */

@@ -44,7 +44,7 @@ class MessageCodecTest {
     private static final int CASES_PER_TYPE = Integer.getInteger("codec.cases", 2_000);
 
     private final EmbeddedChannel encoder = new EmbeddedChannel(Frames.Encoder.INSTANCE);
-    private final EmbeddedChannel decoder = new EmbeddedChannel(new FrameDecoder(64 << 20));
+    private final EmbeddedChannel decoder = new EmbeddedChannel(FrameDecoderTest.handshaken(64 << 20));
 
     @AfterEach
     void finishChannels() {

@@ -6,6 +6,8 @@ import java.lang.management.ThreadMXBean;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -17,7 +19,9 @@ import org.raftkit.message.AppendEntries;
 import org.raftkit.message.Entry;
 import org.raftkit.transport.netty.NettyTransport;
 import org.raftkit.transport.netty.NettyTransportConfig;
+import org.raftkit.transport.netty.TlsConfig;
 import org.raftkit.transport.netty.TransportStats;
+import org.raftkit.transport.netty.tls.DevCertificates;
 
 /**
  * How fast two {@link NettyTransport}s in one JVM move AppendEntries over loopback, and at what
@@ -46,17 +50,27 @@ public final class TransportBenchmark {
 
     public static void main(String[] args) throws Exception {
         Options o = Options.parse(args);
+        Map<String, TlsConfig> tls = Map.of();
+        if (o.tlsModes.contains(Boolean.TRUE)) {
+            Path certificates = Files.createTempDirectory("raftkit-bench-tls");
+            DevCertificates ca = DevCertificates.createAuthority(certificates, "bench-ca");
+            tls = Map.of("a", ca.issue(certificates.resolve("a"), "bench", "a").tlsConfig(),
+                    "b", ca.issue(certificates.resolve("b"), "bench", "b").tlsConfig());
+        }
         for (int entries : o.entriesPerMessage) {
-            run(o, entries);
+            for (boolean withTls : o.tlsModes) {
+                run(o, entries, withTls ? tls : Map.of());
+            }
         }
     }
 
-    private static void run(Options o, int entriesPerMessage) throws IOException {
+    /** One measurement; {@code tls} holds each node's TLS, or is empty for plaintext. */
+    private static void run(Options o, int entriesPerMessage, Map<String, TlsConfig> tls) throws IOException {
         List<InetSocketAddress> ports = freeLoopbackPorts(2);
         Map<String, InetSocketAddress> peers = Map.of("a", ports.get(0), "b", ports.get(1));
         AtomicLong delivered = new AtomicLong();
-        NettyTransport a = NettyTransport.create(config("a", peers));
-        NettyTransport b = NettyTransport.create(config("b", peers));
+        NettyTransport a = NettyTransport.create(config("a", peers, tls));
+        NettyTransport b = NettyTransport.create(config("b", peers, tls));
         try {
             a.start(m -> { });
             b.start(m -> delivered.incrementAndGet());
@@ -88,11 +102,11 @@ public final class TransportBenchmark {
 
             double seconds = nanos / 1e9;
             System.out.println(String.format(Locale.ROOT,
-                    "{\"entriesPerMessage\":%d,\"entryBytes\":%d,\"window\":%d,\"burst\":%d,\"seconds\":%.2f,\"messages\":%d,"
+                    "{\"tls\":%b,\"entriesPerMessage\":%d,\"entryBytes\":%d,\"window\":%d,\"burst\":%d,\"seconds\":%.2f,\"messages\":%d,"
                             + "\"messagesPerSecond\":%.0f,\"entriesPerSecond\":%.0f,\"payloadMBPerSecond\":%.1f,"
                             + "\"wireMBPerSecond\":%.1f,\"processCpuMicrosPerMessage\":%.2f,"
                             + "\"senderCpuMicrosPerMessage\":%.2f,\"dropped\":%d}",
-                    entriesPerMessage, o.entryBytes, o.window, o.burst, seconds, messages, messages / seconds,
+                    !tls.isEmpty(), entriesPerMessage, o.entryBytes, o.window, o.burst, seconds, messages, messages / seconds,
                     messages * (double) entriesPerMessage / seconds,
                     messages * (double) entriesPerMessage * o.entryBytes / seconds / 1e6,
                     (statsAfter.bytesSent() - statsBefore.bytesSent()) / seconds / 1e6,
@@ -136,8 +150,10 @@ public final class TransportBenchmark {
         return sent;
     }
 
-    private static NettyTransportConfig config(String id, Map<String, InetSocketAddress> peers) {
-        return NettyTransportConfig.builder().clusterId("bench").nodeId(id).peers(peers).build();
+    private static NettyTransportConfig config(String id, Map<String, InetSocketAddress> peers,
+                                               Map<String, TlsConfig> tls) {
+        return NettyTransportConfig.builder().clusterId("bench").nodeId(id).peers(peers)
+                .tls(tls.getOrDefault(id, TlsConfig.plaintext())).build();
     }
 
     private static List<InetSocketAddress> freeLoopbackPorts(int count) throws IOException {
@@ -165,6 +181,7 @@ public final class TransportBenchmark {
         int burst = 64;
         double seconds = 5;
         double warmupSeconds = 2;
+        List<Boolean> tlsModes = List.of(false);
 
         static Options parse(String[] args) {
             Options o = new Options();
@@ -190,9 +207,17 @@ public final class TransportBenchmark {
                     case "--warmup-seconds":
                         o.warmupSeconds = Double.parseDouble(value);
                         break;
+                    case "--tls":
+                        o.tlsModes = switch (value) {
+                            case "off" -> List.of(false);
+                            case "on" -> List.of(true);
+                            case "both" -> List.of(false, true);
+                            default -> throw new IllegalArgumentException("--tls is off, on or both, was " + value);
+                        };
+                        break;
                     default:
                         throw new IllegalArgumentException("unknown flag " + args[i] + "; flags: --entries 1,64,256 "
-                                + "--entry-bytes 128 --window 1024 --burst 64 --seconds 5 --warmup-seconds 2");
+                                + "--entry-bytes 128 --window 1024 --burst 64 --seconds 5 --warmup-seconds 2 --tls off|on|both");
                 }
                 i++;
             }
