@@ -2,6 +2,7 @@ package org.raftkit.examples.kv;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -24,6 +25,8 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
 
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
 import org.raftkit.RaftConfig;
 import org.raftkit.RaftServer;
 import org.raftkit.memory.MemoryLogStorage;
@@ -103,6 +106,20 @@ class KvHttpFuzzTest {
         } finally {
             server.close();
         }
+    }
+
+    /**
+     * The fuzzer's finding of 2026-12-07: a linearizable-read parameter whose name holds a bad
+     * percent-escape ({@code ?consistency%=stale}) makes {@code QueryStringDecoder.parameters()}
+     * throw IllegalArgumentException, which the handler maps to 500 "internal" (and a WARN with a
+     * stack trace) instead of 400. Disabled until KvHttpHandler turns it into a bad request, as it
+     * does for the key; then the input goes into the corpus.
+     */
+    @Test
+    @Disabled("issue 15 fuzzing finding: a bad escape in the query string is answered 500, not 400")
+    void aBadPercentEscapeInTheQueryIsABadRequestNotAServerError() {
+        anyRequestBytesGetWellFormedAnswersOrAClose(
+                "GET /v1/kv/a?consistency%=stale HTTP/1.1\r\nHost: n1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
     }
 
     private static void checkAnswers(List<FullHttpResponse> responses, int requestCount, boolean stillOpen) {
