@@ -125,6 +125,29 @@ class KvHttpFuzzTest {
                 "GET /v1/kv/a?consistency%=stale HTTP/1.1\r\nHost: n1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
     }
 
+    /**
+     * The fuzzer's finding of 2026-12-07, not yet understood to the end: pipelined requests where a
+     * later one is over the value limit. The aggregator writes its 413 at once, ahead of the answers
+     * the handler still owes to earlier requests (they wait for Raft), so the answers leave out of
+     * request order; the server codec, which pairs each answer with the oldest request's method,
+     * then strips the body of the 404 owed to an earlier GET as if it answered the HEAD, and the
+     * client reads the next response's bytes as garbage ("invalid version format: N"). The input
+     * (HEAD, GETs, a PUT, then a request with Content-Length: 2000) is the fuzzer's, as found.
+     */
+    @Test
+    @Disabled("issue 15 fuzzing finding: a 413 overtakes pipelined answers still owed, and the stream desynchronizes")
+    void anOversizedPipelinedRequestDoesNotOvertakeTheAnswersOwedBeforeIt() {
+        anyRequestBytesGetWellFormedAnswersOrAClose(java.util.Base64.getDecoder().decode(
+                "SEVBRCAvdjEva3YvYSBIVFRQLzEuMQ0KSGdzdDogbjENCkNvbnRlbnQtTGVuZ3RoOiAxDQoNCjFHRVQgL3YxL2t2L2E/Y28u" +
+                "bnNpc3RlbmN5PXYxL2t2L2EgSFRUUC8xLjENCkhnc3Q6IG4xDQpDb250ZW50LUxlbmd0aDogMQ0KDQoxR0VUIC92MS9rdi9h" +
+                "P2NvLm5zaXN0ZW5jeT1zdGFsc3RhbGUgSFRUUC8xLjENCkhvc3Q6IG4xDQoNClBVVCAvdjEva3YvYSBIVFRQLzEuMQ0KSG9z" +
+                "dDogbjENCmd0aDogMQ0KDQoxR0VUIC92MS9rdi9hP2NvLm5zaXN0ZW5jeT12MS9rdi9hIEhUVFAvMC4xDQpIZ3N0OiBuMQ0K" +
+                "Q29udGVudC1MZW5ndGg6IDENCg0KMUdFVVQgL3YxL2svXGlnIEhUVFAvMC4xCkhvc3Q6IG4xDQpDb250ZW50LUxlbmd0aDog" +
+                "MjAwMA0KDS8xLjENCkhnc3Q6IG4xDQpDb253ZW50LUxlbmd0aDogMQ0KDQoxR0VUIC92MS9rdi9hP2NvLm5zaXN0ZW5jeT1z" +
+                "dGFsc3RhbGUgSFRUUC8xLjENCm9zdDogbjENCg0KUFVUIC92MURFTEVURSAvdlBVVC9ldyUyMGtleSBIVFRQLzEuMQ0KSG9z" +
+                "dDogbjENCkFhdGNoOiAtDQpUcmFuc2Zlci1FbmNvZGluLzEuMWc6IGNodW5rZWQNCm9zdDogMQ=="));
+    }
+
     private static void checkAnswers(List<FullHttpResponse> responses, int requestCount, boolean stillOpen) {
         for (FullHttpResponse r : responses) {
             assertThat(r.decoderResult().isSuccess()).as("response parses: %s", r.decoderResult()).isTrue();
