@@ -9,11 +9,9 @@ import java.util.List;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
 
-import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.DecoderException;
 
@@ -54,7 +52,7 @@ class FrameDecoderFuzzTest {
         byte[] stream = Arrays.copyOfRange(input, 1, input.length);
         Expected expected = Expected.read(stream, handshaken ? MAX_FRAME_BYTES : Handshake.MAX_HANDSHAKE_FRAME_BYTES);
 
-        MeasuringAllocator allocator = new MeasuringAllocator();
+        FrameDecoderTest.MeasuringAllocator allocator = new FrameDecoderTest.MeasuringAllocator();
         EmbeddedChannel ch = new EmbeddedChannel();
         ch.config().setAllocator(allocator);
         ch.pipeline().addLast(handshaken ? FrameDecoderTest.handshaken(MAX_FRAME_BYTES)
@@ -137,28 +135,6 @@ class FrameDecoderFuzzTest {
                 e.rejection = RejectReason.TRUNCATED_FRAME;
             }
             return e;
-        }
-    }
-
-    /** An unpooled allocator that remembers the largest buffer anyone asked it for. */
-    private static final class MeasuringAllocator extends AbstractByteBufAllocator {
-        int largestRequestBytes;
-
-        @Override
-        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
-            largestRequestBytes = Math.max(largestRequestBytes, initialCapacity);
-            return UnpooledByteBufAllocator.DEFAULT.heapBuffer(initialCapacity, maxCapacity);
-        }
-
-        @Override
-        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-            largestRequestBytes = Math.max(largestRequestBytes, initialCapacity);
-            return UnpooledByteBufAllocator.DEFAULT.directBuffer(initialCapacity, maxCapacity);
-        }
-
-        @Override
-        public boolean isDirectBufferPooled() {
-            return false;
         }
     }
 }
