@@ -119,7 +119,6 @@ class KvHttpFuzzTest {
      * does for the key; then the input goes into the corpus.
      */
     @Test
-    @Disabled("issue 15 fuzzing finding: a bad escape in the query string is answered 500, not 400")
     void aBadPercentEscapeInTheQueryIsABadRequestNotAServerError() {
         anyRequestBytesGetWellFormedAnswersOrAClose(
                 "GET /v1/kv/a?consistency%=stale HTTP/1.1\r\nHost: n1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
