@@ -39,6 +39,14 @@ public final class MessageValidator {
      */
     public static final long MAX_TERM = 1L << 62;
 
+    /**
+     * The most one message may raise a node's term: 2^20 elections, decades of them at one a
+     * second. Without it a member's single heartbeat at {@link #MAX_TERM} left every later
+     * election at a term every node refuses (found by fuzzing); with it, exhausting the term space
+     * takes 2^42 forged messages.
+     */
+    public static final long MAX_TERM_JUMP = 1L << 20;
+
     /** The highest log index a message may carry, for the same reason: {@code index + 1} must not overflow. */
     public static final long MAX_INDEX = 1L << 62;
 
@@ -63,7 +71,12 @@ public final class MessageValidator {
         /** A heartbeat reply confirming a ReadIndex round the leader has not started (it would confirm reads early). */
         READ_ROUND_NOT_STARTED,
         /** A ReadIndex answer from a node that is not this node's leader. */
-        READ_REPLY_NOT_FROM_LEADER
+        READ_REPLY_NOT_FROM_LEADER,
+        /**
+         * A term more than {@link #MAX_TERM_JUMP} above the receiver's: no run of elections gets
+         * there, while one message adopted from a liar could exhaust the term space for good.
+         */
+        TERM_JUMP_TOO_LARGE
     }
 
     private MessageValidator() {
@@ -213,6 +226,11 @@ public final class MessageValidator {
     static Reason checkAgainstLeaderLog(AppendEntriesReply r, long leaderLastIndex) {
         long claimed = r.success() ? r.matchIndex() : r.prevLogIndex();
         return claimed > leaderLastIndex ? Reason.REPLY_BEYOND_LEADER_LOG : null;
+    }
+
+    /** Whether {@code term} raises {@code currentTerm} by more than {@link #MAX_TERM_JUMP}. */
+    static Reason checkTermJump(long term, long currentTerm) {
+        return term - currentTerm > MAX_TERM_JUMP ? Reason.TERM_JUMP_TOO_LARGE : null;
     }
 
     /** A leader's check of a heartbeat reply: it may confirm only a ReadIndex round already started. */

@@ -113,6 +113,9 @@ public final class RaftNode {
     /** Messages refused by {@link MessageValidator}, by reason. Only grows. */
     private final EnumMap<MessageValidator.Reason, Long> rejected = new EnumMap<>(MessageValidator.Reason.class);
 
+    /** PreVote rounds in a row without another role in between; only for the log's rate limit. */
+    private long preCandidateAttempts;
+
     /** Last index of each batch of committed entries handed out and not yet fully applied. */
     private final ArrayDeque<Long> applyBatchesInFlight = new ArrayDeque<>();
     private long appliedIndex;
@@ -212,6 +215,9 @@ public final class RaftNode {
         }
         // Validated before the §5.1 term rule, so a malformed message at a higher term deposes no one.
         MessageValidator.Reason invalid = MessageValidator.check(m);
+        if (invalid == null) {
+            invalid = MessageValidator.checkTermJump(m.term(), currentTerm);
+        }
         if (invalid == null && m instanceof AppendEntries ae && ae.term() >= currentTerm) {
             // Leader Completeness (§5.4): every committed entry is in the log of every leader of a
             // later term, so a current request that disagrees with one comes from a broken or lying
@@ -460,6 +466,9 @@ public final class RaftNode {
         if (!Objects.equals(leaderWas, newLeader)) {
             reads.failForwarded();
         }
+        if (newLeader != null) {
+            preCandidateAttempts = 0;
+        }
         if (was != Role.FOLLOWER || !Objects.equals(leaderWas, newLeader)) {
             softStateChanged = true;
             LOG.info("{} became follower at term {}{}", id, currentTerm, newLeader == null ? "" : " (leader " + newLeader + ")");
@@ -476,13 +485,21 @@ public final class RaftNode {
         electionTimeout.reset(randomElectionTimeoutTicks());
         reads.failForwarded();
         softStateChanged = true;
-        LOG.info("{} became pre-candidate at term {}", id, currentTerm);
+        // A node cut off from the others tries again every election timeout, for ever. Logging
+        // each attempt buried everything else (five lines a second); the first, then one in 50
+        // with the count, says the same. Counted in attempts, not time: the core has no clock.
+        preCandidateAttempts++;
+        if (preCandidateAttempts == 1 || preCandidateAttempts % 50 == 0) {
+            LOG.info("{} became pre-candidate at term {}{}", id, currentTerm,
+                    preCandidateAttempts == 1 ? "" : " (attempt " + preCandidateAttempts + " without a leader)");
+        }
     }
 
     void becomeCandidate() {
         if (role == Role.LEADER) {
             throw new IllegalStateException(id + ": a leader cannot become candidate");
         }
+        preCandidateAttempts = 0;
         // §5.2: "increment currentTerm, vote for self".
         currentTerm++;
         votedFor = id;

@@ -313,7 +313,12 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     /** Whether the read is stale ({@code ?consistency=stale}); linearizable by default. */
     private static boolean consistency(QueryStringDecoder uri) {
-        List<String> values = uri.parameters().get("consistency");
+        List<String> values;
+        try {
+            values = uri.parameters().get("consistency");
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("the query string does not decode: " + e.getMessage());
+        }
         if (values == null || values.isEmpty()) {
             return false;
         }

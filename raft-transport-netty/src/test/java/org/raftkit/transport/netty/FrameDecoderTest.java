@@ -17,8 +17,8 @@ class FrameDecoderTest {
 
     private static final int MAX_FRAME_BYTES = 1024;
 
-    /** Remembers the largest buffer anyone asked it for. */
-    private static final class MeasuringAllocator extends AbstractByteBufAllocator {
+    /** Remembers the largest buffer anyone asked it for (also used by {@link FrameDecoderFuzzTest}). */
+    static final class MeasuringAllocator extends AbstractByteBufAllocator {
         int largestRequestBytes;
 
         @Override
