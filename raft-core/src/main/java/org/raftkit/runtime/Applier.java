@@ -65,7 +65,7 @@ final class Applier {
     private final FailStop failStop;
     private final RuntimeMetrics metrics;
     private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
-    private volatile Scheduler.Loop loop;
+    private final LoopHandle loop = new LoopHandle();
     private volatile boolean stopping;
 
     /** Writes this node proposed, lowest index first (then oldest term), waiting for their index to be applied. */
@@ -97,7 +97,7 @@ final class Applier {
 
     /** Sets the loop that runs {@link #step()}; once, when the node starts. */
     void bind(Scheduler.Loop loop) {
-        this.loop = loop;
+        this.loop.bind(loop);
     }
 
     /** Where snapshots are read from and handed to; before the node starts, when it takes snapshots. */
@@ -134,10 +134,7 @@ final class Applier {
     /** Makes the loop apply nothing more after the entry under way; any thread. */
     void stop() {
         stopping = true;
-        Scheduler.Loop l = loop;
-        if (l != null) {
-            l.stop();
-        }
+        loop.stop();
     }
 
     /**
@@ -162,10 +159,7 @@ final class Applier {
 
     private void enqueue(Object work) {
         queue.add(work);
-        Scheduler.Loop l = loop;
-        if (l != null) {
-            l.wake();
-        }
+        loop.wake();
     }
 
     /** Returns false if the node must stop. */

@@ -91,6 +91,13 @@ final class RuntimeMetrics {
         metrics.gauge("raftkit.applied.index", Unit.NONE, "lastApplied", node, () -> status.appliedIndex);
         metrics.gauge("raftkit.last.index", Unit.NONE, "index of the last entry in this node's log", node,
                 () -> status.lastIndex);
+        metrics.gauge("raftkit.first.index", Unit.NONE, "first index this node's log holds (compaction moves it)",
+                node, () -> status.firstLogIndex);
+        metrics.gauge("raftkit.snapshot.index", Unit.NONE, "last included index of the newest snapshot held", node,
+                () -> status.snapshotIndex);
+        metrics.gauge("raftkit.snapshot.received.bytes", Unit.BYTES,
+                "bytes received so far of a snapshot arriving from the leader (0 when none)", node,
+                () -> status.snapshotReceivedBytes);
         metrics.gauge("raftkit.pending.requests", Unit.NONE, "calls accepted and not yet answered", node,
                 budget::requests);
         metrics.gauge("raftkit.pending.bytes", Unit.BYTES, "payload bytes of those calls", node, budget::bytes);

@@ -77,7 +77,7 @@ final class SnapshotLoop {
     private SnapshotStore.Receiver receiver;
     private long receivingIndex;
     private long receivingTerm;
-    private volatile Scheduler.Loop loop;
+    private final LoopHandle loop = new LoopHandle();
     private volatile boolean stopping;
 
     SnapshotLoop(String id, SnapshotStore store, List<String> members, SnapshotConfig config, Transport transport,
@@ -94,24 +94,18 @@ final class SnapshotLoop {
     }
 
     void bind(Scheduler.Loop loop) {
-        this.loop = loop;
+        this.loop.bind(loop);
     }
 
     /** Queues work: a {@link Write}, a {@link Send}, an {@link InstallSnapshot} chunk or an {@link InstallSnapshotReply}. Any loop. */
     void submit(Object work) {
         queue.add(work);
-        Scheduler.Loop l = loop;
-        if (l != null) {
-            l.wake();
-        }
+        loop.wake();
     }
 
     void stop() {
         stopping = true;
-        Scheduler.Loop l = loop;
-        if (l != null) {
-            l.stop();
-        }
+        loop.stop();
     }
 
     /**

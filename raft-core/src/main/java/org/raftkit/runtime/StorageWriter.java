@@ -78,7 +78,7 @@ final class StorageWriter {
     /** Entry bytes queued and not yet written; Raft loop reads it for backpressure. */
     private final AtomicLong queuedBytes = new AtomicLong();
     private final List<Task> group = new ArrayList<>();
-    private volatile Scheduler.Loop loop;
+    private final LoopHandle loop = new LoopHandle();
     private volatile boolean stopping;
 
     StorageWriter(LogStorage log, TermVoteStore termVoteStore, Transport transport, Inbox raftInbox,
@@ -93,17 +93,14 @@ final class StorageWriter {
 
     /** Sets the loop that runs {@link #step()}; once, when the node starts. */
     void bind(Scheduler.Loop loop) {
-        this.loop = loop;
+        this.loop.bind(loop);
     }
 
     /** Queues a task; Raft loop. Never blocks (the queue is bounded by what the core hands out). */
     void submit(Task task) {
         queuedBytes.addAndGet(task.sizeBytes());
         queue.add(task);
-        Scheduler.Loop l = loop;
-        if (l != null) {
-            l.wake();
-        }
+        loop.wake();
     }
 
     /** Entry bytes queued and not yet written. Any thread. */
@@ -119,10 +116,7 @@ final class StorageWriter {
     /** Makes the loop write nothing more and send nothing more after the group under way; any thread. */
     void stop() {
         stopping = true;
-        Scheduler.Loop l = loop;
-        if (l != null) {
-            l.stop();
-        }
+        loop.stop();
     }
 
     /**

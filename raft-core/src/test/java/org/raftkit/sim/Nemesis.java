@@ -79,21 +79,9 @@ final class Nemesis {
                 }
             }
         } else if (dice < 52) {
-            Set<String> side = new HashSet<>();
-            for (String id : ids) {
-                if (random.nextBoolean()) {
-                    side.add(id);
-                }
-            }
-            net.partition(side);
-            ctx.note("partitioned " + side + " from the rest");
+            NetworkFaults.partition(ctx, net, ids);
         } else if (dice < 57) {
-            String a = ids.get(random.nextInt(ids.size()));
-            String b = ids.get(random.nextInt(ids.size()));
-            if (!a.equals(b)) {
-                net.cutOneWay(a, b);
-                ctx.note("cut " + a + " -> " + b + " one way");
-            }
+            NetworkFaults.cutOneWay(ctx, net, ids);
         } else if (dice < 62) {
             // A bridge: two groups that reach each other only through one node.
             String bridge = ids.get(random.nextInt(ids.size()));
@@ -112,9 +100,7 @@ final class Nemesis {
             }
             ctx.note("bridge through " + bridge + " between " + side + " and the rest");
         } else if (dice < 72) {
-            net.storm();
-            ctx.note("storm: loss " + net.lossRate + " duplicates " + net.duplicateRate + " jitter " + net.jitterMicros
-                    + " us" + (net.reorder ? ", reordering" : ""));
+            NetworkFaults.storm(ctx, net);
         } else if (dice < 84) {
             if (!up.isEmpty()) {
                 SimNode victim = up.get(random.nextInt(up.size()));

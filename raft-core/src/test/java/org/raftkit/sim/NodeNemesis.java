@@ -4,9 +4,7 @@ import static org.raftkit.sim.Simulation.MILLIS;
 import static org.raftkit.sim.Simulation.SECONDS;
 
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.SplittableRandom;
 
 import org.raftkit.RaftServer;
@@ -97,25 +95,11 @@ final class NodeNemesis {
                 }
             }
         } else if (dice < 37) {
-            Set<String> side = new HashSet<>();
-            for (String id : ids) {
-                if (random.nextBoolean()) {
-                    side.add(id);
-                }
-            }
-            net.partition(side);
-            ctx.note("partitioned " + side + " from the rest");
+            NetworkFaults.partition(ctx, net, ids);
         } else if (dice < 40) {
-            String a = ids.get(random.nextInt(ids.size()));
-            String b = ids.get(random.nextInt(ids.size()));
-            if (!a.equals(b)) {
-                net.cutOneWay(a, b);
-                ctx.note("cut " + a + " -> " + b + " one way");
-            }
+            NetworkFaults.cutOneWay(ctx, net, ids);
         } else if (dice < 47) {
-            net.storm();
-            ctx.note("storm: loss " + net.lossRate + " duplicates " + net.duplicateRate + " jitter " + net.jitterMicros
-                    + " us" + (net.reorder ? ", reordering" : ""));
+            NetworkFaults.storm(ctx, net);
         } else if (dice < 51) {
             network.lateRate = network.lateRate == 0 ? 0.002 + random.nextDouble() * 0.02 : 0;
             ctx.note("late deliveries at rate " + network.lateRate);
