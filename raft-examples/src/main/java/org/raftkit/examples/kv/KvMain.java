@@ -166,13 +166,40 @@ public final class KvMain {
         String parent = f.string("exit-with", null);
         if (parent != null) {
             // Launched by `cluster`: a node must not outlive its launcher, even one killed with -9.
-            ProcessHandle.of(Long.parseLong(parent)).ifPresentOrElse(
-                    p -> p.onExit().thenRun(() -> System.exit(0)), () -> System.exit(0));
+            exitWithLauncher(Long.parseLong(parent));
         }
         stopped.await();
         // Fail-stop: a node that can no longer trust its disk or state machine leaves the process,
         // so the operator (or `cluster`) sees it; its data is left as it was for investigation.
         return node.server().status().state() == org.raftkit.RaftStatus.State.FAILED ? 1 : 0;
+    }
+
+    /** Exits this process once the launcher with this pid has ended. */
+    private static void exitWithLauncher(long pid) {
+        ProcessHandle.of(pid).ifPresentOrElse(p -> p.onExit().thenRun(() -> launcherMayBeGone(pid)),
+                () -> launcherMayBeGone(pid));
+    }
+
+    /**
+     * Watching another process reads {@code /proc}, which fails when this process has run out of
+     * file descriptors, and looks just like the launcher having ended: a node under a descriptor
+     * flood used to exit for it. A stat of {@code /proc/PID} needs no descriptor, so it tells the
+     * two apart: if the launcher is still there, keep running and watch again in a second.
+     */
+    static void launcherMayBeGone(long pid) {
+        if (launcherStillRuns(pid)) {
+            System.err.println("warning: could not watch launcher " + pid + " (out of file descriptors?); it still "
+                    + "runs, so this node stays up");
+            java.util.concurrent.CompletableFuture.delayedExecutor(1, java.util.concurrent.TimeUnit.SECONDS)
+                    .execute(() -> exitWithLauncher(pid));
+            return;
+        }
+        System.exit(0);
+    }
+
+    /** Whether the process still exists, by a stat of {@code /proc/PID} (false where there is no /proc). */
+    static boolean launcherStillRuns(long pid) {
+        return java.nio.file.Files.exists(java.nio.file.Path.of("/proc", Long.toString(pid)));
     }
 
     /**

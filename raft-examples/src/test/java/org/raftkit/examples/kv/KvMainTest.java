@@ -182,4 +182,16 @@ class KvMainTest {
         java.util.List<String> command = ClusterLauncher.serveCommand(m, java.util.List.of(m), java.util.List.of());
         assertThat(command).contains("-XX:+ExitOnOutOfMemoryError", "--http-peers", "n1=127.0.0.1:8001");
     }
+
+    /**
+     * Issue 15: under a descriptor flood, watching the launcher failed as if it had ended, and
+     * nodes launched by {@code cluster} exited. The check that decides needs no descriptor.
+     */
+    @Test
+    void aLauncherThatStillRunsIsToldFromOneThatEnded() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isDirectory(java.nio.file.Path.of("/proc")),
+                "no /proc on this system");
+        assertThat(KvMain.launcherStillRuns(ProcessHandle.current().pid())).isTrue();
+        assertThat(KvMain.launcherStillRuns(Long.MAX_VALUE)).isFalse();
+    }
 }
