@@ -61,6 +61,8 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final class Pending {
         final boolean keepAlive;
+        /** Close only our side once written, so the client still reads the answer (a 413 mid-body). */
+        boolean halfClose;
         FullHttpResponse response;
 
         Pending(boolean keepAlive) {
@@ -75,6 +77,27 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         this.server = server;
         this.view = view;
         this.maxPipelined = maxPipelined;
+    }
+
+    /**
+     * A 413 the body aggregator decided on while the client was still sending the body. It is
+     * answered in its turn, after the answers still owed to the requests before it: written at
+     * once, it overtook them and the client paired every later answer with the wrong request
+     * (found by fuzzing). After it this side closes, as the client may still be sending.
+     */
+    record Oversized(FullHttpResponse response) {
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) throws Exception {
+        if (event instanceof Oversized oversized) {
+            Pending slot = new Pending(false);
+            slot.halfClose = true;
+            pending.add(slot);
+            complete(ctx, slot, oversized.response());
+            return;
+        }
+        super.userEventTriggered(ctx, event);
     }
 
     @Override
@@ -114,7 +137,17 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             if (head.keepAlive) {
                 ctx.write(head.response);
             } else {
-                ctx.writeAndFlush(head.response).addListener(ChannelFutureListener.CLOSE);
+                if (head.halfClose) {
+                    ctx.writeAndFlush(head.response).addListener((ChannelFutureListener) f -> {
+                        if (f.isSuccess() && f.channel() instanceof io.netty.channel.socket.SocketChannel socket) {
+                            socket.shutdownOutput();
+                        } else {
+                            f.channel().close();
+                        }
+                    });
+                } else {
+                    ctx.writeAndFlush(head.response).addListener(ChannelFutureListener.CLOSE);
+                }
                 pending.forEach(p -> {
                     if (p.response != null) {
                         p.response.release();

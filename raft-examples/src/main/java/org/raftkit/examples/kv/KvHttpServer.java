@@ -119,7 +119,7 @@ public final class KvHttpServer implements AutoCloseable {
      * Collects a request's body, answering 413 (as a JSON error) as soon as its declared or actual
      * length passes the value limit, so an oversized value never reaches the log or fills memory.
      */
-    private static final class ValueSizeLimit extends HttpObjectAggregator {
+    static final class ValueSizeLimit extends HttpObjectAggregator {
 
         ValueSizeLimit(int maxValueBytes) {
             super(maxValueBytes);
@@ -152,17 +152,11 @@ public final class KvHttpServer implements AutoCloseable {
                 return;
             }
             // The client is sending the body. Closing at once would reset the connection before it
-            // reads the answer, so answer, stop writing, and let the aggregator discard the rest
-            // until the client closes its side.
+            // reads the answer, so the handler answers in this request's turn and then stops
+            // writing, and the aggregator discards the rest until the client closes its side.
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             HttpGuard.discarding(ctx);
-            ctx.writeAndFlush(response).addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess() && f.channel() instanceof SocketChannel socket) {
-                    socket.shutdownOutput();
-                } else {
-                    f.channel().close();
-                }
-            });
+            ctx.fireUserEventTriggered(new KvHttpHandler.Oversized(response));
         }
     }
 }

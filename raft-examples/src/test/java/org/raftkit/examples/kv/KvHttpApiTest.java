@@ -282,6 +282,28 @@ class KvHttpApiTest {
         }
     }
 
+    /**
+     * Fuzzing's finding (issue 15): the 413 for an oversized body was written the moment the body
+     * passed the limit, ahead of the answers still owed to earlier pipelined requests (a
+     * linearizable read waits for Raft), so the client paired answers with the wrong requests.
+     */
+    @Test
+    void a413ForAnOversizedPipelinedBodyComesAfterTheAnswersOwedBeforeIt() throws IOException {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", https.get(1).address().getPort())) {
+            socket.setSoTimeout(20_000);
+            String requests = "GET /v1/kv/never-there HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "PUT /v1/kv/big HTTP/1.1\r\nHost: x\r\nContent-Length: " + (MAX_VALUE_BYTES + 1000) + "\r\n\r\n"
+                    + "x".repeat(MAX_VALUE_BYTES + 1000);
+            socket.getOutputStream().write(requests.getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            String answers = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            int notFound = answers.indexOf("HTTP/1.1 404");
+            int tooLarge = answers.indexOf("HTTP/1.1 413");
+            assertThat(notFound).as(answers).isGreaterThanOrEqualTo(0);
+            assertThat(tooLarge).as(answers).isGreaterThan(notFound);
+        }
+    }
+
     @Test
     void pipelinedRequestsAreAnsweredInOrder() throws IOException {
         try (java.net.Socket socket = new java.net.Socket("127.0.0.1", https.get(1).address().getPort())) {
