@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
 final class SnapshotLoop {
 
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotLoop.class);
+    /** Answers naming the same offset, with later chunks in flight, that mean a chunk was lost. */
+    private static final int REPEATED_ACKS_BEFORE_RESEND = 3;
 
     /** A captured state machine to write as the snapshot at (index, term). */
     record Write(StateMachine.Snapshot capture, long index, long term) {
@@ -56,6 +58,8 @@ final class SnapshotLoop {
         long nextOffset;
         long acked;
         long lastProgressNanos;
+        /** Answers in a row naming {@code acked} while chunks after it are in flight. */
+        int repeatedAcks;
 
         Transfer(Send send, long now) {
             this.send = send;
@@ -205,11 +209,20 @@ final class SnapshotLoop {
         if (r.nextOffset() > t.acked) {
             t.acked = Math.min(r.nextOffset(), t.send.info().sizeBytes());
             t.lastProgressNanos = clock.nanoTime();
-        }
-        if (r.nextOffset() < t.nextOffset && r.nextOffset() <= t.acked) {
-            // The follower holds less than we sent: a chunk was lost, or it restarted the file.
+            t.repeatedAcks = 0;
+        } else if (r.nextOffset() < t.acked) {
+            // The follower holds less than it acknowledged: it started the file over (it restarted,
+            // or another snapshot replaced this one). Start over from where it is.
             t.acked = r.nextOffset();
             t.nextOffset = r.nextOffset();
+            t.repeatedAcks = 0;
+        } else if (t.nextOffset > t.acked && ++t.repeatedAcks == REPEATED_ACKS_BEFORE_RESEND) {
+            // The follower keeps answering later chunks with the same offset: the chunk there was
+            // lost. Resend from it once; more of the same answers are the chunks already in flight
+            // and resend nothing (the progress timeout covers a resend that is lost too). Resending
+            // on every such answer fed itself on a reordering network: one seed sent 50 million
+            // chunks.
+            t.nextOffset = t.acked;
         }
     }
 

@@ -31,6 +31,11 @@ final class NodeNetwork {
     double lateRate;
     long sent;
     long droppedTooLarge;
+    /**
+     * Most InstallSnapshot chunks one run may send: a few hundred transfers of a few thousand
+     * chunks. A sender that resends on every answer once sent 50 million (seed 1813).
+     */
+    static final long MAX_SNAPSHOT_CHUNKS = 1_000_000;
     /** InstallSnapshot chunks sent. */
     long snapshotChunks;
     /**
@@ -68,8 +73,8 @@ final class NodeNetwork {
             return;
         }
         sent++;
-        if (m instanceof org.raftkit.message.InstallSnapshot) {
-            snapshotChunks++;
+        if (m instanceof org.raftkit.message.InstallSnapshot && ++snapshotChunks > MAX_SNAPSHOT_CHUNKS && storm == null) {
+            storm = "InstallSnapshot storm: " + snapshotChunks + " chunks sent in one run (at " + ctx.now() / 1_000 + " ms)";
         }
         if (m instanceof org.raftkit.message.AppendEntriesReply r && !r.success()) {
             countRejection(r);
