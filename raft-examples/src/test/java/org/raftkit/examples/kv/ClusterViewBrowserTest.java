@@ -71,9 +71,12 @@ class ClusterViewBrowserTest {
             String victim = leaders.get(0).equals("n3") ? "n2" : "n3";
             long pid = pidOf(out.toString(), victim);
             ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            // The launcher's printf reaches the stream piece by piece: wait for the whole line.
+            java.util.regex.Pattern restart = java.util.regex.Pattern.compile(
+                    "restart it with: \\S*java .*serve --id " + victim + " ");
             Await.await(DEADLINE, () -> out.indexOf("node " + victim + " (pid " + pid + ") exited") >= 0
-                    && out.indexOf("restart it with: ") >= 0, () -> "the launcher to report " + victim + ":\n" + out);
-            assertThat(out.toString()).containsPattern("restart it with: \\S*java .*serve --id " + victim + " ");
+                    && restart.matcher(out.toString()).find(), () -> "the launcher to report " + victim + ":\n" + out);
+            assertThat(out.toString()).containsPattern(restart);
 
             String[] after = new String[1];
             Await.await(DEADLINE, () -> {
