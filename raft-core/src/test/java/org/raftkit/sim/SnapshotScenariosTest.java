@@ -126,15 +126,33 @@ class SnapshotScenariosTest {
     }
 
     /**
-     * Seed 1813 of the long run: on a reordering network the leader resent its whole window on
-     * every answer that named an offset already acknowledged, each resend drew more such answers,
-     * and the run sent 50 million chunks (the simulation now fails any run over a million). The
-     * seed replays that run as long as the simulator draws its randoms in the same order.
+     * Found by seed 1813 of the long run: on a reordering network the leader resent its whole
+     * window on every answer that named an offset already acknowledged, each resend drew more such
+     * answers, and that run sent 50 million chunks. Rebuilt here at a small scale: a snapshot of a
+     * few KiB in 64-byte chunks, four in flight, over links that reorder.
      */
     @Test
     void aSnapshotTransferOnAReorderingNetworkDoesNotResendForEver() {
-        NodeSimulation.Result r = new NodeSimulation(1813).run();
-        assertThat(r.passed()).as(r.failure()).isTrue();
-        assertThat(r.snapshotChunks()).isLessThan(100_000);
+        NodeScenario s = new NodeScenario(53, 3, CONFIG, SNAPSHOTS.withChunks(64, 4), id -> new NodeKvMachine());
+        Member leader = s.awaitLeader();
+        Member follower = s.other(leader);
+        s.cluster.crash(follower, false);
+        write(s, leader, 120, "key-with-some-length-");
+        SimNetwork links = s.network.links();
+        links.jitterMicros = 20_000;
+        links.reorder = true;
+        long before = s.network.snapshotChunks;
+
+        s.cluster.restart(follower);
+        s.runFor(20_000);
+
+        long size = leader.snapshots.list().get(0).sizeBytes();
+        long chunks = s.network.snapshotChunks - before;
+        assertThat(follower.server.status().snapshotIndex()).isGreaterThan(0);
+        // The follower takes chunks only in order (TCP never reorders within a connection; this
+        // network does), so reordering still costs resends: Go-Back-N. What must not happen is the
+        // sender feeding on its own resends: this scenario sent 15,128 chunks before, 6,034 now.
+        assertThat(chunks).as("chunks sent for a snapshot of %d bytes in 64-byte chunks", size)
+                .isLessThan(10_000);
     }
 }
