@@ -41,6 +41,8 @@ import org.slf4j.LoggerFactory;
 final class SnapshotLoop {
 
     private static final Logger LOG = LoggerFactory.getLogger(SnapshotLoop.class);
+    /** Chunks kept that arrived ahead of a missing one; beyond it they are dropped and sent again. */
+    private static final int MAX_EARLY_CHUNKS = 16;
     /** Answers naming the same offset, with later chunks in flight, that mean a chunk was lost. */
     private static final int REPEATED_ACKS_BEFORE_RESEND = 3;
 
@@ -79,6 +81,8 @@ final class SnapshotLoop {
     private final ConcurrentLinkedQueue<Object> queue = new ConcurrentLinkedQueue<>();
     private final Map<String, Transfer> transfers = new HashMap<>();
     private SnapshotStore.Receiver receiver;
+    /** Chunks of the snapshot being received that arrived ahead of a missing one, by offset. */
+    private final java.util.TreeMap<Long, InstallSnapshot> early = new java.util.TreeMap<>();
     private long receivingIndex;
     private long receivingTerm;
     private final LoopHandle loop = new LoopHandle();
@@ -239,16 +243,32 @@ final class SnapshotLoop {
                 }
                 // Rule 2: create a new snapshot file if first chunk (offset is 0); a newer one replaces the old.
                 closeReceiver();
+                early.clear();
                 receiver = store.receive(chunk.lastIncludedIndex(), chunk.lastIncludedTerm());
                 receivingIndex = chunk.lastIncludedIndex();
                 receivingTerm = chunk.lastIncludedTerm();
             }
-            if (chunk.offset() != receiver.receivedBytes()) {
-                reply(chunk, receiver.receivedBytes()); // a duplicate, or a gap: say where we are
+            if (chunk.offset() > receiver.receivedBytes()) {
+                // Ahead of a chunk not yet here (lost, or overtaken): keep a few, so the leader
+                // need not send them again once the gap is filled; say where we are.
+                if (early.size() < MAX_EARLY_CHUNKS) {
+                    early.putIfAbsent(chunk.offset(), chunk);
+                }
+                reply(chunk, receiver.receivedBytes());
                 return;
             }
-            // Rule 3: write data into the snapshot file at given offset.
+            if (chunk.offset() < receiver.receivedBytes()) {
+                reply(chunk, receiver.receivedBytes()); // a duplicate: say where we are
+                return;
+            }
+            // Rule 3: write data into the snapshot file at given offset; then any kept chunk it reaches.
             receiver.write(chunk.offset(), chunk.data());
+            InstallSnapshot next;
+            while (!chunk.done() && (next = early.remove(receiver.receivedBytes())) != null) {
+                receiver.write(next.offset(), next.data());
+                chunk = next;
+            }
+            early.headMap(receiver.receivedBytes()).clear();
             status.snapshotReceivedBytes = receiver.receivedBytes();
             if (!chunk.done()) {
                 // Rule 4: reply and wait for more data chunks if done is false.
@@ -274,6 +294,7 @@ final class SnapshotLoop {
     }
 
     private void closeReceiver() {
+        early.clear();
         if (receiver != null) {
             receiver.close();
             receiver = null;
