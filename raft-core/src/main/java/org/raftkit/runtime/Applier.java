@@ -54,8 +54,8 @@ final class Applier {
     private record Capture() {
     }
 
-    /** Replace the state with the snapshot's (at start, or installing one from the leader). */
-    private record Restore(SnapshotInfo info) {
+    /** Replace the state with the snapshot's (at start, or installing one from the leader), read from {@code state}. */
+    private record Restore(SnapshotInfo info, java.io.InputStream state) {
     }
 
     private final String nodeId;
@@ -112,8 +112,8 @@ final class Applier {
     }
 
     /** Replaces the state with a snapshot's, before anything queued later is applied; Raft loop or start. */
-    void restore(SnapshotInfo info) {
-        enqueue(new Restore(info));
+    void restore(SnapshotInfo info, java.io.InputStream state) {
+        enqueue(new Restore(info, state));
     }
 
     /** Hands over a proposed write, a read with its read index, or a stale read; Raft loop. */
@@ -172,7 +172,7 @@ final class Applier {
             return true;
         }
         if (work instanceof Restore r) {
-            return restoreNow(r.info());
+            return restoreNow(r.info(), r.state());
         }
         Request r = (Request) work;
         if (r.kind == Request.Kind.WRITE) {
@@ -237,11 +237,11 @@ final class Applier {
      * they fail as unknown. Reads waiting for an index it covers are answered. A failure leaves
      * the state unknown, so the node stops.
      */
-    private boolean restoreNow(SnapshotInfo info) {
-        if (info.index() <= appliedIndex) {
-            return true; // already past it (a snapshot installed late)
-        }
-        try (var in = snapshotStore.openState(info)) {
+    private boolean restoreNow(SnapshotInfo info, java.io.InputStream state) {
+        try (var in = state) {
+            if (info.index() <= appliedIndex) {
+                return true; // already past it (a snapshot installed late)
+            }
             stateMachine.restore(in);
         } catch (java.io.IOException | RuntimeException e) {
             failStop.failStop("state machine restore", new StateMachineException(nodeId

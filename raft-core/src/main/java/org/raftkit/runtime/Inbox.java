@@ -41,8 +41,12 @@ final class Inbox {
     record SnapshotTaken(org.raftkit.spi.SnapshotStore.SnapshotInfo info) {
     }
 
-    /** The snapshot loop has a whole, checked snapshot from {@code leader}, durable: report for {@code RaftNode.onSnapshotReceived}. */
-    record SnapshotReceived(org.raftkit.spi.SnapshotStore.SnapshotInfo info, String leader) {
+    /**
+     * The snapshot loop has a whole, checked snapshot from {@code leader}, durable: report for
+     * {@code RaftNode.onSnapshotReceived}. Its state is already open ({@code state}), so that
+     * newer snapshots replacing it on disk before the apply loop restores it cannot take it away.
+     */
+    record SnapshotReceived(org.raftkit.spi.SnapshotStore.SnapshotInfo info, String leader, java.io.InputStream state) {
     }
 
     /** {@code RaftServer.snapshot()}: take one now; complete the future with its index. */

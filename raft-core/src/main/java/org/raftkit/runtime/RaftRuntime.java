@@ -142,7 +142,12 @@ public final class RaftRuntime {
                 snapshotConfig, transport, inbox, status, scheduler);
         applier.useSnapshots(snapshotStore, snapshotLoop);
         if (startFrom != null) {
-            applier.restore(startFrom);
+            try {
+                applier.restore(startFrom, snapshotStore.openState(startFrom));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(id + ": cannot read the snapshot at index " + startFrom.index()
+                        + " to start from: " + e.getMessage(), e);
+            }
         }
         SnapshotDuties duties = new SnapshotDuties(id, node, snapshotConfig, takesSnapshots ? snapshotLoop : null,
                 applier, status, startFrom, scheduler.nanoTime());

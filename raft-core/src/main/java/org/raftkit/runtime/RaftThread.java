@@ -148,7 +148,7 @@ final class RaftThread {
             } else if (work instanceof Inbox.SnapshotTaken t) {
                 snapshots.onTaken(t.info(), clock.nanoTime());
             } else if (work instanceof Inbox.SnapshotReceived r) {
-                snapshots.onReceived(r.info(), r.leader());
+                snapshots.onReceived(r.info(), r.leader(), r.state());
             } else if (work instanceof Inbox.SnapshotRequest r) {
                 snapshots.request(r.future());
             } else {

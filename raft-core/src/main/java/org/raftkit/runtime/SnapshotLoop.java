@@ -279,7 +279,7 @@ final class SnapshotLoop {
             SnapshotInfo info = receiver.publish();
             receiver = null;
             status.snapshotReceivedBytes = 0;
-            raftInbox.postLocal(new Inbox.SnapshotReceived(info, chunk.from()));
+            raftInbox.postLocal(new Inbox.SnapshotReceived(info, chunk.from(), store.openState(info)));
         } catch (IOException | IllegalArgumentException e) {
             LOG.warn("{} discards the snapshot at {} from {}: {}", id, chunk.lastIncludedIndex(), chunk.from(),
                     e.getMessage());
