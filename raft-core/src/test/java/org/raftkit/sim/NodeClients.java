@@ -99,6 +99,18 @@ final class NodeClients {
         return highestAcknowledgedIndex;
     }
 
+    /**
+     * The node crashed: a real client's connection to it breaks at once, so every call in flight
+     * to that incarnation ends now, a write as unknown, a read as failed.
+     */
+    void onCrash(NodeCluster.Member m, int incarnation) {
+        for (Call call : new ArrayList<>(inFlight)) {
+            if (call.target == m && call.incarnation == incarnation) {
+                finish(call, call.kind == OpKind.READ ? Outcome.FAILED : Outcome.UNKNOWN, null);
+            }
+        }
+    }
+
     /** Throws if a callback found a violation. */
     void check() {
         if (violation != null) {
@@ -117,6 +129,9 @@ final class NodeClients {
         final byte[] command;
         final long invokeTime = ctx.now();
         boolean done;
+        /** The node called, and its incarnation then: if that incarnation crashes, the call ends. */
+        NodeCluster.Member target;
+        int incarnation;
 
         Call(int client, OpKind kind, boolean stale, String key, String value, String expected, byte[] command) {
             this.client = client;
@@ -160,6 +175,8 @@ final class NodeClients {
             return;
         }
         inFlight.add(call);
+        call.target = cluster.member(target);
+        call.incarnation = call.target.incarnation;
         CompletableFuture<byte[]> future;
         byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
         if (call.kind == OpKind.READ) {

@@ -66,6 +66,9 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
      */
     private final long diskBacklogBound;
 
+    /** Told of every crash (the member, and the incarnation that crashed). */
+    java.util.function.ObjIntConsumer<Member> onCrash = (m, incarnation) -> { };
+
     /** Called when a node crashes in the middle of a turn (an aimed crash), to schedule its restart. */
     Runnable onMidTurnCrash = () -> { };
 
@@ -199,6 +202,7 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         m.endpoint.close();
         m.disk.crash(random);
         m.server = null;
+        onCrash.accept(m, m.incarnation);
         String lost = "";
         if (loseTail) {
             long safe = safelyLosable(m);

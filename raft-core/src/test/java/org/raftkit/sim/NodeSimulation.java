@@ -71,6 +71,7 @@ public final class NodeSimulation {
         this.clients = new NodeClients(ctx, cluster, 2 + random.nextInt(6), 1 + random.nextInt(8));
         this.nemesis = new NodeNemesis(ctx, cluster, network);
         nemesis.clients = clients;
+        cluster.onCrash = clients::onCrash;
         this.forger = random.nextInt(4) == 0 ? new NodeForger(ctx, cluster, network) : null;
     }
 
