@@ -556,7 +556,7 @@ public final class RaftNode {
     /**
      * Queues a message that promises nothing a crash could take back (a heartbeat reply, a
      * ReadIndex request, a stale sender told our term), so it leaves at once whatever the role:
-     * liveness signals must never wait on an fsync (DESIGN §3), or a slow disk on a follower would
+     * liveness signals must never wait on an fsync (docs/ARCHITECTURE.md, "The order the driver keeps"), or a slow disk on a follower would
      * look like a dead follower to CheckQuorum and ReadIndex.
      */
     void sendNow(RaftMessage m) {

@@ -14,8 +14,9 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * DESIGN §2: "No System clock, no threads, no I/O, no static mutable state in the core. A test
- * fails the build if the core's package mentions them." This is that test. It reads the sources of
+ * The core's purity rule (docs/ARCHITECTURE.md section 3): no system clock, no threads, no I/O and
+ * no static mutable state in the core, and a test fails the build if the core's packages mention
+ * them. This is that test. It reads the sources of
  * the pure packages ({@code org.raftkit.core} and the message records), ignores comments and
  * string literals, and names the file and line of every forbidden mention.
  */

@@ -24,6 +24,19 @@ class DocsAreSelfContainedTest {
     private static final Pattern LINK = Pattern.compile("\\]\\(([^)#]+)(#[^)]*)?\\)");
 
     @Test
+    void noSourceCitesADesignDocumentThatIsNotInTheRepository() throws IOException {
+        Pattern design = Pattern.compile("DESIGN" + "\\s*§");
+        for (String module : List.of("raft-core", "raft-storage", "raft-transport-netty", "raft-examples")) {
+            try (var files = Files.walk(ROOT.resolve(module).resolve("src"))) {
+                for (Path f : files.filter(p -> p.toString().endsWith(".java")
+                        && !p.endsWith("DocsAreSelfContainedTest.java")).toList()) {
+                    assertThat(design.matcher(Files.readString(f)).find()).as(f + " cites DESIGN §n").isFalse();
+                }
+            }
+        }
+    }
+
+    @Test
     void noDocumentCitesADesignDocumentThatIsNotInTheRepository() throws IOException {
         for (Path doc : docs()) {
             String text = Files.readString(doc);
