@@ -201,11 +201,15 @@ final class NodeClients {
             return;
         }
         String target = cluster.ids().get(random.nextInt(cluster.ids().size()));
+        ctx.note("a burst of " + count + " writes through " + target);
+        burstThrough(target, count);
+    }
+
+    private void burstThrough(String target, int count) {
         RaftServer server = cluster.server(target);
         if (server == null) {
             return;
         }
-        ctx.note("a burst of " + count + " writes through " + target);
         int max = (int) Math.max(1, cluster.config().maxCommandBytes() - 64);
         for (int i = 0; i < count; i++) {
             String key = "b" + nextOpId;
@@ -216,6 +220,24 @@ final class NodeClients {
             ctx.schedule(ctx.now() + requestTimeoutMicros / 4 + random.nextLong(requestTimeoutMicros), new GiveUp(call));
             future.whenComplete((result, error) -> onResult(call, result, error));
         }
+    }
+
+    /**
+     * Sustained overload: bursts through {@code target} every few milliseconds until {@code until}.
+     * Calls that time out give their budget back while their entries still wait (for a slow disk,
+     * say), so only the runtime's byte bounds keep what waits from growing for as long as this goes on.
+     */
+    void flood(String target, long until) {
+        if (stopped || ctx.now() >= until) {
+            return;
+        }
+        burstThrough(target, 10 + random.nextInt(60));
+        ctx.schedule(ctx.now() + 5 * MILLIS + random.nextLong(45 * MILLIS), new Event() {
+            @Override
+            void run() {
+                flood(target, until);
+            }
+        });
     }
 
     private void onResult(Call call, byte[] result, Throwable error) {

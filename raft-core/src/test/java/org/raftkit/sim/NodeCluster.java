@@ -186,15 +186,23 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         m.server.start();
     }
 
+    /** What a crash does to a node's synced entries, besides losing what it had not synced. */
+    enum Loss {
+        /** Nothing synced is lost. */
+        NONE,
+        /** Some of its last synced entries, as far as a majority of the others hold them. */
+        SOME_SAFE,
+        /** All of its last synced entries that a majority of the others hold. */
+        ALL_SAFE
+    }
+
     /**
      * Crashes the node where it stands: nothing of this incarnation runs or sends again, and its
-     * writes since the last sync reach the disk only in part.
-     *
-     * @param loseTail whether the disk also loses synced entries from its end, as far as that keeps
-     *                 every entry it drops on a majority of the other nodes (so nothing committed
-     *                 depends on it, and no candidate missing it can be elected)
+     * writes since the last sync reach the disk only in part. Synced entries are lost only as far
+     * as a majority of the other nodes hold every entry dropped (so nothing committed depends on
+     * this node, and no candidate missing them can be elected).
      */
-    void crash(Member m, boolean loseTail) {
+    void crash(Member m, Loss loss) {
         if (!m.isUp()) {
             return;
         }
@@ -204,10 +212,10 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         m.server = null;
         onCrash.accept(m, m.incarnation);
         String lost = "";
-        if (loseTail) {
+        if (loss != Loss.NONE) {
             long safe = safelyLosable(m);
             if (safe > 0) {
-                long count = 1 + random.nextLong(safe);
+                long count = loss == Loss.ALL_SAFE ? safe : 1 + random.nextLong(safe);
                 m.disk.loseTail(count);
                 lost = ", and its disk lost its last " + count + " synced entries";
             }
@@ -316,7 +324,7 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         }
         if (m.disk.crashing) {
             ctx.note(m.id + " loses power during a sync (aimed)");
-            crash(m, false);
+            crash(m, Loss.NONE);
             onMidTurnCrash.run();
             return;
         }

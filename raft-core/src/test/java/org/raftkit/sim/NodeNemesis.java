@@ -105,12 +105,20 @@ final class NodeNemesis {
             ctx.note("late deliveries at rate " + network.lateRate);
         } else if (dice < 61) {
             if (anyUp != null) {
-                boolean loseTail = random.nextInt(3) == 0;
-                cluster.crash(anyUp, loseTail);
+                cluster.crash(anyUp, random.nextInt(3) == 0 ? NodeCluster.Loss.SOME_SAFE : NodeCluster.Loss.NONE);
                 if (random.nextInt(4) == 0) {
                     damageNewestSnapshot(anyUp);
                 }
                 restartLater(anyUp, 100 * MILLIS + random.nextLong(3 * SECONDS));
+            }
+        } else if (dice < 63) {
+            Member follower = anyFollower(up);
+            if (follower != null) {
+                // A follower's disk loses what it acknowledged (a lying write cache, a restored
+                // backup) and the node is back at once, under the same leader, which still believes
+                // the old matchIndex: it must repair the follower in a few round trips.
+                cluster.crash(follower, NodeCluster.Loss.ALL_SAFE);
+                restartLater(follower, 100 + random.nextLong(20 * MILLIS));
             }
         } else if (dice < 66) {
             if (anyUp != null) {
@@ -143,9 +151,20 @@ final class NodeNemesis {
                         : random.nextInt(4) == 0 ? SECONDS + random.nextLong(SECONDS) : MILLIS + random.nextLong(50 * MILLIS);
                 ctx.note(anyUp.id + " applies with " + s.applyMicros / MILLIS + " ms per turn");
             }
-        } else if (dice < 96) {
+        } else if (dice < 95) {
             if (clients != null) {
                 clients.burst(50 + random.nextInt(400));
+            }
+        } else if (dice < 96) {
+            Member leader = anyLeader(up);
+            if (clients != null && leader != null) {
+                // Overload against a slow disk: its writes take longer than a call's timeout, and
+                // new calls keep coming as the old ones give up.
+                long until = ctx.now() + SECONDS + random.nextLong(4 * SECONDS);
+                leader.scheduler.diskSlowFactor = 1_000 + random.nextLong(20_000);
+                ctx.note("a flood of writes through leader " + leader.id + " until " + until / MILLIS
+                        + " ms, its disk slowed by " + leader.scheduler.diskSlowFactor + "x");
+                clients.flood(leader.id, until);
             }
         } else if (dice < 97) {
             if (anyUp != null) {
@@ -177,6 +196,27 @@ final class NodeNemesis {
         ctx.note(m.id + "'s snapshot at " + newest.index() + " was damaged on disk");
     }
 
+    /** A node that is up and leads, or null. */
+    private static Member anyLeader(List<Member> up) {
+        for (Member m : up) {
+            if (m.server.status().isLeader()) {
+                return m;
+            }
+        }
+        return null;
+    }
+
+    /** A node that is up and follows a leader, or null. */
+    private Member anyFollower(List<Member> up) {
+        List<Member> followers = new ArrayList<>();
+        for (Member m : up) {
+            if (!m.server.status().isLeader() && m.server.status().leaderId() != null) {
+                followers.add(m);
+            }
+        }
+        return followers.isEmpty() ? null : followers.get(random.nextInt(followers.size()));
+    }
+
     /** Crashes and restarts a node several times in quick succession, while calls are in flight. */
     private void crashLoop(Member m, int times) {
         ctx.note(m.id + " enters a crash loop of " + times);
@@ -188,7 +228,7 @@ final class NodeNemesis {
                 @Override
                 void run() {
                     if (!over) {
-                        cluster.crash(m, false);
+                        cluster.crash(m, NodeCluster.Loss.NONE);
                     }
                 }
             });

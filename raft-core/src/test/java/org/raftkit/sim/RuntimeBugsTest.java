@@ -46,7 +46,7 @@ class RuntimeBugsTest {
 
         CompletableFuture<byte[]> w1 = follower.server.submit(SimKv.write("k", "w1"));
         s.runFor(100);
-        s.cluster.crash(follower, false);
+        s.cluster.crash(follower, NodeCluster.Loss.NONE);
         s.cluster.restart(follower);
         s.awaitLeader();
         CompletableFuture<byte[]> w2 = follower.server.submit(SimKv.write("k", "w2"));
@@ -73,7 +73,7 @@ class RuntimeBugsTest {
         s.runFor(500);
         assertThat(writes).allMatch(CompletableFuture::isDone);
         Member follower = s.other(leader);
-        s.cluster.crash(follower, false);
+        s.cluster.crash(follower, NodeCluster.Loss.NONE);
         follower.disk.loseTail(Long.MAX_VALUE);
         s.cluster.restart(follower);
         long sentBefore = s.network.sent;
@@ -203,7 +203,7 @@ class RuntimeBugsTest {
         NodeScenario s = new NodeScenario(23, 3, config);
         Member leader = s.awaitLeader();
         Member follower = s.other(leader);
-        s.cluster.crash(follower, false);
+        s.cluster.crash(follower, NodeCluster.Loss.NONE);
         List<CompletableFuture<byte[]>> writes = new ArrayList<>();
         for (int i = 0; i < 100; i++) {
             writes.add(leader.server.submit(SimKv.write("k" + i, "v".repeat(1_000))));

@@ -46,8 +46,15 @@ final class SimContext {
         now = time;
     }
 
+    /** {@code -Dsim.echo=true}: print each line of the trace as it happens (for replaying one seed). */
+    private static final boolean ECHO = Boolean.getBoolean("sim.echo");
+
     void note(String line) {
-        trace.addLast(String.format("%9.3f ms  %s", now / 1000.0, line));
+        String stamped = String.format("%9.3f ms  %s", now / 1000.0, line);
+        if (ECHO) {
+            System.out.println(stamped);
+        }
+        trace.addLast(stamped);
         if (trace.size() > 120) {
             trace.removeFirst();
         }

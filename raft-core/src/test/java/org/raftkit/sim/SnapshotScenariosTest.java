@@ -43,7 +43,7 @@ class SnapshotScenariosTest {
         NodeScenario s = scenario(31);
         Member leader = s.awaitLeader();
         Member follower = s.other(leader);
-        s.cluster.crash(follower, false);
+        s.cluster.crash(follower, NodeCluster.Loss.NONE);
         write(s, leader, 120, "k");
         RaftStatus leaderStatus = leader.server.status();
         assertThat(leaderStatus.firstLogIndex()).as("the leader compacted its log").isGreaterThan(50);
@@ -69,7 +69,7 @@ class SnapshotScenariosTest {
         assertThat(snapshot).isGreaterThan(60);
         String before = ((NodeKvMachine) follower.machine).digest();
 
-        s.cluster.crash(follower, false);
+        s.cluster.crash(follower, NodeCluster.Loss.NONE);
         s.cluster.restart(follower);
         s.runFor(1_000);
 
@@ -85,7 +85,7 @@ class SnapshotScenariosTest {
         Member leader = s.awaitLeader();
         write(s, leader, 70, "k");
         Member follower = s.other(leader);
-        s.cluster.crash(follower, false);
+        s.cluster.crash(follower, NodeCluster.Loss.NONE);
         var snapshots = follower.snapshots.list();
         assertThat(snapshots).hasSizeGreaterThanOrEqualTo(2);
         follower.snapshots.damage(snapshots.get(0), snapshots.get(0).sizeBytes() / 2);
@@ -103,7 +103,7 @@ class SnapshotScenariosTest {
         Member leader = s.awaitLeader();
         write(s, leader, 70, "k");
         Member follower = s.other(leader);
-        s.cluster.crash(follower, false);
+        s.cluster.crash(follower, NodeCluster.Loss.NONE);
         for (var snapshot : follower.snapshots.list()) {
             follower.snapshots.damage(snapshot, 7);
         }
@@ -136,7 +136,7 @@ class SnapshotScenariosTest {
         NodeScenario s = new NodeScenario(53, 3, CONFIG, SNAPSHOTS.withChunks(64, 4), id -> new NodeKvMachine());
         Member leader = s.awaitLeader();
         Member follower = s.other(leader);
-        s.cluster.crash(follower, false);
+        s.cluster.crash(follower, NodeCluster.Loss.NONE);
         write(s, leader, 120, "key-with-some-length-");
         SimNetwork links = s.network.links();
         links.jitterMicros = 20_000;
