@@ -5,12 +5,6 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
-
 import org.raftkit.StateMachine;
 import org.raftkit.examples.kv.KvCommand.Outcome;
 import org.raftkit.examples.kv.KvCommand.Write;
@@ -24,6 +18,8 @@ import org.raftkit.examples.kv.KvCommand.Write;
  * and changes nothing (throwing would stop the node: see {@link StateMachine}).
  *
  * <p>Called on the node's apply thread only, like every {@link StateMachine}, so it needs no locks.
+ * The map is a {@link HashTrieMap}, so {@link #snapshot()} captures it in constant time, and the
+ * snapshot thread writes the captured view while this thread applies on.
  */
 public final class KvStateMachine implements StateMachine {
 
@@ -33,7 +29,8 @@ public final class KvStateMachine implements StateMachine {
     private record Versioned(byte[] value, long revision) {
     }
 
-    private final Map<String, Versioned> map = new HashMap<>();
+    /** The keys; replaced whole by {@link #restore}. */
+    private HashTrieMap<Versioned> map = new HashTrieMap<>();
     private long lastAppliedIndex;
 
     @Override
@@ -83,34 +80,42 @@ public final class KvStateMachine implements StateMachine {
     }
 
     /**
-     * Captures the map by copying it (values are immutable and shared, so this copies references
-     * only); the copy is written later, off the apply thread. A persistent map would make the
-     * capture constant-time; a copy keeps this example simple.
+     * Captures the map in constant time, whatever its size: the apply thread freezes the current
+     * trie ({@link HashTrieMap#capture()}) and goes on applying; its later writes copy the few
+     * nodes they change instead of changing the captured ones. The returned snapshot writes the
+     * frozen view on the snapshot thread.
      */
     @Override
     public Snapshot snapshot() {
-        Map<String, Versioned> view = new HashMap<>(map);
+        HashTrieMap.View<Versioned> view = map.capture();
         long applied = lastAppliedIndex;
         return out -> write(view, applied, out);
     }
 
     /**
-     * Writes the map sorted by key, so two nodes with the same state write the same bytes:
-     * version, last applied index, entry count, then (key, revision, value) per entry.
+     * Writes the view in the map's own order, which depends only on the keys (see
+     * {@link HashTrieMap}), so two nodes with the same state write the same bytes: version, last
+     * applied index, entry count, then (key, revision, value) per entry. Snapshot thread.
      */
-    private static void write(Map<String, Versioned> map, long lastAppliedIndex, OutputStream out) throws IOException {
-        List<String> keys = new ArrayList<>(map.keySet());
-        Collections.sort(keys);
+    private static void write(HashTrieMap.View<Versioned> view, long lastAppliedIndex, OutputStream out)
+            throws IOException {
         DataOutputStream data = new DataOutputStream(out);
         data.writeInt(SNAPSHOT_VERSION);
         data.writeLong(lastAppliedIndex);
-        data.writeInt(keys.size());
-        for (String key : keys) {
-            Versioned v = map.get(key);
-            data.writeUTF(key);
-            data.writeLong(v.revision());
-            data.writeInt(v.value().length);
-            data.write(v.value());
+        data.writeInt(view.size());
+        try {
+            view.forEach((key, v) -> {
+                try {
+                    data.writeUTF(key);
+                    data.writeLong(v.revision());
+                    data.writeInt(v.value().length);
+                    data.write(v.value());
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
         }
         data.flush();
     }
@@ -129,7 +134,7 @@ public final class KvStateMachine implements StateMachine {
         if (count < 0) {
             throw new IOException("KV snapshot has a negative entry count: " + count);
         }
-        Map<String, Versioned> restored = new HashMap<>();
+        HashTrieMap<Versioned> restored = new HashTrieMap<>();
         for (int i = 0; i < count; i++) {
             String key = data.readUTF();
             long revision = data.readLong();
@@ -143,8 +148,7 @@ public final class KvStateMachine implements StateMachine {
             }
             restored.put(key, new Versioned(value, revision));
         }
-        map.clear();
-        map.putAll(restored);
+        map = restored;
         lastAppliedIndex = applied;
     }
 
