@@ -157,6 +157,28 @@ class KvStateMachineTest {
     }
 
     @Test
+    void aSnapshotEncodesEachFieldAsDataOutputDoesWhateverTheKeysCharacters() throws IOException {
+        String key = "a\u0000\u00e9\u20ac\ud83d\ude00z"; // ASCII, NUL, 2-byte, 3-byte and a surrogate pair
+        byte[] value = new byte[300_000]; // larger than the encoder's buffer
+        value[299_999] = 7;
+        kv.apply(5, KvCommand.put(key, value, Condition.NONE, 0));
+        ByteArrayOutputStream expected = new ByteArrayOutputStream();
+        java.io.DataOutputStream data = new java.io.DataOutputStream(expected);
+        data.writeInt(1);
+        data.writeLong(5);
+        data.writeInt(1);
+        data.writeUTF(key);
+        data.writeLong(5);
+        data.writeInt(value.length);
+        data.write(value);
+        assertThat(snapshot(kv)).isEqualTo(expected.toByteArray());
+
+        KvStateMachine restored = new KvStateMachine();
+        restored.restore(new ByteArrayInputStream(expected.toByteArray()));
+        assertThat(KvCommand.decodeResult(restored.query(KvCommand.get(key))).value()).isEqualTo(value);
+    }
+
+    @Test
     void aTruncatedSnapshotIsRefused() throws IOException {
         kv.apply(1, KvCommand.put("k", bytes("value"), Condition.NONE, 0));
         byte[] snap = snapshot(kv);
