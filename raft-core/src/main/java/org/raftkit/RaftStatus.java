@@ -18,7 +18,11 @@ import java.util.List;
  * @param failure      when {@code state} is {@link State#FAILED}, the error that stopped the node
  *                     (never null then); otherwise null
  * @param snapshotIndex last included index of the newest snapshot this node holds (0 if none)
- * @param firstLogIndex first index this node's log holds; entries before it are in the snapshot
+ * @param firstLogIndex first index of this node's log: the entries it reads and sends start here, and
+ *                     those before it are in the snapshot. Once compacted it is the snapshot's
+ *                     index less the trailing window (or the index after a snapshot installed from
+ *                     the leader), before and after a restart alike; storage that deletes whole
+ *                     files may still hold a few entries before it, never read again
  * @param snapshotReceivedBytes while this node receives a snapshot from the leader, the bytes of
  *                     it received so far; otherwise 0
  */

@@ -111,9 +111,16 @@ public final class RaftRuntime {
         long snapshotIndex = startFrom == null ? 0 : startFrom.index();
         RaftNode node = new RaftNode(id, members, config, logStorage, termAndVote, new SplittableRandom(seed),
                 snapshotIndex, startFrom == null ? 0 : startFrom.term());
-        LOG.info("{} starts at term {} (voted for {}), snapshot at {}, log [{}, {}], members {}, random seed {}", id,
-                termAndVote.currentTerm(), termAndVote.votedFor(), snapshotIndex, logStorage.firstIndex(),
-                logStorage.lastIndex(), node.voters(), seed);
+        if (startFrom != null) {
+            // Storage deletes whole segments, so it may still hold entries before the trailing
+            // window that the node had stopped reading before it stopped. The restarted node starts
+            // where that node's log started, not where the segment files happen to begin; the
+            // storage thread deletes what it can at its first turn, as after any snapshot.
+            node.compactLog(snapshotIndex - snapshotConfig.trailingEntries());
+        }
+        LOG.info("{} starts at term {} (voted for {}), snapshot at {}, log [{}, {}] ([{}, {}] on disk), members {}, "
+                        + "random seed {}", id, termAndVote.currentTerm(), termAndVote.votedFor(), snapshotIndex,
+                node.firstIndex(), node.lastIndex(), logStorage.firstIndex(), logStorage.lastIndex(), node.voters(), seed);
 
         this.budget = new RequestBudget(config.maxPendingRequests(), config.maxPendingBytes());
         // Room for the budget plus one full AppendEntries: a limit below one batch would drop every
@@ -124,6 +131,7 @@ public final class RaftRuntime {
         status.term = node.currentTerm();
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
+        status.firstLogIndex = node.firstIndex();
 
         // Latencies are measured on the scheduler's clock, so they are virtual under the simulator.
         this.metrics = new RuntimeMetrics(id, node.voters(), Objects.requireNonNull(metrics, "metrics"), status,

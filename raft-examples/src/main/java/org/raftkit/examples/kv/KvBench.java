@@ -163,7 +163,7 @@ final class KvBench {
     }
 
     /** Waits up to 20 s for a leader among {@code cluster}. */
-    private static RaftServer awaitLeader(List<KvNode> cluster) throws InterruptedException {
+    static RaftServer awaitLeader(List<KvNode> cluster) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
             for (KvNode node : cluster) {
@@ -185,7 +185,7 @@ final class KvBench {
         return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
     }
 
-    private static int freePort() {
+    static int freePort() {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         } catch (IOException e) {
@@ -193,7 +193,7 @@ final class KvBench {
         }
     }
 
-    private static void deleteTree(Path base) {
+    static void deleteTree(Path base) {
         try (Stream<Path> walk = Files.walk(base)) {
             walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException | CompletionException e) {
@@ -202,7 +202,7 @@ final class KvBench {
     }
 
     /** Latencies in microseconds, from any completing thread. */
-    private static final class Recorder {
+    static final class Recorder {
         private long[] values = new long[1 << 16];
         private int size;
 

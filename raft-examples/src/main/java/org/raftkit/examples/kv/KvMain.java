@@ -46,6 +46,9 @@ public final class KvMain {
               bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
                         [--fsync true|false] [--tls] [--out FILE]
               bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]
+              bench-snapshot [--mode snapshot|restart] [--keys N] [--writes 10000000] [--payload 128]
+                        [--clients 256] [--phase 10s] [--rounds 2] [--snapshot-entries N]
+                        [--snapshot-trailing 10000] [--segment-bytes 64MiB] [--dir DIR] [--out FILE]
             endpoints default to""" + " " + KvClient.DEFAULT_ENDPOINTS;
 
     private KvMain() {
@@ -77,12 +80,16 @@ public final class KvMain {
                 case "bench" -> {
                     return KvBench.run(Flags.parse("bench", rest, KvBench.FLAGS, Set.of(TlsFlags.GENERATE)), out, err);
                 }
+                case "bench-snapshot" -> {
+                    return KvSnapshotBench.run(Flags.parse("bench-snapshot", rest, KvSnapshotBench.FLAGS, Set.of()),
+                            out, err);
+                }
                 case "bench-log" -> {
                     LogBench.main(rest);
                     return 0;
                 }
                 default -> throw new Flags.UsageException("unknown command '" + command
-                        + "' (one of cluster, serve, put, get, delete, status, snapshot, bench, bench-log)");
+                        + "' (one of cluster, serve, put, get, delete, status, snapshot, bench, bench-log, bench-snapshot)");
             }
         } catch (Flags.UsageException e) {
             err.println("error: " + e.getMessage());

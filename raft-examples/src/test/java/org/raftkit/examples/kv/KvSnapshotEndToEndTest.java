@@ -12,11 +12,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.raftkit.runtime.Await;
-import org.raftkit.storage.SegmentedLogStorage;
 
 /**
  * Snapshots as an operator meets them: three real processes with small snapshot triggers, a
@@ -38,11 +36,7 @@ class KvSnapshotEndToEndTest {
     Path dir;
 
     @Test
-    void aFollowerThatMissedCompactedEntriesCatchesUpByInstallSnapshot() throws NoSuchMethodException {
-        // Installing a snapshot the log does not lead up to needs LogStorage.reset, which
-        // SegmentedLogStorage gains on the snap-storage branch; until that is merged, this cannot pass.
-        Assumptions.assumeTrue(SegmentedLogStorage.class.getMethod("reset", long.class, long.class)
-                .getDeclaringClass() == SegmentedLogStorage.class, "SegmentedLogStorage.reset is not implemented yet");
+    void aFollowerThatMissedCompactedEntriesCatchesUpByInstallSnapshot() {
         try (LocalCluster cluster = new LocalCluster(dir, 3, SMALL_TRIGGERS).startAll()) {
             String leader = cluster.awaitLeader(cluster.ids());
             String follower = cluster.ids().stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();

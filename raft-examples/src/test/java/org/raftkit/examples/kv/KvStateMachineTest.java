@@ -108,6 +108,77 @@ class KvStateMachineTest {
     }
 
     @Test
+    void writesAfterTheCaptureDoNotChangeTheCapturedSnapshot() throws IOException {
+        for (long index = 1; index <= 1_000; index++) {
+            kv.apply(index, KvCommand.put("k" + index, bytes("before"), Condition.NONE, 0));
+        }
+        byte[] expected = snapshot(kv);
+        org.raftkit.StateMachine.Snapshot captured = kv.snapshot();
+        // The apply thread goes on while the snapshot thread has not written the capture yet.
+        for (long index = 1_001; index <= 2_000; index++) {
+            String key = "k" + (index - 1_000);
+            kv.apply(index, index % 2 == 0 ? KvCommand.delete(key, Condition.NONE, 0)
+                    : KvCommand.put(key, bytes("after"), Condition.NONE, 0));
+        }
+        for (long index = 2_001; index <= 3_000; index++) {
+            kv.apply(index, KvCommand.put("new" + index, bytes("after"), Condition.NONE, 0));
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        captured.writeTo(out);
+        assertThat(out.toByteArray()).isEqualTo(expected);
+
+        KvStateMachine restored = new KvStateMachine();
+        restored.restore(new ByteArrayInputStream(out.toByteArray()));
+        assertThat(KvCommand.decodeResult(restored.query(KvCommand.get("k2"))).value()).isEqualTo(bytes("before"));
+        assertThat(KvCommand.decodeResult(restored.query(KvCommand.get("k3"))).value()).isEqualTo(bytes("before"));
+        assertThat(KvCommand.decodeResult(restored.query(KvCommand.get("new2001"))).outcome()).isEqualTo(Outcome.NOT_FOUND);
+        assertThat(KvCommand.decodeResult(kv.query(KvCommand.get("k2"))).outcome()).isEqualTo(Outcome.NOT_FOUND);
+        assertThat(KvCommand.decodeResult(kv.query(KvCommand.get("k3"))).value()).isEqualTo(bytes("after"));
+    }
+
+    @Test
+    void aLargeMapRestoresWholeAndItsCopyWritesTheSameBytes() throws IOException {
+        byte[] value = new byte[16];
+        for (long index = 1; index <= 300_000; index++) {
+            value[0] = (byte) index;
+            kv.apply(index, KvCommand.put("key-" + index, value, Condition.NONE, 0));
+        }
+        byte[] one = snapshot(kv);
+        KvStateMachine restored = new KvStateMachine();
+        restored.apply(1, KvCommand.put("only-in-the-old-state", bytes("x"), Condition.NONE, 0));
+        restored.restore(new ByteArrayInputStream(one));
+        assertThat(restored.size()).isEqualTo(300_000);
+        assertThat(KvCommand.decodeResult(restored.query(KvCommand.get("only-in-the-old-state"))).outcome())
+                .isEqualTo(Outcome.NOT_FOUND);
+        Result last = KvCommand.decodeResult(restored.query(KvCommand.get("key-300000")));
+        assertThat(last.revision()).isEqualTo(300_000);
+        assertThat(last.value()[0]).isEqualTo((byte) 300_000);
+        assertThat(snapshot(restored)).isEqualTo(one);
+    }
+
+    @Test
+    void aSnapshotEncodesEachFieldAsDataOutputDoesWhateverTheKeysCharacters() throws IOException {
+        String key = "a\u0000\u00e9\u20ac\ud83d\ude00z"; // ASCII, NUL, 2-byte, 3-byte and a surrogate pair
+        byte[] value = new byte[300_000]; // larger than the encoder's buffer
+        value[299_999] = 7;
+        kv.apply(5, KvCommand.put(key, value, Condition.NONE, 0));
+        ByteArrayOutputStream expected = new ByteArrayOutputStream();
+        java.io.DataOutputStream data = new java.io.DataOutputStream(expected);
+        data.writeInt(1);
+        data.writeLong(5);
+        data.writeInt(1);
+        data.writeUTF(key);
+        data.writeLong(5);
+        data.writeInt(value.length);
+        data.write(value);
+        assertThat(snapshot(kv)).isEqualTo(expected.toByteArray());
+
+        KvStateMachine restored = new KvStateMachine();
+        restored.restore(new ByteArrayInputStream(expected.toByteArray()));
+        assertThat(KvCommand.decodeResult(restored.query(KvCommand.get(key))).value()).isEqualTo(value);
+    }
+
+    @Test
     void aTruncatedSnapshotIsRefused() throws IOException {
         kv.apply(1, KvCommand.put("k", bytes("value"), Condition.NONE, 0));
         byte[] snap = snapshot(kv);
