@@ -202,6 +202,41 @@ class KvHttpsTest {
         assertThat(json[0]).doesNotContain("\"url\":\"http://");
     }
 
+    @Test
+    void aMissingHttpsFileIsNamedAndTheNodeDoesNotStart() throws IOException {
+        Path missing = dir.resolve("api.pem");
+        Path data = dir.resolve("never-started");
+        String raft = "127.0.0.1:" + freePort().getPort();
+        Run serve = cli("serve", "--id", "n1", "--raft", raft,
+                "--http", "127.0.0.1:" + freePort().getPort(), "--peers", "n1=" + raft, "--data", data.toString(),
+                "--tls-cert", dir.resolve("n1/tls/node.pem").toString(), "--tls-key", dir.resolve("n1/tls/node.key").toString(),
+                "--tls-ca", ca.toString(), "--http-tls-cert", missing.toString());
+        assertThat(serve.code()).as(serve.err()).isEqualTo(1);
+        assertThat(serve.err()).contains("the HTTPS certificate chain " + missing + " does not exist");
+        assertThat(data).as("nothing was opened").doesNotExist();
+    }
+
+    @Test
+    void httpsMayUseOtherFilesThanTheRaftPort() throws Exception {
+        // Plaintext Raft, HTTPS with files of its own (here n2's throwaway certificate, which names 127.0.0.1).
+        Flags f = Flags.parse("serve", new String[] {"--http-tls-cert", dir.resolve("n2/tls/node.pem").toString(),
+                "--http-tls-key", dir.resolve("n2/tls/node.key").toString(), "--http-tls-ca", ca.toString()},
+                HttpTls.FLAGS);
+        HttpTls https = HttpTls.fromFlags(f, TlsConfig.plaintext());
+        InetSocketAddress raft = freePort();
+        InetSocketAddress http = freePort();
+        try (KvNode alone = KvNode.start(new KvNode.Settings("solo", raft, http, Map.of("solo", raft),
+                dir.resolve("solo"), false, 1024, KvNode.DEFAULT_CLUSTER_ID, TlsConfig.plaintext(), https),
+                RaftConfig.defaults(), Map.of(), KvNode.loggingListener())) {
+            Await.await(DEADLINE, () -> alone.server().status().isLeader(), () -> "solo to lead");
+            HttpResponse<String> put = trusting.send(HttpRequest.newBuilder(URI.create("https://127.0.0.1:"
+                    + http.getPort() + "/v1/kv/solo")).PUT(HttpRequest.BodyPublishers.ofString("v")).timeout(DEADLINE)
+                    .build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(put.statusCode()).isEqualTo(200);
+            assertThat(put.sslSession().orElseThrow().getPeerPrincipal().getName()).isEqualTo("CN=n2");
+        }
+    }
+
     // ---------------------------------------------------------------------------------------------
 
     private record Run(int code, String out, String err) {
