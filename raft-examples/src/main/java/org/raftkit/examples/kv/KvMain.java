@@ -47,8 +47,8 @@ public final class KvMain {
               status         [--endpoints URL,…]
               snapshot       [--endpoints URL,…] [--timeout 60s]
                         a snapshot on the first node that answers, which then compacts its log
-              client flags:  [--cacert CA.pem]  the CAs to trust for https:// endpoints (instead of
-                        the JDK's default ones)
+              put, get, delete, status and snapshot also take [--cacert CA.pem]: the CAs to trust
+                        for https:// endpoints (instead of the JDK's default ones)
               bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
                         [--fsync true|false] [--tls] [--out FILE]
               bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]

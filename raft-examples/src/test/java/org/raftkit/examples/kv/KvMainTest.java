@@ -27,7 +27,8 @@ class KvMainTest {
         Run r = run("help");
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("cluster", "serve", "put", "get", "delete", "status", "snapshot", "bench",
-                "bench-log", "--snapshot-entries", "--snapshot-bytes", "--snapshot-interval", "--snapshot-trailing", "--segment-bytes");
+                "bench-log", "--snapshot-entries", "--snapshot-bytes", "--snapshot-interval", "--snapshot-trailing", "--segment-bytes",
+                "--cacert", "--http-tls-cert", "--http-tls-key", "--http-tls-ca", "https://");
         assertThat(run().code()).isEqualTo(2);
     }
 
