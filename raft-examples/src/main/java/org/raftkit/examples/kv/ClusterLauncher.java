@@ -260,13 +260,23 @@ final class ClusterLauncher {
         return null;
     }
 
-    /** The node's role from {@code /v1/status}, or null if it does not answer. */
+    /**
+     * The node's role from {@code /v1/status}, or null if it does not answer.
+     *
+     * @throws IllegalStateException if the node answers with an HTTPS certificate that is not
+     *                               accepted: waiting longer cannot help, so the launcher says why
+     */
     static String role(HttpClient http, Member m) throws InterruptedException {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(m.httpUri().resolve(KvHttpHandler.STATUS_PATH))
                     .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? Json.field(r.body(), "role") : null;
         } catch (IOException e) {
+            if (CaBundle.isCertificateFailure(e)) {
+                throw new IllegalStateException("the HTTPS certificate of " + m.id() + " at " + m.httpUri()
+                        + " is not accepted (" + CaBundle.reason(e) + "): it must come from a CA in the --tls-ca "
+                        + "bundle and name " + HOST + " (an IP subject alternative name), where cluster runs every node");
+            }
             return null;
         }
     }

@@ -70,7 +70,7 @@ final class TlsFlags {
         DevCertificates ca = reuse ? DevCertificates.openAuthority(dir)
                 : DevCertificates.createAuthority(dir, clusterId + "-throwaway-ca");
         if (!reuse) {
-            out.println("made a throwaway CA for TLS on the Raft port and HTTPS: " + ca.certificate()
+            out.println("made a throwaway CA for TLS: " + ca.certificate()
                     + " (its key is next to it: for trying TLS out only)");
         }
         Map<String, TlsConfig> configs = new LinkedHashMap<>();
