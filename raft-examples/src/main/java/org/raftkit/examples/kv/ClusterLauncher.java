@@ -26,10 +26,20 @@ import org.raftkit.transport.netty.TlsConfig;
  */
 final class ClusterLauncher {
 
-    /** Where one child node runs. */
-    record Member(String id, InetSocketAddress raft, InetSocketAddress http, Path dataDir) {
+    /**
+     * Where one child node runs.
+     *
+     * @param scheme {@code "https"} when the node serves its API over HTTPS, else {@code "http"}
+     */
+    record Member(String id, InetSocketAddress raft, InetSocketAddress http, Path dataDir, String scheme) {
+
+        /** A node that serves plain HTTP. */
+        Member(String id, InetSocketAddress raft, InetSocketAddress http, Path dataDir) {
+            this(id, raft, http, dataDir, "http");
+        }
+
         URI httpUri() {
-            return URI.create("http://" + http.getHostString() + ":" + http.getPort());
+            return URI.create(scheme + "://" + http.getHostString() + ":" + http.getPort());
         }
     }
 
@@ -43,6 +53,11 @@ final class ClusterLauncher {
     private final List<Member> members = new ArrayList<>();
     /** Each node's TLS on the Raft port, by id; plaintext for ids not in it. */
     private final Map<String, TlsConfig> tls;
+    /**
+     * The CAs the nodes' HTTPS certificates are checked against (the Raft port's trust bundle,
+     * which the nodes' API uses too), or null when the nodes serve plain HTTP.
+     */
+    private final Path httpsCa;
     private final List<Child> children = new ArrayList<>();
     private final List<String> serveFlags;
     private final PrintStream out;
@@ -63,9 +78,12 @@ final class ClusterLauncher {
                     + raftPort + ".." + (raftPort + nodes - 1) + " for " + nodes + " nodes; move one of them");
         }
         checkExistingNodes(dir, nodes);
+        // Each node's API serves HTTPS with its Raft files when TLS is on (HttpTls.sameAs).
+        this.httpsCa = this.tls.values().stream().filter(TlsConfig::enabled).map(TlsConfig::trustedCertificatesFile)
+                .findFirst().orElse(null);
         for (int i = 1; i <= nodes; i++) {
             members.add(new Member("n" + i, new InetSocketAddress(HOST, raftPort + i - 1),
-                    new InetSocketAddress(HOST, httpPort + i - 1), dir.resolve("n" + i)));
+                    new InetSocketAddress(HOST, httpPort + i - 1), dir.resolve("n" + i), httpsCa == null ? "http" : "https"));
         }
     }
 
@@ -221,7 +239,11 @@ final class ClusterLauncher {
 
     /** Polls every node's status until one says it leads; returns its id, or null at the deadline. */
     private String awaitLeader() throws InterruptedException {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+        HttpClient.Builder client = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500));
+        if (httpsCa != null) {
+            client.sslContext(CaBundle.trustOnly(httpsCa, "the trust bundle"));
+        }
+        HttpClient http = client.build();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LEADER_WAIT_MILLIS);
         while (System.nanoTime() < deadline) {
             for (Member m : members) {
@@ -238,13 +260,23 @@ final class ClusterLauncher {
         return null;
     }
 
-    /** The node's role from {@code /v1/status}, or null if it does not answer. */
+    /**
+     * The node's role from {@code /v1/status}, or null if it does not answer.
+     *
+     * @throws IllegalStateException if the node answers with an HTTPS certificate that is not
+     *                               accepted: waiting longer cannot help, so the launcher says why
+     */
     static String role(HttpClient http, Member m) throws InterruptedException {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(m.httpUri().resolve(KvHttpHandler.STATUS_PATH))
                     .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
             return r.statusCode() == 200 ? Json.field(r.body(), "role") : null;
         } catch (IOException e) {
+            if (CaBundle.isCertificateFailure(e)) {
+                throw new IllegalStateException("the HTTPS certificate of " + m.id() + " at " + m.httpUri()
+                        + " is not accepted (" + CaBundle.reason(e) + "): it must come from a CA in the --tls-ca "
+                        + "bundle and name " + HOST + " (an IP subject alternative name), where cluster runs every node");
+            }
             return null;
         }
     }
@@ -262,9 +294,19 @@ final class ClusterLauncher {
                     HOST + ":" + m.raft().getPort(), !c.process().isAlive() ? "exited" : isLeader ? "leader" : "follower");
         }
         int port = members.get(0).http().getPort();
-        out.printf("Try:  curl -XPUT localhost:%d/v1/kv/hello -d world && curl localhost:%d/v1/kv/hello%n", port,
-                members.get(members.size() - 1).http().getPort());
-        out.printf("Watch it live: http://%s:%d/ (metrics: /metrics)%n", HOST, port);
+        if (httpsCa == null) {
+            out.printf("Try:  curl -XPUT localhost:%d/v1/kv/hello -d world && curl localhost:%d/v1/kv/hello%n", port,
+                    members.get(members.size() - 1).http().getPort());
+            out.printf("Watch it live: http://%s:%d/ (metrics: /metrics)%n", HOST, port);
+        } else {
+            String cacert = "--cacert " + ClusterLauncher.shellLine(List.of(httpsCa.toString()));
+            out.printf("Try:  curl %s -XPUT %s/v1/kv/hello -d world && curl %s %s/v1/kv/hello%n", cacert,
+                    members.get(0).httpUri(), cacert, members.get(members.size() - 1).httpUri());
+            out.printf("The CLI: java -jar raft-kv.jar get hello %s --endpoints %s%n", cacert,
+                    String.join(",", members.stream().map(m -> m.httpUri().toString()).toList()));
+            out.printf("Watch it live: %s/ (metrics: /metrics; a browser trusts it once %s is imported as a CA)%n",
+                    members.get(0).httpUri(), httpsCa);
+        }
         out.printf("Then kill -9 the leader's PID (%d) and try again. Ctrl-C stops the cluster; logs are in %s/n*/node.log%n",
                 leaderPid, members.get(0).dataDir().getParent());
         out.flush();

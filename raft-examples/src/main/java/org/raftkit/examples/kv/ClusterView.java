@@ -33,7 +33,9 @@ import org.raftkit.RaftServer;
  *   <li>{@code GET /}: the live cluster view, one self-contained HTML page (no build step, nothing
  *       fetched from elsewhere) that polls {@code /v1/cluster} every second;</li>
  *   <li>{@code GET /v1/cluster}: every member's {@code /v1/status}, asked by this node (so the page
- *       needs one origin), with {@code "up":false} for a member that does not answer in time;</li>
+ *       needs one origin), with {@code "up":false} for a member that does not answer in time. When
+ *       the members serve HTTPS, this node asks over HTTPS and checks their certificates against
+ *       the CA bundle it was given, and the links to their pages are https;</li>
  *   <li>{@code GET /metrics}: the node's metrics in Prometheus' text format.</li>
  * </ul>
  * Called on an HTTP event loop; never blocks it (peers are asked asynchronously).
@@ -52,18 +54,33 @@ final class ClusterView {
     private final Map<String, InetSocketAddress> httpPeers;
     private final Supplier<String> metricsText;
     private final byte[] page;
-    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(PEER_TIMEOUT).build();
+    /** {@code "https"} when the members serve HTTPS, else {@code "http"}. */
+    private final String scheme;
+    private final HttpClient http;
+
+    /** A view of members that serve plain HTTP. */
+    ClusterView(RaftServer server, Map<String, InetSocketAddress> httpPeers, Supplier<String> metricsText) {
+        this(server, httpPeers, metricsText, null);
+    }
 
     /**
      * @param httpPeers   every member's HTTP address (this node's included), for {@code /v1/cluster};
      *                    members without one are listed without a status
      * @param metricsText the Prometheus text of this node's metrics, or null for no {@code /metrics}
+     * @param peerTrust   when the members serve HTTPS, what their certificates are checked against
+     *                    ({@link HttpTls#peerTrust()}); null when they serve plain HTTP
      */
-    ClusterView(RaftServer server, Map<String, InetSocketAddress> httpPeers, Supplier<String> metricsText) {
+    ClusterView(RaftServer server, Map<String, InetSocketAddress> httpPeers, Supplier<String> metricsText,
+                javax.net.ssl.SSLContext peerTrust) {
         this.server = server;
         this.httpPeers = Map.copyOf(httpPeers);
         this.metricsText = metricsText;
+        this.scheme = peerTrust == null ? "http" : "https";
+        HttpClient.Builder client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(PEER_TIMEOUT);
+        if (peerTrust != null) {
+            client.sslContext(peerTrust);
+        }
+        this.http = client.build();
         try (InputStream in = ClusterView.class.getResourceAsStream("cluster.html")) {
             if (in == null) {
                 throw new IllegalStateException("cluster.html is missing from the jar");
@@ -95,7 +112,10 @@ final class ClusterView {
         };
     }
 
-    /** {@code {"self":"n1","members":[{"id":"n1","http":"…","up":true,"status":{…}},…]}}, members sorted by id. */
+    /**
+     * {@code {"self":"n1","members":[{"id":"n1","http":"…","url":"…","up":true,"status":{…}},…]}},
+     * members sorted by id; {@code url} is the member's own page, {@code https://} when it serves HTTPS.
+     */
     private CompletableFuture<String> clusterJson() {
         List<CompletableFuture<String>> entries = new ArrayList<>();
         for (String id : server.status().members().stream().sorted().toList()) {
@@ -112,8 +132,9 @@ final class ClusterView {
 
     private CompletableFuture<String> member(String id) {
         InetSocketAddress address = httpPeers.get(id);
-        String head = "{\"id\":" + Json.quote(id) + ",\"http\":"
-                + Json.quote(address == null ? null : address.getHostString() + ":" + address.getPort());
+        String hostPort = address == null ? null : address.getHostString() + ":" + address.getPort();
+        String head = "{\"id\":" + Json.quote(id) + ",\"http\":" + Json.quote(hostPort)
+                + ",\"url\":" + Json.quote(hostPort == null ? null : scheme + "://" + hostPort + PAGE_PATH);
         if (id.equals(server.id())) {
             return CompletableFuture.completedFuture(head + ",\"up\":true,\"status\":"
                     + KvHttpHandler.statusJson(server.status()) + "}");
@@ -121,8 +142,8 @@ final class ClusterView {
         if (address == null) {
             return CompletableFuture.completedFuture(head + ",\"up\":false,\"error\":\"no HTTP address known\"}");
         }
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://" + address.getHostString() + ":"
-                + address.getPort() + KvHttpHandler.STATUS_PATH)).timeout(PEER_TIMEOUT).GET().build();
+        HttpRequest request = HttpRequest.newBuilder(URI.create(scheme + "://" + hostPort + KvHttpHandler.STATUS_PATH))
+                .timeout(PEER_TIMEOUT).GET().build();
         return http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8))
                 .handle((r, failure) -> {
                     if (failure == null && r.statusCode() == 200) {
@@ -140,6 +161,9 @@ final class ClusterView {
         }
         if (cause instanceof java.net.http.HttpTimeoutException) {
             return "no answer within " + PEER_TIMEOUT.toMillis() + " ms";
+        }
+        if (CaBundle.isCertificateFailure(failure)) {
+            return "its HTTPS certificate is not accepted: " + CaBundle.reason(failure);
         }
         return KvMain.describe(cause);
     }

@@ -7,6 +7,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +17,10 @@ import java.util.List;
  * {@code snapshot} against the HTTP API. It tries the endpoints in turn, moving on when a node is down or answers 503 (no
  * leader yet, busy), and keeps cycling until its deadline, so it follows the cluster through a
  * leader's crash. A 504 is never retried: the write may have happened.
+ *
+ * <p>{@code https://} endpoints are checked against {@code --cacert} (a PEM CA bundle, see
+ * {@link CaBundle}) or, without it, the JDK's default CAs. A certificate that is not accepted is
+ * a configuration mistake, not an outage: the client stops at once and says so.
  */
 final class KvClient {
 
@@ -32,23 +37,42 @@ final class KvClient {
 
     private final List<URI> endpoints;
     private final long deadlineNanos;
-    private final HttpClient http = HttpClient.newBuilder()
-            .connectTimeout(Duration.ofSeconds(1))
-            .version(HttpClient.Version.HTTP_1_1)
-            .build();
+    /** The {@code --cacert} file, or null for the JDK's default CAs. */
+    private final Path caFile;
+    private final HttpClient http;
 
+    /** A client that trusts the JDK's default CAs for https:// endpoints. */
     KvClient(List<URI> endpoints, long timeoutMillis) {
-        this.endpoints = endpoints;
-        this.deadlineNanos = System.nanoTime() + timeoutMillis * 1_000_000L;
+        this(endpoints, timeoutMillis, null);
     }
 
-    /** Parses {@code --endpoints}. */
+    /**
+     * @param caFile the PEM CAs to trust for https:// endpoints ({@code --cacert}), or null for the
+     *               JDK's default ones
+     * @throws IllegalArgumentException naming {@code --cacert} and the file if it is missing,
+     *                                  unreadable or holds no certificate
+     */
+    KvClient(List<URI> endpoints, long timeoutMillis, Path caFile) {
+        this.endpoints = endpoints;
+        this.deadlineNanos = System.nanoTime() + timeoutMillis * 1_000_000L;
+        this.caFile = caFile;
+        HttpClient.Builder builder = HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(1))
+                .version(HttpClient.Version.HTTP_1_1);
+        if (caFile != null) {
+            builder.sslContext(CaBundle.trustOnly(caFile, "--cacert"));
+        }
+        this.http = builder.build();
+    }
+
+    /** Parses {@code --endpoints}: http:// or https:// URLs separated by commas. */
     static List<URI> endpoints(String flag) {
         List<URI> uris = new ArrayList<>();
         for (String part : flag.split(",")) {
             String s = part.trim();
-            if (!s.startsWith("http://")) {
-                throw new Flags.UsageException("--endpoints must be http:// URLs separated by commas, got '" + s + "'");
+            if (!s.startsWith("http://") && !s.startsWith("https://")) {
+                throw new Flags.UsageException("--endpoints must be http:// or https:// URLs separated by commas, got '"
+                        + s + "'");
             }
             try {
                 uris.add(URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s));
@@ -101,6 +125,7 @@ final class KvClient {
     /** {@code status}: one line per endpoint; fails only if none answers. */
     void status(PrintStream out) {
         int answered = 0;
+        String certificateProblem = null;
         for (URI endpoint : endpoints) {
             try {
                 HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(endpoint.resolve(KvHttpHandler.STATUS_PATH))
@@ -115,14 +140,20 @@ final class KvClient {
                         Json.field(json, "firstLogIndex"), Json.field(json, "snapshotIndex"),
                         receiving == null ? "" : " receiving=" + receiving + "B");
             } catch (IOException e) {
-                out.printf("%-24s unreachable (%s)%n", endpoint, describe(e));
+                if (CaBundle.isCertificateFailure(e)) {
+                    certificateProblem = certificateProblem(endpoint, e);
+                    out.printf("%-24s unreachable (certificate not accepted)%n", endpoint);
+                } else {
+                    out.printf("%-24s unreachable (%s)%n", endpoint, describe(e));
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new ClientException("interrupted");
             }
         }
         if (answered == 0) {
-            throw new ClientException("no endpoint answered: " + endpoints);
+            throw new ClientException(certificateProblem != null ? certificateProblem
+                    : "no endpoint answered: " + endpoints);
         }
     }
 
@@ -179,6 +210,10 @@ final class KvClient {
                     throw new ClientException(endpoint + " did not answer in time; "
                             + (method.equals("GET") ? "try again" : "the write may or may not have happened"));
                 } catch (IOException e) {
+                    if (CaBundle.isCertificateFailure(e)) {
+                        // Retrying cannot help, and the request never reached the API.
+                        throw new ClientException(certificateProblem(endpoint, e));
+                    }
                     lastProblem = endpoint + " is unreachable (" + describe(e) + ")";
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
@@ -206,6 +241,21 @@ final class KvClient {
 
     private static String body(HttpResponse<byte[]> r) {
         return new String(r.body(), StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Why {@code endpoint}'s certificate was refused and what to do: without {@code --cacert} the
+     * usual cause is a private CA (such as the one {@code cluster --tls} makes).
+     */
+    private String certificateProblem(URI endpoint, IOException e) {
+        String reason = CaBundle.reason(e);
+        if (caFile == null) {
+            return "the HTTPS certificate of " + endpoint + " is not trusted (" + reason + "); pass the CA that "
+                    + "issued it with --cacert FILE (for 'cluster --tls': --cacert DIR/ca.pem)";
+        }
+        return "the HTTPS certificate of " + endpoint + " is not trusted by --cacert " + caFile + " (" + reason
+                + "); is it the CA that issued the node's certificate, and does the certificate name the host "
+                + endpoint.getHost() + "?";
     }
 
     private static String describe(IOException e) {

@@ -1,8 +1,12 @@
 package org.raftkit.examples.kv;
 
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -14,6 +18,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -22,6 +27,8 @@ import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpObjectDecoder;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 
 
@@ -30,7 +37,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The KV store's HTTP API (docs/OPERATIONS.md) on Netty's HTTP codec. Every node serves every request:
+ * The KV store's HTTP API (docs/OPERATIONS.md) on Netty's HTTP codec, over plain HTTP or HTTPS
+ * ({@link HttpTls}). Every node serves every request:
  * writes and linearizable reads go through {@link RaftServer}, which forwards a follower's to the
  * leader. Threads: {@code kv-http-*} event loops; requests never block them.
  */
@@ -70,6 +78,16 @@ public final class KvHttpServer implements AutoCloseable {
     /** As above, with {@code limits} on what each client may hold. */
     static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes, ClusterView view,
                               HttpLimits limits) {
+        return start(server, address, maxValueBytes, view, limits, null);
+    }
+
+    /**
+     * As above, serving HTTPS with {@code https} ({@link HttpTls#serverContext()}), or plain HTTP
+     * when it is null. On an HTTPS port a client that speaks plain HTTP gets a plain 400 saying
+     * to use https, then the connection is closed.
+     */
+    static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes, ClusterView view,
+                              HttpLimits limits, SslContext https) {
         HttpGuard.ConnectionCap cap = new HttpGuard.ConnectionCap(limits.maxConnections());
         EventLoopGroup group = new NioEventLoopGroup(2, new DefaultThreadFactory("kv-http-" + server.id(), true));
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -83,8 +101,12 @@ public final class KvHttpServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(cap);
+                        if (https != null) {
+                            // HttpGuard's request timer, below, also bounds a slow TLS handshake.
+                            ch.pipeline().addLast(new HttpsOnly(https));
+                        }
                         ch.pipeline()
-                                .addLast(cap)
                                 .addLast(new HttpServerCodec(4096, MAX_HEAD_BYTES, 8192))
                                 .addLast(new HttpGuard(limits))
                                 .addLast(new ValueSizeLimit(maxValueBytes))
@@ -93,8 +115,9 @@ public final class KvHttpServer implements AutoCloseable {
                 });
         try {
             Channel channel = bootstrap.bind(address).syncUninterruptibly().channel();
-            log.info("{} serves HTTP on http://{}:{}", server.id(), address.getHostString(),
-                    ((InetSocketAddress) channel.localAddress()).getPort());
+            String scheme = https == null ? "http" : "https";
+            log.info("{} serves {} on {}://{}:{}", server.id(), scheme.toUpperCase(java.util.Locale.ROOT), scheme,
+                    address.getHostString(), ((InetSocketAddress) channel.localAddress()).getPort());
             return new KvHttpServer(group, channel);
         } catch (Exception e) { // Netty rethrows the checked BindException undeclared
             group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -113,6 +136,46 @@ public final class KvHttpServer implements AutoCloseable {
     public void close() {
         channel.close().syncUninterruptibly();
         group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+    }
+
+    /**
+     * First on an HTTPS connection: looks at the first bytes the client sends. A TLS record puts
+     * the TLS handler in its place, which then sees those bytes too. Anything else is a client
+     * speaking plain HTTP to the HTTPS port (an http:// URL): rather than leave it to fail on a
+     * closed connection, it gets a plain-text 400 that says to use https, and the connection is
+     * closed. Event loop only.
+     */
+    static final class HttpsOnly extends ByteToMessageDecoder {
+
+        /** What a plain-HTTP client is told, as the API's JSON error. */
+        static final String MESSAGE = "this port serves HTTPS: use an https:// URL";
+
+        /** Bytes of a TLS record header, which is what {@link SslHandler#isEncrypted} looks at. */
+        private static final int RECORD_HEADER_BYTES = 5;
+
+        private final SslContext context;
+
+        HttpsOnly(SslContext context) {
+            this.context = context;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+            if (in.readableBytes() < RECORD_HEADER_BYTES) {
+                return;
+            }
+            if (SslHandler.isEncrypted(in, false)) {
+                // Removing this decoder hands the bytes it holds to the TLS handler.
+                ctx.pipeline().replace(this, "tls", context.newHandler(ctx.alloc()));
+                return;
+            }
+            in.skipBytes(in.readableBytes());
+            byte[] body = Json.error("bad_request", MESSAGE).getBytes(StandardCharsets.UTF_8);
+            String head = "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: "
+                    + body.length + "\r\nconnection: close\r\n\r\n";
+            ByteBuf response = Unpooled.wrappedBuffer(head.getBytes(StandardCharsets.US_ASCII), body);
+            ctx.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     /**

@@ -27,11 +27,15 @@ public final class KvMain {
                         [--tls | --tls-cert F --tls-key F --tls-ca F]
                         a local cluster, one process per node; Ctrl-C stops it. --tls makes a
                         throwaway CA (DIR/ca.pem) and node certificates; {id} in a file flag
-                        stands for the node's id
+                        stands for the node's id. With TLS the HTTP API is HTTPS: use the CLI
+                        with --cacert DIR/ca.pem --endpoints https://127.0.0.1:8001,…
               serve     --id n1 --raft 127.0.0.1:7001 --http 127.0.0.1:8001
                         --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data DIR
                         [--cluster-id raft-kv] [--max-value-bytes 1048576] [--http-peers n1=HOST:PORT,…]
-                        [--tls-cert CHAIN.pem --tls-key KEY.pem --tls-ca CA.pem]  (mutual TLS, Raft port)
+                        [--tls-cert CHAIN.pem --tls-key KEY.pem --tls-ca CA.pem]  (mutual TLS, Raft port;
+                        the HTTP API then serves HTTPS with the same files, no client certificates)
+                        [--http-tls-cert F] [--http-tls-key F] [--http-tls-ca F]  (other files for HTTPS;
+                        --http-tls-ca: the CAs the cluster view trusts for peers' HTTPS)
                         [tuning]
               tuning:   [--fsync true] [--election-timeout-min 150ms] [--election-timeout-max 300ms]
                         [--heartbeat-interval 50ms] [--snapshot-entries 100000] [--snapshot-bytes 64MiB]
@@ -43,6 +47,8 @@ public final class KvMain {
               status         [--endpoints URL,…]
               snapshot       [--endpoints URL,…] [--timeout 60s]
                         a snapshot on the first node that answers, which then compacts its log
+              put, get, delete, status and snapshot also take [--cacert CA.pem]: the CAs to trust
+                        for https:// endpoints (instead of the JDK's default ones)
               bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
                         [--fsync true|false] [--tls] [--out FILE]
               bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]
@@ -141,17 +147,19 @@ public final class KvMain {
 
     private static int serve(String[] args) throws InterruptedException {
         Flags f = Flags.parse("serve", args, with(RaftFlags.NAMES, "id", "raft", "http", "peers", "data",
-                "cluster-id", "max-value-bytes", "exit-with", "http-peers", "tls-cert", "tls-key", "tls-ca"));
+                "cluster-id", "max-value-bytes", "exit-with", "http-peers", "tls-cert", "tls-key", "tls-ca",
+                "http-tls-cert", "http-tls-key", "http-tls-ca"));
         f.expectPositional();
         org.raftkit.RaftConfig config = RaftFlags.config(f);
         KvNode.LogSettings logSettings = RaftFlags.logSettings(f);
         KvNode.Settings settings;
         try {
+            TlsConfig tls = TlsFlags.fromFiles(f, f.required("id"));
             settings = new KvNode.Settings(f.required("id"), Flags.address("raft", f.required("raft")),
                     Flags.address("http", f.required("http")), Flags.peers("peers", f.required("peers")),
                     Path.of(f.required("data")), RaftFlags.fsync(f),
                     f.integer("max-value-bytes", KvNode.DEFAULT_MAX_VALUE_BYTES, 1, KvNode.MAX_VALUE_BYTES),
-                    f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID), TlsFlags.fromFiles(f, f.required("id")));
+                    f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID), tls, HttpTls.fromFlags(f, tls));
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException(e.getMessage());
         }
@@ -233,15 +241,16 @@ public final class KvMain {
 
     private static int client(String command, String[] args, PrintStream out) {
         Flags f = Flags.parse(command, args, switch (command) {
-            case "put" -> Set.of("endpoints", "timeout", "if-match", "if-none-match");
-            case "get" -> Set.of("endpoints", "timeout", "consistency");
-            case "delete" -> Set.of("endpoints", "timeout", "if-match");
-            case "snapshot" -> Set.of("endpoints", "timeout");
-            default -> Set.of("endpoints");
+            case "put" -> Set.of("endpoints", "timeout", "if-match", "if-none-match", "cacert");
+            case "get" -> Set.of("endpoints", "timeout", "consistency", "cacert");
+            case "delete" -> Set.of("endpoints", "timeout", "if-match", "cacert");
+            case "snapshot" -> Set.of("endpoints", "timeout", "cacert");
+            default -> Set.of("endpoints", "cacert");
         });
+        String cacert = f.string("cacert", null);
         // A snapshot writes the whole state to disk: give it longer than a single write.
         KvClient client = new KvClient(KvClient.endpoints(f.string("endpoints", KvClient.DEFAULT_ENDPOINTS)),
-                f.millis("timeout", command.equals("snapshot") ? 60_000 : 10_000));
+                f.millis("timeout", command.equals("snapshot") ? 60_000 : 10_000), cacert == null ? null : Path.of(cacert));
         switch (command) {
             case "put" -> {
                 f.expectPositional("KEY", "VALUE");

@@ -62,10 +62,20 @@ public final class KvNode implements AutoCloseable {
      * @param maxValueBytes largest value a PUT may carry, in bytes
      * @param clusterId     id shared by every member
      * @param tls           how the Raft port is secured: plaintext or mutual TLS
+     * @param https         how the HTTP API is served: plain HTTP or HTTPS (no client certificates)
      */
     public record Settings(String id, InetSocketAddress raftAddress, InetSocketAddress httpAddress,
                            Map<String, InetSocketAddress> peers, Path dataDir, boolean fsync, int maxValueBytes,
-                           String clusterId, TlsConfig tls) {
+                           String clusterId, TlsConfig tls, HttpTls https) {
+
+        /** Settings whose HTTP API uses the Raft port's files: HTTPS when {@code tls} is on ({@link HttpTls#sameAs}). */
+        public Settings(String id, InetSocketAddress raftAddress, InetSocketAddress httpAddress,
+                        Map<String, InetSocketAddress> peers, Path dataDir, boolean fsync, int maxValueBytes,
+                        String clusterId, TlsConfig tls) {
+            this(id, raftAddress, httpAddress, peers, dataDir, fsync, maxValueBytes, clusterId, tls,
+                    HttpTls.sameAs(java.util.Objects.requireNonNull(tls, "tls")));
+        }
+
         public Settings {
             if (!peers.containsKey(id)) {
                 throw new IllegalArgumentException("--peers must include this node's own id " + id + ": " + peers.keySet());
@@ -80,6 +90,7 @@ public final class KvNode implements AutoCloseable {
             }
             peers = Map.copyOf(peers);
             java.util.Objects.requireNonNull(tls, "tls");
+            java.util.Objects.requireNonNull(https, "https");
         }
     }
 
@@ -135,10 +146,16 @@ public final class KvNode implements AutoCloseable {
      * Like {@link #start(Settings, RaftConfig, Map, RaftListener)}, keeping the log as {@code logSettings}
      * says. Snapshots live in {@code <data>/snapshots} ({@link FileSnapshotStore}, fsync'd as the
      * log is); the log in {@code <data>/log} is compacted behind them.
+     *
+     * @throws IllegalArgumentException naming the file if an HTTPS file is missing or unreadable,
+     *                                  before anything is opened
      */
     public static KvNode start(Settings s, RaftConfig config, LogSettings logSettings,
                                Map<String, InetSocketAddress> httpPeers, RaftListener listener) {
         SnapshotConfig snapshots = logSettings.snapshots();
+        // HTTPS files are read first, so a bad one stops the node before anything is opened.
+        io.netty.handler.ssl.SslContext httpsContext = s.httpAddress() == null ? null : s.https().serverContext();
+        javax.net.ssl.SSLContext peerTrust = s.httpAddress() == null ? null : s.https().peerTrust();
         PrometheusMeterRegistry registry = s.httpAddress() == null ? null
                 : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         RaftMetrics metrics = registry == null ? RaftMetrics.NONE : new MicrometerMetrics(registry);
@@ -190,11 +207,12 @@ public final class KvNode implements AutoCloseable {
                 Map<String, InetSocketAddress> members = new java.util.HashMap<>(httpPeers);
                 members.putIfAbsent(s.id(), s.httpAddress());
                 httpServer = KvHttpServer.start(server, s.httpAddress(), s.maxValueBytes(),
-                        new ClusterView(server, members, registry::scrape));
+                        new ClusterView(server, members, registry::scrape, peerTrust), HttpLimits.DEFAULTS, httpsContext);
             }
-            log.info("{} started: raft {} ({}), http {}, data {}, fsync {}, snapshots every {} entries, {} bytes or {} ms "
+            log.info("{} started: raft {} ({}), http {} ({}), data {}, fsync {}, snapshots every {} entries, {} bytes or {} ms "
                             + "keeping {} entries behind", s.id(), s.raftAddress(),
                     s.tls().enabled() ? "mutual TLS" : "plaintext", s.httpAddress() == null ? "off" : s.httpAddress(),
+                    s.https().enabled() ? "HTTPS" : "plain HTTP",
                     s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)", snapshots.everyEntries(), snapshots.everyBytes(),
                     snapshots.intervalMillis(), snapshots.trailingEntries());
             return new KvNode(server, httpServer);

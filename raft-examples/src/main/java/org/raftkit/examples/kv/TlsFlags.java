@@ -16,7 +16,10 @@ import org.raftkit.transport.netty.tls.DevCertificates.NodeFiles;
  * The TLS flags of {@code serve}, {@code cluster} and {@code bench}: mutual TLS on the Raft port
  * from {@code --tls-cert}, {@code --tls-key} and {@code --tls-ca} (PEM files; see
  * {@link TlsConfig#mutual}), or, for {@code cluster --tls} and {@code bench --tls}, throwaway
- * certificates made on the spot by {@link DevCertificates}.
+ * certificates made on the spot by {@link DevCertificates}. A node with an HTTP API serves it
+ * over HTTPS with the same files ({@link HttpTls#sameAs}); the throwaway node certificates name
+ * {@code 127.0.0.1} and {@code localhost}, where {@code cluster} puts every node's API, so an HTTPS
+ * client that trusts {@code ca.pem} accepts them.
  */
 final class TlsFlags {
 
@@ -67,7 +70,7 @@ final class TlsFlags {
         DevCertificates ca = reuse ? DevCertificates.openAuthority(dir)
                 : DevCertificates.createAuthority(dir, clusterId + "-throwaway-ca");
         if (!reuse) {
-            out.println("made a throwaway CA for TLS on the Raft port: " + ca.certificate()
+            out.println("made a throwaway CA for TLS: " + ca.certificate()
                     + " (its key is next to it: for trying TLS out only)");
         }
         Map<String, TlsConfig> configs = new LinkedHashMap<>();

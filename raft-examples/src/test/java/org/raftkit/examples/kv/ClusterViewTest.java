@@ -85,7 +85,8 @@ class ClusterViewTest {
         String json = get(1, "/v1/cluster").body();
         assertThat(json).startsWith("{\"self\":\"n2\",\"members\":[{\"id\":\"n1\"");
         assertThat(json).contains("\"id\":\"n2\"", "\"up\":true,\"status\":{\"id\":\"n1\"");
-        assertThat(json).containsPattern("\"id\":\"n3\",\"http\":\"127.0.0.1:1\",\"up\":false,\"error\":\"[^\"]+\"");
+        assertThat(json).containsPattern("\"id\":\"n3\",\"http\":\"127.0.0.1:1\",\"url\":\"http://127.0.0.1:1/\","
+                + "\"up\":false,\"error\":\"[^\"]+\"");
     }
 
     @Test

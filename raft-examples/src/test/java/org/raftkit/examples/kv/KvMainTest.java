@@ -27,7 +27,8 @@ class KvMainTest {
         Run r = run("help");
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("cluster", "serve", "put", "get", "delete", "status", "snapshot", "bench",
-                "bench-log", "--snapshot-entries", "--snapshot-bytes", "--snapshot-interval", "--snapshot-trailing", "--segment-bytes");
+                "bench-log", "--snapshot-entries", "--snapshot-bytes", "--snapshot-interval", "--snapshot-trailing", "--segment-bytes",
+                "--cacert", "--http-tls-cert", "--http-tls-key", "--http-tls-ca", "https://");
         assertThat(run().code()).isEqualTo(2);
     }
 
@@ -59,8 +60,27 @@ class KvMainTest {
                 "--peers", "n1=127.0.0.1:7001", "--data", "x", "--tls-cert", "c.pem").err())
                 .contains("TLS needs all of --tls-cert, --tls-key and --tls-ca; --tls-key is missing");
         assertThat(run("cluster", "--tls", "--tls-ca", "ca.pem").err()).contains("give either it or --tls-cert");
+        assertThat(run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
+                "--peers", "n1=127.0.0.1:7001", "--data", "x", "--http-tls-cert", "api.pem").err())
+                .contains("HTTPS needs a certificate, a key and a CA bundle").contains("--http-tls-key is missing");
+        assertThat(run("get", "k", "--cacert").err()).contains("flag --cacert needs a value");
         assertThat(run("cluster", "--tls-cert", "a.pem", "--tls-key", "a.key", "--tls-ca", "ca.pem").err())
                 .contains("put {id} in --tls-cert");
+    }
+
+    @Test
+    void httpsUsesTheRaftPortsFilesUnlessAnHttpFlagReplacesOne() {
+        org.raftkit.transport.netty.TlsConfig raft = org.raftkit.transport.netty.TlsConfig.mutual(
+                java.nio.file.Path.of("n1.pem"), java.nio.file.Path.of("n1.key"), java.nio.file.Path.of("ca.pem"));
+        assertThat(HttpTls.fromFlags(Flags.parse("serve", new String[0], HttpTls.FLAGS), raft))
+                .isEqualTo(HttpTls.sameAs(raft));
+        HttpTls replaced = HttpTls.fromFlags(Flags.parse("serve", new String[] {"--http-tls-cert", "api.pem"},
+                HttpTls.FLAGS), raft);
+        assertThat(replaced.certificateChainFile()).isEqualTo(java.nio.file.Path.of("api.pem"));
+        assertThat(replaced.privateKeyFile()).isEqualTo(raft.privateKeyFile());
+        assertThat(replaced.trustedCertificatesFile()).isEqualTo(raft.trustedCertificatesFile());
+        assertThat(HttpTls.fromFlags(Flags.parse("serve", new String[0], HttpTls.FLAGS),
+                org.raftkit.transport.netty.TlsConfig.plaintext()).enabled()).isFalse();
     }
 
     @Test
