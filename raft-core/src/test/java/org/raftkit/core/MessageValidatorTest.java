@@ -94,7 +94,7 @@ class MessageValidatorTest {
     private static RaftLog logCommittedTo3() {
         MemoryLogStorage storage = new MemoryLogStorage();
         storage.append(List.of(e(1, 1), e(2, 1), e(3, 2), e(4, 2), e(5, 3)));
-        RaftLog log = new RaftLog(storage, 0, 0);
+        RaftLog log = new RaftLog(storage, 0, 0, Configuration.EMPTY);
         log.commitTo(3);
         return log;
     }
