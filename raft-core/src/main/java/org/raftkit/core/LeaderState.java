@@ -11,8 +11,10 @@ import org.raftkit.core.Configuration.Member;
  * after election): one {@link Progress} per other member of the latest configuration (voters and
  * learners alike, thesis §4.2.1), and the ReadIndex round counter.
  *
- * <p>Invariant: the progress map holds exactly the members of the latest configuration other than
- * this node ({@link #checkMembers}); it follows every configuration the leader appends.
+ * <p>Invariant: the progress map holds every member of the latest configuration other than this
+ * node, and nobody else except, until C<sub>new</sub> commits, the members C<sub>new</sub> removed
+ * ({@link #checkMembers}): they go on receiving the log so they learn of C<sub>new</sub>, stop
+ * counting themselves as voters, and stay quiet (thesis §4.2.2).
  */
 final class LeaderState {
 
@@ -41,23 +43,24 @@ final class LeaderState {
         return progress.values();
     }
 
-    /** The leader appended configuration {@code c}: replicate to its new members, stop sending to those gone. */
-    void trackMembers(Configuration c) {
-        trackMembers(c, node.log.lastIndex() + 1);
+    /**
+     * The leader appended configuration {@code c} at {@code index}: replicate to its new members
+     * too, starting with that entry (a probe that finds their log shorter backs off from there).
+     * Members it removes stay until {@link #dropNonMembers} (C<sub>new</sub> committed).
+     */
+    void trackMembers(Configuration c, long nextIndex) {
+        for (Member m : c.allMembers()) {
+            if (!m.id().equals(node.id) && !progress.containsKey(m.id())) {
+                progress.put(m.id(), new Progress(m.id(), nextIndex, node.config.maxInflightMessages(),
+                        node.config.maxInflightBytes()));
+            }
+        }
+        votersOf = null; // the cached voter arrays name Progress objects: rebuild them
     }
 
-    private void trackMembers(Configuration c, long nextIndex) {
-        Map<String, Progress> kept = new LinkedHashMap<>();
-        for (Member m : c.allMembers()) {
-            if (m.id().equals(node.id)) {
-                continue;
-            }
-            Progress pr = progress.get(m.id());
-            kept.put(m.id(), pr != null ? pr : new Progress(m.id(), nextIndex, node.config.maxInflightMessages(),
-                    node.config.maxInflightBytes()));
-        }
-        progress.clear();
-        progress.putAll(kept);
+    /** The latest configuration {@code c} is committed: stop replicating to servers outside it. */
+    void dropNonMembers(Configuration c) {
+        progress.keySet().removeIf(peer -> !c.contains(peer));
         votersOf = null; // the cached voter arrays name Progress objects: rebuild them
     }
 
@@ -160,15 +163,21 @@ final class LeaderState {
         return active;
     }
 
-    void checkMembers(Configuration c) {
+    /**
+     * @param c        the latest configuration
+     * @param previous the one before it, whose members may still be replicated to while {@code c}
+     *                 is not committed; null once it is
+     */
+    void checkMembers(Configuration c, Configuration previous) {
         for (Member m : c.allMembers()) {
             if (!m.id().equals(node.id) && !progress.containsKey(m.id())) {
                 throw new IllegalStateException(node.id + ": no progress for member " + m.id() + " of " + c);
             }
         }
         for (String peer : progress.keySet()) {
-            if (!c.contains(peer)) {
-                throw new IllegalStateException(node.id + ": progress for " + peer + ", not a member of " + c);
+            if (!c.contains(peer) && (previous == null || !previous.contains(peer))) {
+                throw new IllegalStateException(node.id + ": progress for " + peer + ", not a member of " + c
+                        + (previous == null ? "" : " nor of " + previous));
             }
         }
     }

@@ -200,7 +200,7 @@ public final class Membership {
     private long append(Configuration c) {
         long index = node.log.lastIndex() + 1;
         node.log.append(Entry.configuration(index, node.currentTerm, c.encode()));
-        node.leader.trackMembers(c);
+        node.leader.trackMembers(c, index);
         node.replication.entriesAppended();
         return index;
     }
@@ -235,6 +235,7 @@ public final class Membership {
             }
             return;
         }
+        node.leader.dropNonMembers(latest);
         if (requestIndex != 0) {
             completed.add(new ChangeCompleted(requestIndex, latestIndex, latest));
             LOG.info("{} completed the configuration change at index {}: {}", node.id, latestIndex, latest);
@@ -268,7 +269,10 @@ public final class Membership {
                 throw new IllegalStateException(node.id + ": more than one configuration change in flight: "
                         + history);
             }
-            node.leader.checkMembers(current());
+            long latestIndex = history.latestIndex();
+            Configuration previous = latestIndex > node.log.commitIndex()
+                    ? history.at(latestIndex - 1).configuration() : null;
+            node.leader.checkMembers(current(), previous);
         }
     }
 }

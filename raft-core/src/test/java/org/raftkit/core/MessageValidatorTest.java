@@ -132,6 +132,27 @@ class MessageValidatorTest {
     }
 
     @Test
+    void configurationEntriesMustDecodeAndNameAVoter() {
+        byte[] good = Configuration.ofVoters(List.of("n1", "n2")).encode();
+        byte[] noVoter = Configuration.of(List.of(Configuration.Member.learner("n1", ""))).encode();
+        byte[] truncated = java.util.Arrays.copyOf(good, good.length - 1);
+        assertThat(MessageValidator.check(ae(2, 0, 0, List.of(Entry.configuration(1, 2, good)), 0))).isNull();
+        for (byte[] bad : List.of(noVoter, truncated, new byte[0])) {
+            assertThat(MessageValidator.check(ae(2, 0, 0, List.of(Entry.configuration(1, 2, bad)), 0)))
+                    .isEqualTo(Reason.MALFORMED_CONFIGURATION);
+        }
+    }
+
+    @Test
+    void timeoutNowOnlyFromTheLeader() {
+        org.raftkit.message.TimeoutNow t = new org.raftkit.message.TimeoutNow("a", "b", 3);
+        assertThat(MessageValidator.check(t)).isNull();
+        assertThat(MessageValidator.checkTimeoutNow(t, "a")).isNull();
+        assertThat(MessageValidator.checkTimeoutNow(t, "c")).isEqualTo(Reason.TIMEOUT_NOW_NOT_FROM_LEADER);
+        assertThat(MessageValidator.checkTimeoutNow(t, null)).isEqualTo(Reason.TIMEOUT_NOW_NOT_FROM_LEADER);
+    }
+
+    @Test
     void readRoundsAndReadAnswers() {
         assertThat(MessageValidator.checkReadRound(new HeartbeatReply("a", "b", 3, 7), 7)).isNull();
         assertThat(MessageValidator.checkReadRound(new HeartbeatReply("a", "b", 3, 8), 7))
