@@ -48,11 +48,13 @@ final class ConfigurationHistory {
         return base;
     }
 
-    /** How many configuration entries lie above {@code index}. */
-    int countAbove(long index) {
+    /** How many configuration entries of {@code term} lie above {@code index}. */
+    int countAbove(long index, long term, java.util.function.LongUnaryOperator termAt) {
         int n = 0;
         for (int i = entries.size() - 1; i >= 0 && entries.get(i).index() > index; i--) {
-            n++;
+            if (termAt.applyAsLong(entries.get(i).index()) == term) {
+                n++;
+            }
         }
         return n;
     }

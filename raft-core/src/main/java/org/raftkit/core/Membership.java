@@ -264,8 +264,10 @@ public final class Membership {
             throw new IllegalStateException(node.id + ": " + node.role + " but not a voter of " + current());
         }
         if (node.role == Role.LEADER) {
-            // One change at a time: at most one configuration above the commit index.
-            if (history.countAbove(node.log.commitIndex()) > 1) {
+            // One change at a time: this leader appended at most one configuration it has not seen
+            // committed. (Entries of earlier leaders may be above its commit index too: C_old,new
+            // and C_new both, when the last leader died just after appending C_new.)
+            if (history.countAbove(node.log.commitIndex(), node.currentTerm, node.log::term) > 1) {
                 throw new IllegalStateException(node.id + ": more than one configuration change in flight: "
                         + history);
             }
