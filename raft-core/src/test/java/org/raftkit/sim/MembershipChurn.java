@@ -166,7 +166,38 @@ final class MembershipChurn {
         }
         ctx.note("churn: " + leader.id + " " + what + ": " + (r.isAccepted() ? "accepted at " + r.index()
                 : r.refusal() + " (" + r.detail() + ")"));
+        if (r.isAccepted() && random.nextBoolean()) {
+            eagerSecondChange(leader, r.index(), target);
+        }
         cluster.afterInput(leader);
+    }
+
+    /**
+     * An eager operator sends the next change as soon as the first is accepted, naming the new
+     * configuration's index: one change at a time, so it must be refused while the first is in flight.
+     */
+    private void eagerSecondChange(SimNode leader, long firstIndex, List<Member> first) {
+        List<Member> next = new ArrayList<>(first);
+        Member learner = null;
+        for (Member m : first) {
+            if (m.kind() == Kind.LEARNER) {
+                learner = m;
+            }
+        }
+        if (learner != null) {
+            next.remove(learner); // remove a learner: valid on its own, whatever the first change was
+        } else if (first.size() > MIN_VOTERS) {
+            next.remove(next.size() - 1);
+        } else {
+            return;
+        }
+        Membership.ChangeResult r = leader.core.proposeConfigurationChange(firstIndex, next);
+        ctx.note("churn: " + leader.id + " eager second change to " + next + ": " + (r.isAccepted()
+                ? "accepted at " + r.index() : r.refusal()));
+        if (r.refusal() != Membership.Refusal.CHANGE_IN_PROGRESS) {
+            throw new IllegalStateException("a second change while the one at " + firstIndex
+                    + " is in flight was answered " + r);
+        }
     }
 
     /** The up, unpaused leader of the highest term, or null. */
