@@ -29,6 +29,9 @@ package org.raftkit;
  *                                 {@link CommandTooLargeException}. The transport must carry an
  *                                 AppendEntries holding one such entry ({@code RaftServer.Builder.build}
  *                                 checks)
+ * @param maxPromotionLagEntries   how far behind the leader's last index a learner may be and still be
+ *                                 promoted to voter (thesis §4.2.1: a voter that must first catch up
+ *                                 would stall commitment); 0 requires it to hold the whole log
  */
 public record RaftConfig(
         long tickMillis,
@@ -45,7 +48,8 @@ public record RaftConfig(
         int maxPendingRequests,
         long maxPendingBytes,
         long requestTimeoutMillis,
-        long maxCommandBytes) {
+        long maxCommandBytes,
+        long maxPromotionLagEntries) {
 
     public static final long DEFAULT_TICK_MILLIS = 10;
     public static final long DEFAULT_ELECTION_TIMEOUT_MIN_MILLIS = 150;
@@ -66,7 +70,14 @@ public record RaftConfig(
      */
     public static final long DEFAULT_MAX_COMMAND_BYTES = 4L << 20;
 
+    /** A learner within this many entries of the leader may become a voter: a few round trips' worth. */
+    public static final long DEFAULT_MAX_PROMOTION_LAG_ENTRIES = 1_000;
+
     public RaftConfig {
+        if (maxPromotionLagEntries < 0) {
+            throw new IllegalArgumentException("maxPromotionLagEntries must not be negative, was "
+                    + maxPromotionLagEntries);
+        }
         positive("tickMillis", tickMillis);
         positive("electionTimeoutMinMillis", electionTimeoutMinMillis);
         positive("heartbeatIntervalMillis", heartbeatIntervalMillis);
@@ -107,7 +118,8 @@ public record RaftConfig(
                 DEFAULT_ELECTION_TIMEOUT_MAX_MILLIS, DEFAULT_HEARTBEAT_INTERVAL_MILLIS, true, true,
                 DEFAULT_MAX_APPEND_ENTRIES, DEFAULT_MAX_APPEND_BYTES, DEFAULT_MAX_INFLIGHT_MESSAGES,
                 DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_APPLY_BATCH_BYTES, DEFAULT_MAX_PENDING_REQUESTS,
-                DEFAULT_MAX_PENDING_BYTES, DEFAULT_REQUEST_TIMEOUT_MILLIS, DEFAULT_MAX_COMMAND_BYTES);
+                DEFAULT_MAX_PENDING_BYTES, DEFAULT_REQUEST_TIMEOUT_MILLIS, DEFAULT_MAX_COMMAND_BYTES,
+                DEFAULT_MAX_PROMOTION_LAG_ENTRIES);
     }
 
     /** Election timeout lower bound in ticks. */
@@ -128,61 +140,65 @@ public record RaftConfig(
     public RaftConfig withTickMillis(long v) {
         return new RaftConfig(v, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis, preVote,
                 checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes,
+                maxPromotionLagEntries);
     }
 
     public RaftConfig withElectionTimeoutMillis(long min, long max) {
         return new RaftConfig(tickMillis, min, max, heartbeatIntervalMillis, preVote, checkQuorum, maxAppendEntries,
                 maxAppendBytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes, maxPendingRequests,
-                maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
+                maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
     }
 
     public RaftConfig withHeartbeatIntervalMillis(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, v, preVote, checkQuorum,
                 maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
     }
 
     public RaftConfig withPreVote(boolean v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 v, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes,
+                maxPromotionLagEntries);
     }
 
     public RaftConfig withCheckQuorum(boolean v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, v, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes,
+                maxPromotionLagEntries);
     }
 
     public RaftConfig withMaxAppend(int entries, long bytes) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, entries, bytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
     }
 
     public RaftConfig withMaxInflight(int messages, long bytes) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, messages, bytes, maxApplyBatchBytes,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
     }
 
     public RaftConfig withMaxApplyBatchBytes(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes, v,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
     }
 
     public RaftConfig withMaxPending(int requests, long bytes) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, requests, bytes, requestTimeoutMillis, Math.min(maxCommandBytes, bytes));
+                maxApplyBatchBytes, requests, bytes, requestTimeoutMillis, Math.min(maxCommandBytes, bytes),
+                maxPromotionLagEntries);
     }
 
     public RaftConfig withRequestTimeoutMillis(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, v, maxCommandBytes);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, v, maxCommandBytes, maxPromotionLagEntries);
     }
 
     /**
@@ -192,7 +208,15 @@ public record RaftConfig(
     public RaftConfig withMaxCommandBytes(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, v);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, v,
+                maxPromotionLagEntries);
+    }
+
+    /** How far behind the leader a learner may be and still be promoted to voter. */
+    public RaftConfig withMaxPromotionLagEntries(long v) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, v);
     }
 
     private static void positive(String name, long value) {

@@ -6,11 +6,14 @@ import java.util.Set;
 import org.raftkit.Role;
 import org.raftkit.message.RequestVote;
 import org.raftkit.message.RequestVoteReply;
+import org.raftkit.message.TimeoutNow;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Leader election (§5.2), the election restriction (§5.4.1) and PreVote (thesis §9.6).
+ * Leader election (§5.2), the election restriction (§5.4.1), PreVote (thesis §9.6), and the
+ * election a leadership transfer asks for (thesis §3.10). A candidate asks the voters of its latest
+ * configuration, both parts while joint, and wins with a majority of each (thesis §4.3).
  */
 final class Election {
 
@@ -42,21 +45,53 @@ final class Election {
         if (tallyDecided()) {
             return;
         }
-        for (String peer : node.peers) {
-            node.send(new RequestVote(node.id, peer, nextTerm, node.log.lastIndex(), node.log.lastTerm(), true));
+        for (String peer : node.membership.current().allVoters()) {
+            if (!peer.equals(node.id)) {
+                node.send(new RequestVote(node.id, peer, nextTerm, node.log.lastIndex(), node.log.lastTerm(), true));
+            }
         }
     }
 
     /** §5.2: increment currentTerm, vote for self, send RequestVote RPCs to all other servers. */
     void campaign() {
+        campaign(false);
+    }
+
+    /**
+     * @param transfer whether leadership transfer asked for this election (thesis §3.10): its
+     *                 RequestVotes say so, and voters that hear from the old leader answer them
+     */
+    private void campaign(boolean transfer) {
         node.becomeCandidate();
         node.tally.grant(node.id);
         if (tallyDecided()) {
             return;
         }
-        for (String peer : node.peers) {
-            node.send(new RequestVote(node.id, peer, node.currentTerm, node.log.lastIndex(), node.log.lastTerm(), false));
+        for (String peer : node.membership.current().allVoters()) {
+            if (!peer.equals(node.id)) {
+                node.send(new RequestVote(node.id, peer, node.currentTerm, node.log.lastIndex(), node.log.lastTerm(),
+                        false, transfer));
+            }
         }
+    }
+
+    /**
+     * TimeoutNow (thesis §3.10): our leader has brought our log up to date and asks us to campaign
+     * at once, without PreVote. Only the leader of our term may ask, and only a voter campaigns.
+     */
+    void handleTimeoutNow(TimeoutNow t) {
+        MessageValidator.Reason invalid = MessageValidator.checkTimeoutNow(t, node.leaderId);
+        if (invalid != null) {
+            node.refuse(t, invalid);
+            return;
+        }
+        if (!node.membership.canCampaign()) {
+            LOG.info("{} ignored TimeoutNow from {} at term {} (not a voter of {})", node.id, t.from(), t.term(),
+                    node.membership.current());
+            return;
+        }
+        LOG.info("{} campaigns at once: TimeoutNow from leader {} at term {}", node.id, t.from(), t.term());
+        campaign(true);
     }
 
     /**
@@ -147,14 +182,14 @@ final class Election {
                 && (node.config.checkQuorum() || node.config.preVote());
     }
 
-    /** Votes received in one campaign. */
+    /** Votes received in one campaign, counted against the candidate's configuration. */
     static final class Tally {
-        private final int voters;
+        private final Configuration configuration;
         private final Set<String> granted = new HashSet<>();
         private final Set<String> rejected = new HashSet<>();
 
-        Tally(int voters) {
-            this.voters = voters;
+        Tally(Configuration configuration) {
+            this.configuration = configuration;
         }
 
         void grant(String from) {
@@ -170,7 +205,7 @@ final class Election {
         }
 
         Quorum.VoteResult result() {
-            return Quorum.voteResult(voters, granted.size(), rejected.size());
+            return Quorum.voteResult(configuration, granted, rejected);
         }
     }
 }

@@ -5,6 +5,7 @@ import java.util.List;
 import org.raftkit.message.AppendEntries;
 import org.raftkit.message.AppendEntriesReply;
 import org.raftkit.message.Entry;
+import org.raftkit.message.EntryType;
 import org.raftkit.message.Heartbeat;
 import org.raftkit.message.HeartbeatReply;
 import org.raftkit.message.InstallSnapshot;
@@ -12,6 +13,7 @@ import org.raftkit.message.InstallSnapshotReply;
 import org.raftkit.message.RaftMessage;
 import org.raftkit.message.ReadIndexReply;
 import org.raftkit.message.RequestVote;
+import org.raftkit.message.TimeoutNow;
 
 /**
  * Defence in depth (issue 15): the checks every incoming message passes before the core acts on
@@ -76,7 +78,11 @@ public final class MessageValidator {
          * A term more than {@link #MAX_TERM_JUMP} above the receiver's: no run of elections gets
          * there, while one message adopted from a liar could exhaust the term space for good.
          */
-        TERM_JUMP_TOO_LARGE
+        TERM_JUMP_TOO_LARGE,
+        /** A configuration entry whose payload does not decode ({@link Configuration#decode}), or names no voter. */
+        MALFORMED_CONFIGURATION,
+        /** A TimeoutNow from a node that is not this node's leader in the current term (thesis §3.10). */
+        TIMEOUT_NOW_NOT_FROM_LEADER
     }
 
     private MessageValidator() {
@@ -131,7 +137,8 @@ public final class MessageValidator {
         if (m instanceof InstallSnapshotReply r) {
             return indexInRange(r.lastIncludedIndex()) && r.nextOffset() >= 0 ? null : Reason.INDEX_OUT_OF_RANGE;
         }
-        // RequestVoteReply and ReadIndexRequest carry nothing but the term to check.
+        // RequestVoteReply, ReadIndexRequest and TimeoutNow carry nothing but the term to check here;
+        // TimeoutNow's sender is checked against the leader by its handler.
         return null;
     }
 
@@ -161,6 +168,9 @@ public final class MessageValidator {
             }
             if (e.term() < previousTerm) {
                 return Reason.ENTRY_TERMS_DECREASE;
+            }
+            if (e.type() == EntryType.CONFIGURATION && !isValidConfiguration(e.data())) {
+                return Reason.MALFORMED_CONFIGURATION;
             }
             previousTerm = e.term();
         }
@@ -226,6 +236,23 @@ public final class MessageValidator {
     static Reason checkAgainstLeaderLog(AppendEntriesReply r, long leaderLastIndex) {
         long claimed = r.success() ? r.matchIndex() : r.prevLogIndex();
         return claimed > leaderLastIndex ? Reason.REPLY_BEYOND_LEADER_LOG : null;
+    }
+
+    /**
+     * Whether a configuration entry's payload is one a leader could have written: it decodes, and
+     * names at least one voter (no change may remove the last one, thesis §4.1).
+     */
+    static boolean isValidConfiguration(byte[] data) {
+        try {
+            return !Configuration.decode(data).voters().isEmpty();
+        } catch (Configuration.MalformedConfigurationException e) {
+            return false;
+        }
+    }
+
+    /** A follower's check of a TimeoutNow: only its leader may ask it to campaign (thesis §3.10). */
+    static Reason checkTimeoutNow(TimeoutNow t, String leaderId) {
+        return t.from().equals(leaderId) ? null : Reason.TIMEOUT_NOW_NOT_FROM_LEADER;
     }
 
     /** Whether {@code term} raises {@code currentTerm} by more than {@link #MAX_TERM_JUMP}. */

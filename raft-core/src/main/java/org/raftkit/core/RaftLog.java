@@ -62,14 +62,20 @@ final class RaftLog {
     private long snapshotIndex;
     private long snapshotTerm;
 
+    /** The configurations in this log (thesis §4.1), kept in step with every change to it. */
+    private final ConfigurationHistory configurations;
+
     /**
      * @param storage       the log as it is on disk
      * @param snapshotIndex last included index of the newest snapshot the state machine starts
      *                      from (0 if none); the storage must hold the entry at it, or start right
      *                      after it (the runtime repairs storage before building the core)
      * @param snapshotTerm  its term
+     * @param configuration the configuration at {@code snapshotIndex} (the snapshot's, or the one the
+     *                      cluster was built with when there is no snapshot); configuration entries
+     *                      after it are read from storage
      */
-    RaftLog(LogStorage storage, long snapshotIndex, long snapshotTerm) {
+    RaftLog(LogStorage storage, long snapshotIndex, long snapshotTerm, Configuration configuration) {
         this.storage = storage;
         long first = storage.firstIndex();
         long last = storage.lastIndex();
@@ -86,6 +92,22 @@ final class RaftLog {
         // Entries in the snapshot (and before the log's first one) are committed and applied.
         this.commitIndex = snapshotIndex;
         this.applyHandedOutIndex = snapshotIndex;
+        this.configurations = new ConfigurationHistory(snapshotIndex, configuration);
+        // The configurations after the snapshot are in the entries: read them once, in batches.
+        for (long from = Math.max(snapshotIndex + 1, first); from <= last; ) {
+            List<Entry> batch = storage.entries(from, last + 1, CONFIGURATION_SCAN_BYTES);
+            for (Entry e : batch) {
+                configurations.onAppended(e);
+            }
+            from = batch.get(batch.size() - 1).index() + 1;
+        }
+    }
+
+    /** Bytes read per batch when scanning the log for configurations at start. */
+    private static final long CONFIGURATION_SCAN_BYTES = 4L << 20;
+
+    ConfigurationHistory configurations() {
+        return configurations;
     }
 
     long firstIndex() {
@@ -156,6 +178,7 @@ final class RaftLog {
     void append(Entry entry) {
         assert entry.index() == lastIndex() + 1 : entry + " after " + lastIndex();
         unstable.add(entry);
+        configurations.onAppended(entry);
     }
 
     /**
@@ -188,11 +211,13 @@ final class RaftLog {
         }
         for (int i = skip; i < entries.size(); i++) {
             unstable.add(entries.get(i));
+            configurations.onAppended(entries.get(i));
         }
         return prevLogIndex + entries.size();
     }
 
     private void truncateFrom(long index) {
+        configurations.truncateFrom(index); // an uncommitted configuration goes: the one before is back (§4.1)
         if (index >= unstableOffset) {
             unstable.subList((int) (index - unstableOffset), unstable.size()).clear();
         } else {
@@ -349,6 +374,7 @@ final class RaftLog {
         }
         logStartTerm = term(to);
         logStart = to + 1;
+        configurations.compactTo(to);
         return to;
     }
 
@@ -368,7 +394,7 @@ final class RaftLog {
      * entries following it. Discard the entire log." Either way the state machine is then reset
      * from the snapshot, so everything up to its index counts as committed and applied.
      */
-    Install installSnapshot(long index, long term) {
+    Install installSnapshot(long index, long term, Configuration configuration) {
         if (index <= commitIndex) {
             return Install.NOTHING;
         }
@@ -386,6 +412,8 @@ final class RaftLog {
         }
         commitIndex = index;
         applyHandedOutIndex = index;
+        configurations.install(index, configuration == null ? configurations.at(index).configuration() : configuration,
+                result == Install.DISCARDED);
         return result;
     }
 

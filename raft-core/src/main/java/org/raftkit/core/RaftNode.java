@@ -5,11 +5,9 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.random.RandomGenerator;
 
 import org.raftkit.RaftConfig;
@@ -26,6 +24,7 @@ import org.raftkit.message.ReadIndexReply;
 import org.raftkit.message.ReadIndexRequest;
 import org.raftkit.message.RequestVote;
 import org.raftkit.message.RequestVoteReply;
+import org.raftkit.message.TimeoutNow;
 import org.raftkit.spi.LogStorage;
 import org.raftkit.spi.TermVoteStore.TermAndVote;
 import org.slf4j.Logger;
@@ -46,12 +45,20 @@ import org.slf4j.LoggerFactory;
  * {@code becomePreCandidate}, {@code becomeCandidate}, {@code becomeLeader}) are here; elections
  * and votes (§5.2, §5.4.1, PreVote) in {@link Election}; AppendEntries, heartbeats and commitment
  * (§5.3, §5.4.2) in {@link Replication}; ReadIndex (thesis §6.4) in {@link ReadIndex}; log
- * compaction and InstallSnapshot (§7, Figure 13) in {@link Snapshots}.
+ * compaction and InstallSnapshot (§7, Figure 13) in {@link Snapshots}; membership changes, joint
+ * consensus and learners (thesis chapter 4) in {@link Membership}; leadership transfer (thesis
+ * §3.10) in {@link LeadershipTransfer}.
  */
 public final class RaftNode {
 
     /** {@link #propose} result: this node is not the leader; nothing was appended. */
     public static final long NOT_LEADER = -1;
+
+    /**
+     * {@link #propose} result: this node leads but is handing leadership over (thesis §3.10);
+     * nothing was appended. Retry at the new leader.
+     */
+    public static final long TRANSFERRING_LEADERSHIP = -2;
 
     /** {@link #readIndex} result. */
     public enum ReadAccepted {
@@ -65,10 +72,6 @@ public final class RaftNode {
 
     final String id;
     final RaftConfig config;
-    /** Every voting member including this node, in a fixed order. */
-    final List<String> voters;
-    /** The voters other than this node. */
-    final List<String> peers;
     final RandomGenerator random;
     final RaftLog log;
 
@@ -95,6 +98,14 @@ public final class RaftNode {
     final Replication replication;
     final ReadIndex reads;
     final Snapshots snapshots;
+    final Membership membership;
+
+    /** The leadership transfer this node started and that has not ended, or null (thesis §3.10). */
+    LeadershipTransfer transfer;
+    final List<LeadershipTransfer.Outcome> transferOutcomes = new ArrayList<>();
+    /** The latest configuration as last reported in a Ready, to notice a change. */
+    private Configuration reportedConfiguration;
+    private long reportedConfigurationIndex = -1;
 
     // Outputs collected until the next ready().
     private boolean termAndVoteChanged;
@@ -121,9 +132,10 @@ public final class RaftNode {
     private long appliedIndex;
 
     /**
-     * Builds a node from its durable state.
+     * Builds a node of a cluster with fixed voters from its durable state. The voters are the
+     * configuration at index 0; configuration entries in the log replace it.
      *
-     * @param id          this node's id; must be one of {@code voters}
+     * @param id          this node's id
      * @param voters      every voting member of the cluster
      * @param config      timeouts and limits
      * @param storage     the log as it is on disk; the core only reads it
@@ -136,7 +148,8 @@ public final class RaftNode {
     }
 
     /**
-     * Builds a node from its durable state and the snapshot its state machine starts from.
+     * Builds a node of a cluster with fixed voters from its durable state and the snapshot its
+     * state machine starts from; the voters stand for the configuration at the snapshot's index.
      *
      * @param snapshotIndex last included index of that snapshot (0 if none): everything up to it is
      *                      committed and applied. The storage must hold the entry at it, or start
@@ -145,18 +158,25 @@ public final class RaftNode {
      */
     public RaftNode(String id, Collection<String> voters, RaftConfig config, LogStorage storage,
                     TermAndVote termAndVote, RandomGenerator random, long snapshotIndex, long snapshotTerm) {
+        this(id, fixedVoters(id, voters), config, storage, termAndVote, random, snapshotIndex, snapshotTerm);
+    }
+
+    /**
+     * Builds a node from its durable state, the snapshot its state machine starts from and the
+     * configuration at that snapshot's index (thesis §4.1); configuration entries after it are read
+     * from the log. A node that is not a voter of its latest configuration, or has none
+     * ({@link Configuration#EMPTY}: it waits to be added), never campaigns.
+     *
+     * @param configuration the configuration at {@code snapshotIndex} (at index 0 without a snapshot:
+     *                      the cluster's initial members)
+     */
+    public RaftNode(String id, Configuration configuration, RaftConfig config, LogStorage storage,
+                    TermAndVote termAndVote, RandomGenerator random, long snapshotIndex, long snapshotTerm) {
         this.id = Objects.requireNonNull(id, "id");
         this.config = Objects.requireNonNull(config, "config");
-        Set<String> members = new LinkedHashSet<>(voters);
-        if (!members.contains(id)) {
-            throw new IllegalArgumentException("node " + id + " is not among the voters " + voters);
-        }
-        this.voters = List.copyOf(members);
-        List<String> others = new ArrayList<>(members);
-        others.remove(id);
-        this.peers = List.copyOf(others);
         this.random = Objects.requireNonNull(random, "random");
-        this.log = new RaftLog(storage, snapshotIndex, snapshotTerm);
+        this.log = new RaftLog(storage, snapshotIndex, snapshotTerm, Objects.requireNonNull(configuration,
+                "configuration"));
         this.currentTerm = termAndVote.currentTerm();
         this.votedFor = termAndVote.votedFor();
         this.appliedIndex = log.applyHandedOutIndex();
@@ -166,6 +186,14 @@ public final class RaftNode {
         this.replication = new Replication(this);
         this.reads = new ReadIndex(this);
         this.snapshots = new Snapshots(this);
+        this.membership = new Membership(this);
+    }
+
+    private static Configuration fixedVoters(String id, Collection<String> voters) {
+        if (!voters.contains(id)) {
+            throw new IllegalArgumentException("node " + id + " is not among the voters " + voters);
+        }
+        return Configuration.ofVoters(List.copyOf(voters));
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -175,12 +203,21 @@ public final class RaftNode {
     /** Advances logical time by one tick (config.tickMillis). */
     public void tick() {
         reads.onTick();
+        if (transfer != null) {
+            transfer.onTick();
+        }
         if (role == Role.LEADER) {
             tickLeader();
         } else {
             electionTimeout.tick();
             if (electionTimeout.fired()) {
-                election.onElectionTimeout();
+                if (membership.canCampaign()) {
+                    election.onElectionTimeout();
+                } else {
+                    // A learner, a removed server or one waiting to be added never campaigns (thesis
+                    // §4.2.2); the timer still runs, for inLeaderLease.
+                    electionTimeout.reset(randomElectionTimeoutTicks());
+                }
             }
         }
     }
@@ -205,11 +242,14 @@ public final class RaftNode {
     }
 
     /**
-     * Handles a message from a peer. Messages from unknown nodes, stale ones and invalid ones (see
-     * {@link MessageValidator}; counted in {@link #rejectedMessages()}) are dropped.
+     * Handles a message from a peer. Stale messages and invalid ones (see {@link MessageValidator};
+     * counted in {@link #rejectedMessages()}) are dropped. A message from a server outside this
+     * node's configuration is handled (thesis §4.1: a new server hears from a leader it does not
+     * know yet; a candidate may use a configuration this node has not seen); a leader drops replies
+     * from servers that are not members of its configuration.
      */
     public void step(RaftMessage m) {
-        if (!m.to().equals(id) || !voters.contains(m.from()) || m.from().equals(id)) {
+        if (!m.to().equals(id) || m.from().equals(id)) {
             LOG.debug("{} dropped {} (not a message between members for this node)", id, m);
             return;
         }
@@ -258,6 +298,8 @@ public final class RaftNode {
             snapshots.handleInstallSnapshot(is);
         } else if (m instanceof InstallSnapshotReply r) {
             snapshots.handleReply(r);
+        } else if (m instanceof TimeoutNow t) {
+            election.handleTimeoutNow(t);
         }
     }
 
@@ -270,7 +312,8 @@ public final class RaftNode {
      */
     private boolean onHigherTerm(RaftMessage m) {
         if (m instanceof RequestVote rv) {
-            if (election.inLeaderLease()) {
+            // A transfer's election was asked for by the leader (thesis §3.10): not a disruption.
+            if (election.inLeaderLease() && !rv.transfer()) {
                 // A node that hears from a leader ignores elections (thesis §4.2.3): a server that
                 // was cut off, or removed, must not depose a leader the others still follow.
                 LOG.debug("{} ignored {} at term {} from {} (heard from leader {} within the minimum election timeout)",
@@ -324,16 +367,45 @@ public final class RaftNode {
      * Appends a command if this node is leader (Figure 2, Leaders: "If command received from
      * client: append entry to local log").
      *
-     * @return the new entry's index (its term is {@link #currentTerm()}), or {@link #NOT_LEADER}
+     * @return the new entry's index (its term is {@link #currentTerm()}), {@link #NOT_LEADER}, or
+     *         {@link #TRANSFERRING_LEADERSHIP} while this leader hands leadership over
      */
     public long propose(byte[] command) {
         if (role != Role.LEADER) {
             return NOT_LEADER;
         }
+        if (transfer != null) {
+            return TRANSFERRING_LEADERSHIP;
+        }
         long index = log.lastIndex() + 1;
         log.append(Entry.command(index, currentTerm, command));
         replication.entriesAppended();
         return index;
+    }
+
+    /**
+     * Asks to change the configuration to {@code members} (thesis §4.3): voters and learners, with
+     * their addresses. Accepted only on a leader that has committed an entry of its term, when no
+     * other change is in flight and the latest configuration is at {@code expectedIndex}; a new
+     * voter must be a learner that has caught up. See {@link Membership} for the rules.
+     *
+     * @param expectedIndex the index of the configuration the caller read ({@link #configurationIndex()}),
+     *                      so that of two racing changes the second is refused
+     * @param members       the whole configuration wanted (C<sub>new</sub>)
+     * @return accepted with the index of the first entry of the change, or refused with a reason;
+     *         the change is done when a Ready's {@link Ready.MembershipNews#changesCompleted()}
+     *         names that index
+     */
+    public Membership.ChangeResult proposeConfigurationChange(long expectedIndex, List<Configuration.Member> members) {
+        return membership.propose(expectedIndex, members);
+    }
+
+    /**
+     * Hands leadership to {@code target}, a voter (thesis §3.10). Proposals are refused meanwhile;
+     * the transfer ends as a {@link LeadershipTransfer.Outcome} in a later Ready.
+     */
+    public LeadershipTransfer.TransferRequest transferLeadership(String target) {
+        return LeadershipTransfer.start(this, target);
     }
 
     /**
@@ -381,7 +453,15 @@ public final class RaftNode {
      * {@link Ready.SnapshotWork#installed()}.
      */
     public void onSnapshotReceived(long index, long term, String leader) {
-        snapshots.onReceived(index, term, leader);
+        snapshots.onReceived(index, term, leader, null);
+    }
+
+    /**
+     * As {@link #onSnapshotReceived(long, long, String)}, for a snapshot that carries the
+     * configuration at its index: installing it makes that the configuration in force there.
+     */
+    public void onSnapshotReceived(long index, long term, String leader, Configuration configuration) {
+        snapshots.onReceived(index, term, leader, Objects.requireNonNull(configuration, "configuration"));
     }
 
     /** The driver reports that the state machine has applied every entry up to {@code index}. */
@@ -396,10 +476,14 @@ public final class RaftNode {
 
     /** Collects the outputs produced since the last call. Never null; may be {@link Ready#isEmpty()}. */
     public Ready ready() {
+        if (transfer != null) {
+            transfer.maybeSendTimeoutNow();
+        }
         if (role == Role.LEADER) {
             replication.flush();
             reads.flush();
         }
+        Ready.MembershipNews membershipNews = takeMembershipNews();
         Ready.SoftState soft = null;
         if (softStateChanged) {
             soft = new Ready.SoftState(role, currentTerm, leaderId);
@@ -427,11 +511,26 @@ public final class RaftNode {
         }
         if (soft == null && hard == null && toPersist.isEmpty() && committed.isEmpty() && messages.isEmpty()
                 && messagesAfterPersist.isEmpty() && readStates.isEmpty() && failedReads.isEmpty()
-                && snapshotWork == null) {
+                && snapshotWork == null && membershipNews == null) {
             return Ready.EMPTY;
         }
         return new Ready(soft, hard, toPersist, drain(messages), drain(messagesAfterPersist), committed,
-                drain(readStates), drain(failedReads), snapshotWork);
+                drain(readStates), drain(failedReads), snapshotWork, membershipNews);
+    }
+
+    private Ready.MembershipNews takeMembershipNews() {
+        Configuration latest = membership.current();
+        long latestIndex = log.configurations().latestIndex();
+        Ready.ConfigurationState changed = null;
+        if (latest != reportedConfiguration || latestIndex != reportedConfigurationIndex) {
+            reportedConfiguration = latest;
+            reportedConfigurationIndex = latestIndex;
+            changed = new Ready.ConfigurationState(latestIndex, latest);
+        }
+        if (changed == null && membership.completed.isEmpty() && transferOutcomes.isEmpty()) {
+            return null;
+        }
+        return new Ready.MembershipNews(changed, drain(membership.completed), drain(transferOutcomes));
     }
 
     private static <T> List<T> drain(List<T> list) {
@@ -462,6 +561,9 @@ public final class RaftNode {
         role = Role.FOLLOWER;
         tally = null;
         leaderId = newLeader;
+        if (transfer != null && newLeader != null) {
+            transfer.onLeader(newLeader);
+        }
         electionTimeout.reset(randomElectionTimeoutTicks());
         if (!Objects.equals(leaderWas, newLeader)) {
             reads.failForwarded();
@@ -481,7 +583,7 @@ public final class RaftNode {
         }
         role = Role.PRE_CANDIDATE;
         leaderId = null;
-        tally = new Election.Tally(voters.size());
+        tally = new Election.Tally(membership.current());
         electionTimeout.reset(randomElectionTimeoutTicks());
         reads.failForwarded();
         softStateChanged = true;
@@ -506,7 +608,7 @@ public final class RaftNode {
         termAndVoteChanged = true;
         role = Role.CANDIDATE;
         leaderId = null;
-        tally = new Election.Tally(voters.size());
+        tally = new Election.Tally(membership.current());
         electionTimeout.reset(randomElectionTimeoutTicks());
         reads.failForwarded();
         softStateChanged = true;
@@ -521,6 +623,10 @@ public final class RaftNode {
         leaderId = id;
         tally = null;
         leader = new LeaderState(this, log.lastIndex() + 1);
+        membership.onBecameLeader();
+        if (transfer != null) {
+            transfer.onLeader(id); // a transfer this node started, and it won the election after all
+        }
         heartbeatTimeout.reset();
         electionTimeout.reset(config.electionTimeoutMinTicks());
         softStateChanged = true;
@@ -619,8 +725,39 @@ public final class RaftNode {
         return appliedIndex;
     }
 
+    /** The voters of this node's latest configuration (both parts while joint), in order. */
     public List<String> voters() {
-        return voters;
+        return List.copyOf(membership.current().allVoters());
+    }
+
+    /** The configuration this node uses: the latest in its log, committed or not (thesis §4.1). */
+    public Configuration configuration() {
+        return membership.current();
+    }
+
+    /**
+     * The index of the entry holding {@link #configuration()} (the snapshot's index, or 0, when the
+     * log holds no configuration entry after it): what {@link #proposeConfigurationChange} expects.
+     */
+    public long configurationIndex() {
+        return log.configurations().latestIndex();
+    }
+
+    /**
+     * The configuration in force at {@code index}, which must be at or after this node's snapshot
+     * (what a snapshot taken at {@code index} carries).
+     */
+    public Configuration configurationAt(long index) {
+        if (index < log.configurations().base().index()) {
+            throw new IllegalArgumentException("configuration at " + index + " is before this node's snapshot at "
+                    + log.configurations().base().index());
+        }
+        return log.configurations().at(index).configuration();
+    }
+
+    /** The leadership transfer this node has started and not finished, or null. */
+    public String transferTarget() {
+        return transfer == null ? null : transfer.target();
     }
 
     /** Term of the entry at {@code index}, or -1 if this node does not hold it. */
@@ -643,7 +780,8 @@ public final class RaftNode {
 
     /** The leader's view of a follower's matchIndex, or -1 when not leader (for tests). */
     public long matchIndexOf(String peer) {
-        return leader == null ? -1 : leader.progress(peer).matchIndex;
+        Progress pr = leader == null ? null : leader.progress(peer);
+        return pr == null ? -1 : pr.matchIndex;
     }
 
     /**
@@ -663,6 +801,10 @@ public final class RaftNode {
         }
         if (leader != null) {
             leader.checkInvariants();
+        }
+        membership.checkInvariants();
+        if (transfer != null && role != Role.LEADER && leaderId != null) {
+            throw new IllegalStateException(id + ": transfer " + transfer + " outlived hearing of leader " + leaderId);
         }
     }
 

@@ -103,8 +103,8 @@ final class ReadIndex {
             return;
         }
         long readIndex = node.log.commitIndex();
-        if (node.voters.size() == 1) {
-            complete(read, readIndex); // a single node is its own majority
+        if (node.leader.aloneIsQuorum()) {
+            complete(read, readIndex); // a single voter is its own majority
             return;
         }
         waitingForQuorum.addLast(new PendingRead(read.context, read.origin, readIndex, node.leader.readRound() + 1));

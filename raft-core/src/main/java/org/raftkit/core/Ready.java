@@ -33,6 +33,10 @@ import org.raftkit.spi.TermVoteStore.TermAndVote;
  *   <li>Answer each {@link #readStates()} once applied has reached its read index; fail each of
  *       {@link #failedReads()} (the node could not confirm a read; the caller may retry).</li>
  * </ol>
+ * {@link #membership()} is news, not work: it may be acted on at any point (a new configuration's
+ * addresses told to the transport before this Ready's messages are sent, so that messages to new
+ * members reach them). Committed configuration entries also appear among
+ * {@link #committedEntries()}; the state machine skips them.
  *
  * @param softState            the role and leader if they changed, else null (for listeners and status)
  * @param termAndVote          currentTerm and votedFor to save durably if they changed, else null
@@ -43,21 +47,44 @@ import org.raftkit.spi.TermVoteStore.TermAndVote;
  * @param readStates           linearizable reads that became safe
  * @param failedReads          contexts of reads this node gave up on
  * @param snapshots            snapshot work (see {@link SnapshotWork}), or null when there is none
+ * @param membership           configuration news and results of membership requests (see
+ *                             {@link MembershipNews}), or null when there are none
  */
 public record Ready(SoftState softState, TermAndVote termAndVote, List<Entry> entriesToPersist,
                     List<RaftMessage> messages, List<RaftMessage> messagesAfterPersist,
                     List<Entry> committedEntries, List<ReadState> readStates, List<Long> failedReads,
-                    SnapshotWork snapshots) {
+                    SnapshotWork snapshots, MembershipNews membership) {
 
     /** The Ready with nothing to do, handed out instead of allocating one. */
     static final Ready EMPTY = new Ready(null, null, List.of(), List.of(), List.of(), List.of(), List.of(), List.of(),
-            null);
+            null, null);
 
     /** Whether there is anything at all to do. */
     public boolean isEmpty() {
         return softState == null && termAndVote == null && entriesToPersist.isEmpty() && messages.isEmpty()
                 && messagesAfterPersist.isEmpty() && committedEntries.isEmpty() && readStates.isEmpty()
-                && failedReads.isEmpty() && snapshots == null;
+                && failedReads.isEmpty() && snapshots == null && membership == null;
+    }
+
+    /**
+     * What changed about membership (thesis chapter 4, §3.10).
+     *
+     * @param configuration    the configuration this node now uses, if it changed (an entry appended
+     *                         or truncated, a snapshot installed), else null. It is in use at once,
+     *                         committed or not (thesis §4.1); its addresses are where to reach its members
+     * @param changesCompleted changes this leader saw through (C<sub>new</sub> committed), by the index
+     *                         {@code proposeConfigurationChange} returned
+     * @param transfers        leadership transfers this node started that ended
+     */
+    public record MembershipNews(ConfigurationState configuration, List<Membership.ChangeCompleted> changesCompleted,
+                                 List<LeadershipTransfer.Outcome> transfers) {
+    }
+
+    /**
+     * A configuration and the index of the log entry holding it (the snapshot's index, or 0, for one
+     * that came with a snapshot or the node's construction).
+     */
+    public record ConfigurationState(long index, Configuration configuration) {
     }
 
     /**

@@ -56,8 +56,7 @@ final class Replication {
         if (!sendPending && !commitAdvanced) {
             return; // commitUnknown is only ever set together with sendPending
         }
-        for (String peer : node.peers) {
-            Progress pr = node.leader.progress(peer);
+        for (Progress pr : node.leader.followers()) {
             boolean sentAny = false;
             // A probe confirming a loss goes out even empty: it asks about matchIndex itself.
             while (sendAppend(pr, pr.confirmingLoss)) {
@@ -118,8 +117,7 @@ final class Replication {
     void onHeartbeatTimeout() {
         broadcastHeartbeat(node.leader.readRound());
         long last = node.log.lastIndex();
-        for (String peer : node.peers) {
-            Progress pr = node.leader.progress(peer);
+        for (Progress pr : node.leader.followers()) {
             node.snapshots.onHeartbeat(pr);
             if (pr.matchIndex >= last || pr.matchIndex != pr.matchAtLastHeartbeat) {
                 pr.stalledHeartbeats = 0;
@@ -137,8 +135,8 @@ final class Replication {
     }
 
     void broadcastHeartbeat(long readRound) {
-        for (String peer : node.peers) {
-            sendHeartbeat(node.leader.progress(peer), readRound);
+        for (Progress pr : node.leader.followers()) {
+            sendHeartbeat(pr, readRound);
         }
     }
 
@@ -255,6 +253,10 @@ final class Replication {
             return;
         }
         Progress pr = node.leader.progress(r.from());
+        if (pr == null) {
+            LOG.debug("{} dropped {} (not a member of {})", node.id, r, node.membership.current());
+            return;
+        }
         pr.recentActive = true;
         if (pr.state == Progress.State.SNAPSHOT) {
             // Answers to AppendEntries sent before the snapshot: an acknowledgement still counts,
@@ -379,6 +381,9 @@ final class Replication {
             return;
         }
         Progress pr = node.leader.progress(r.from());
+        if (pr == null) {
+            return; // not a member (any more)
+        }
         pr.recentActive = true;
         pr.probeSent = false; // a probe may have been lost; the next flush sends another
         // A full window is freed only by AppendEntries replies (thesis §10.2.2: pipelining within a
@@ -403,6 +408,7 @@ final class Replication {
             node.log.commitTo(n);
             commitAdvanced = true;
             node.reads.onCommitAdvanced();
+            node.membership.onCommitAdvanced(); // may append C_new, or step down (thesis §4.3)
         }
     }
 }

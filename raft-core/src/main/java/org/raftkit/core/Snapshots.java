@@ -52,6 +52,9 @@ final class Snapshots {
             return;
         }
         Progress pr = node.leader.progress(r.from());
+        if (pr == null) {
+            return; // not a member (any more)
+        }
         pr.recentActive = true;
         if (pr.state != Progress.State.SNAPSHOT || r.lastIncludedIndex() != pr.pendingSnapshot) {
             return; // about an older transfer
@@ -111,16 +114,18 @@ final class Snapshots {
     /**
      * The driver has a whole, checked snapshot from {@code leader} durable here: rules 6 to 8. The
      * log is kept after the snapshot's entry if it holds that entry, else discarded; the state
-     * machine is reset from the snapshot; the leader hears once that is durable.
+     * machine is reset from the snapshot; the configuration at the snapshot's index becomes the one
+     * it carries (null: the driver's snapshots carry none, and the configuration this node knows at
+     * that index stays); the leader hears once that is durable.
      */
-    void onReceived(long index, long term, String leader) {
-        RaftLog.Install result = node.log.installSnapshot(index, term);
+    void onReceived(long index, long term, String leader, Configuration configuration) {
+        RaftLog.Install result = node.log.installSnapshot(index, term, configuration);
         if (result != RaftLog.Install.NOTHING) {
             node.installed = new Ready.Installed(index, term, result == RaftLog.Install.DISCARDED);
             LOG.info("{} installed the snapshot at index {} term {} from {} ({} the log)", node.id, index, term, leader,
                     result == RaftLog.Install.DISCARDED ? "discarding" : "keeping the rest of");
         }
-        if (node.voters.contains(leader) && !leader.equals(node.id)) {
+        if (!leader.equals(node.id)) {
             node.send(new InstallSnapshotReply(node.id, leader, node.currentTerm, index, 0, true));
         }
     }

@@ -12,8 +12,8 @@ import java.util.Objects;
  *
  * @param index position in the log, starting at 1
  * @param term  the leader's term when the entry was created
- * @param type  command or no-op
- * @param data  the command's bytes; empty for a no-op
+ * @param type  command, no-op or configuration
+ * @param data  the command's bytes; empty for a no-op; the encoded configuration for a configuration
  */
 public record Entry(long index, long term, EntryType type, byte[] data) {
 
@@ -43,6 +43,11 @@ public record Entry(long index, long term, EntryType type, byte[] data) {
         return new Entry(index, term, EntryType.NO_OP, EMPTY);
     }
 
+    /** A configuration entry; {@code encoded} is {@code Configuration.encode()}'s output. */
+    public static Entry configuration(long index, long term, byte[] encoded) {
+        return new Entry(index, term, EntryType.CONFIGURATION, encoded);
+    }
+
     /** Size counted against byte limits: the data plus a fixed overhead. */
     public long sizeBytes() {
         return (long) data.length + OVERHEAD_BYTES;
@@ -61,6 +66,7 @@ public record Entry(long index, long term, EntryType type, byte[] data) {
 
     @Override
     public String toString() {
-        return "Entry{" + index + "@" + term + (type == EntryType.NO_OP ? " no-op" : " " + data.length + "B") + "}";
+        return "Entry{" + index + "@" + term + (type == EntryType.NO_OP ? " no-op"
+                : type == EntryType.CONFIGURATION ? " configuration" : " " + data.length + "B") + "}";
     }
 }

@@ -8,5 +8,10 @@ public enum EntryType {
      * The empty entry a new leader appends at the start of its term. Committing it commits every
      * earlier entry (§5.4.2, Figure 8) and lets the leader serve ReadIndex reads (§6.4).
      */
-    NO_OP
+    NO_OP,
+    /**
+     * A cluster configuration (thesis §4.1), its data the form of {@code Configuration.encode()}.
+     * A server uses the latest one in its log, committed or not; the state machine never sees it.
+     */
+    CONFIGURATION
 }

@@ -7,7 +7,7 @@ package org.raftkit.message;
  */
 public sealed interface RaftMessage extends Message
         permits RequestVote, RequestVoteReply, AppendEntries, AppendEntriesReply, Heartbeat, HeartbeatReply,
-        ReadIndexRequest, ReadIndexReply, InstallSnapshot, InstallSnapshotReply {
+        ReadIndexRequest, ReadIndexReply, InstallSnapshot, InstallSnapshotReply, TimeoutNow {
 
     /** The sender's term ({@code currentTerm}), or for a PreVote the term it would campaign in. */
     long term();

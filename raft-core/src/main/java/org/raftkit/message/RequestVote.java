@@ -11,7 +11,14 @@ package org.raftkit.message;
  * @param lastLogIndex index of candidate's last log entry (§5.4)
  * @param lastLogTerm  term of candidate's last log entry (§5.4)
  * @param preVote      true for a PreVote
+ * @param transfer     true in an election started by {@link TimeoutNow} (thesis §3.10): the old leader
+ *                     asked for it, so voters that still hear from that leader do not ignore it
  */
-public record RequestVote(String from, String to, long term, long lastLogIndex, long lastLogTerm, boolean preVote)
-        implements RaftMessage {
+public record RequestVote(String from, String to, long term, long lastLogIndex, long lastLogTerm, boolean preVote,
+                          boolean transfer) implements RaftMessage {
+
+    /** A request outside a leadership transfer. */
+    public RequestVote(String from, String to, long term, long lastLogIndex, long lastLogTerm, boolean preVote) {
+        this(from, to, term, lastLogIndex, lastLogTerm, preVote, false);
+    }
 }

@@ -94,7 +94,7 @@ class MessageValidatorTest {
     private static RaftLog logCommittedTo3() {
         MemoryLogStorage storage = new MemoryLogStorage();
         storage.append(List.of(e(1, 1), e(2, 1), e(3, 2), e(4, 2), e(5, 3)));
-        RaftLog log = new RaftLog(storage, 0, 0);
+        RaftLog log = new RaftLog(storage, 0, 0, Configuration.EMPTY);
         log.commitTo(3);
         return log;
     }
@@ -129,6 +129,27 @@ class MessageValidatorTest {
     @MethodSource("againstLeaderLog")
     void refusesRepliesAboutIndexesPastTheLeadersLog(AppendEntriesReply r, Reason expected) {
         assertThat(MessageValidator.checkAgainstLeaderLog(r, 10)).as("%s", r).isEqualTo(expected);
+    }
+
+    @Test
+    void configurationEntriesMustDecodeAndNameAVoter() {
+        byte[] good = Configuration.ofVoters(List.of("n1", "n2")).encode();
+        byte[] noVoter = Configuration.of(List.of(Configuration.Member.learner("n1", ""))).encode();
+        byte[] truncated = java.util.Arrays.copyOf(good, good.length - 1);
+        assertThat(MessageValidator.check(ae(2, 0, 0, List.of(Entry.configuration(1, 2, good)), 0))).isNull();
+        for (byte[] bad : List.of(noVoter, truncated, new byte[0])) {
+            assertThat(MessageValidator.check(ae(2, 0, 0, List.of(Entry.configuration(1, 2, bad)), 0)))
+                    .isEqualTo(Reason.MALFORMED_CONFIGURATION);
+        }
+    }
+
+    @Test
+    void timeoutNowOnlyFromTheLeader() {
+        org.raftkit.message.TimeoutNow t = new org.raftkit.message.TimeoutNow("a", "b", 3);
+        assertThat(MessageValidator.check(t)).isNull();
+        assertThat(MessageValidator.checkTimeoutNow(t, "a")).isNull();
+        assertThat(MessageValidator.checkTimeoutNow(t, "c")).isEqualTo(Reason.TIMEOUT_NOW_NOT_FROM_LEADER);
+        assertThat(MessageValidator.checkTimeoutNow(t, null)).isEqualTo(Reason.TIMEOUT_NOW_NOT_FROM_LEADER);
     }
 
     @Test

@@ -58,10 +58,16 @@ final class ScenarioCluster {
     private final Map<Long, String> leaderOfTerm = new HashMap<>();
     /** State Machine Safety (Figure 3): the entry applied at each index, by anyone. */
     private final Map<Long, Entry> appliedAtIndex = new HashMap<>();
+    /** Nodes that start with no configuration. */
+    private final java.util.Set<String> joining;
+    /** The initial configuration of the others. */
+    private final Configuration initial;
 
     private ScenarioCluster(Builder b) {
         this.config = b.config;
         this.ids = List.copyOf(b.ids);
+        this.joining = java.util.Set.copyOf(b.joining);
+        this.initial = Configuration.ofVoters(ids.stream().filter(id -> !joining.contains(id)).toList());
         long i = 0;
         for (String id : ids) {
             MemoryLogStorage storage = new MemoryLogStorage();
@@ -102,6 +108,7 @@ final class ScenarioCluster {
         private final Map<String, long[]> logs = new HashMap<>();
         private final Map<String, Long> terms = new HashMap<>();
         private final Map<String, String> votes = new HashMap<>();
+        private final java.util.Set<String> joining = new java.util.HashSet<>();
 
         private Builder(List<String> ids) {
             this.ids = ids;
@@ -135,6 +142,15 @@ final class ScenarioCluster {
         /** The node's saved votedFor. */
         Builder votedFor(String id, String candidate) {
             votes.put(id, candidate);
+            return this;
+        }
+
+        /**
+         * These nodes start with no configuration (thesis §4.1: a new server waits to be added);
+         * the others start with the rest as voters.
+         */
+        Builder joining(String... joiningIds) {
+            joining.addAll(List.of(joiningIds));
             return this;
         }
 
@@ -174,6 +190,8 @@ final class ScenarioCluster {
         final List<Entry> everApplied = new ArrayList<>();
         final List<ReadState> readStates = new ArrayList<>();
         final List<Long> failedReads = new ArrayList<>();
+        /** Membership news from every Ready, in order. */
+        final List<Ready.MembershipNews> membershipNews = new ArrayList<>();
 
         Slot(String id, MemoryLogStorage storage, TermAndVote saved, SplittableRandom random) {
             this.id = id;
@@ -192,7 +210,8 @@ final class ScenarioCluster {
     }
 
     private void start(Slot s) {
-        s.node = new RaftNode(s.id, ids, config, s.storage, s.saved, s.random);
+        s.node = new RaftNode(s.id, joining.contains(s.id) ? Configuration.EMPTY : initial, config, s.storage, s.saved,
+                s.random, 0, 0);
         s.applied = new ArrayList<>();
         process(s);
     }
@@ -238,6 +257,14 @@ final class ScenarioCluster {
         // 5. Reads.
         s.readStates.addAll(r.readStates());
         s.failedReads.addAll(r.failedReads());
+        if (r.membership() != null) {
+            s.membershipNews.add(r.membership());
+        }
+    }
+
+    /** Every membership news the node's Readies carried, in order. */
+    List<Ready.MembershipNews> membershipNews(String id) {
+        return slots.get(id).membershipNews;
     }
 
     private void persistPending(Slot s) {
@@ -563,6 +590,22 @@ final class ScenarioCluster {
         }
         process(s);
         return indexes;
+    }
+
+    /** Asks {@code id} to change the configuration to {@code members} (thesis §4.3), as one input. */
+    Membership.ChangeResult changeConfiguration(String id, long expectedIndex, List<Configuration.Member> members) {
+        Slot s = live(id);
+        Membership.ChangeResult r = s.node.proposeConfigurationChange(expectedIndex, members);
+        process(s);
+        return r;
+    }
+
+    /** Asks {@code id} to hand leadership to {@code target} (thesis §3.10), as one input. */
+    LeadershipTransfer.TransferRequest transferLeadership(String id, String target) {
+        Slot s = live(id);
+        LeadershipTransfer.TransferRequest r = s.node.transferLeadership(target);
+        process(s);
+        return r;
     }
 
     /** Starts a linearizable read on {@code id}. */

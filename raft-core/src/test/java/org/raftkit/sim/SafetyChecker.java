@@ -1,10 +1,15 @@
 package org.raftkit.sim;
 
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
+import org.raftkit.core.Configuration;
 import org.raftkit.message.Entry;
+import org.raftkit.message.EntryType;
 import org.raftkit.spi.TermVoteStore.TermAndVote;
 
 /**
@@ -17,6 +22,15 @@ import org.raftkit.spi.TermVoteStore.TermAndVote;
  *   <li>Leader Completeness: a new leader holds every entry committed before it was elected.</li>
  *   <li>State Machine Safety: every node applies the same entry at a given index.</li>
  *   <li>Durable term and vote never go backwards, and a durable vote never changes within a term.</li>
+ *   <li>Membership (thesis §4.3): the committed configurations form a chain in which each is a
+ *       one-step successor of the one before (C to C<sub>old,new</sub> with C as its outgoing part;
+ *       C<sub>old,new</sub> to its C<sub>new</sub>; or C to a configuration with the same voters).
+ *       A server wins an election only with a configuration that is the latest committed one,
+ *       C<sub>c</sub>, or a one-step successor of it, and no quorum of its configuration is
+ *       disjoint from a quorum of C<sub>c</sub>: every decision anyone can make intersects every
+ *       decision made under C<sub>c</sub>, so two leaders cannot decide independently (the
+ *       thesis's argument: C<sub>old</sub> and C<sub>new</sub> never decide alone at once).
+ *       Election Safety above is checked across configurations.</li>
  * </ul>
  * A violation throws {@link SafetyViolation}.
  */
@@ -38,6 +52,27 @@ final class SafetyChecker {
     private final Map<Long, Entry> committed = new HashMap<>();
     private long highestCommitted;
     private final Map<String, TermAndVote> durableHardState = new HashMap<>();
+    /** The latest committed configuration, C_c, and the index of its entry (0: the initial one). */
+    private Configuration committedConfiguration;
+    private long committedConfigurationIndex;
+    /** Every server that was a member of a committed configuration. */
+    private final Set<String> everMember = new LinkedHashSet<>();
+    /** How many configuration changes committed (for the run's summary). */
+    private int committedChanges;
+
+    /**
+     * For a cluster whose initial configuration this checker is not told (the whole-node
+     * simulation, whose membership is fixed): the first committed configuration entry, if any,
+     * starts the chain, and leaders' configurations are not checked until then.
+     */
+    SafetyChecker() {
+        this.committedConfiguration = null;
+    }
+
+    SafetyChecker(Configuration initial) {
+        this.committedConfiguration = initial;
+        everMember.addAll(ids(initial));
+    }
 
     private record IndexTerm(long index, long term) {
     }
@@ -74,7 +109,104 @@ final class SafetyChecker {
                         + " was committed before");
             }
             highestCommitted = Math.max(highestCommitted, e.index());
+            if (e.type() == EntryType.CONFIGURATION && e.index() > committedConfigurationIndex) {
+                onConfigurationCommitted(node, e);
+            }
         }
+    }
+
+    /**
+     * A configuration entry committed for the first time. Each node reports its committed entries
+     * in index order with no gap (there are no snapshots in this simulation), so the previous
+     * committed configuration is the one recorded.
+     */
+    private void onConfigurationCommitted(String node, Entry e) {
+        Configuration next = Configuration.decode(e.data());
+        if (committedConfiguration != null && !isSuccessor(committedConfiguration, next)) {
+            throw new SafetyViolation("Configuration chain: " + node + " committed " + next + " at " + e.index()
+                    + ", not a one-step successor of the committed " + committedConfiguration + " at "
+                    + committedConfigurationIndex);
+        }
+        committedConfiguration = next;
+        committedConfigurationIndex = e.index();
+        everMember.addAll(ids(next));
+        committedChanges++;
+    }
+
+    /**
+     * A server became leader using configuration {@code used}: it must be C_c or one step after it,
+     * and share a server with every quorum of C_c.
+     */
+    void checkLeaderConfiguration(String node, long term, Configuration used) {
+        if (committedConfiguration == null) {
+            return;
+        }
+        if (!used.equals(committedConfiguration) && !isSuccessor(committedConfiguration, used)) {
+            throw new SafetyViolation("Configuration: " + node + " leads term " + term + " with " + used
+                    + ", neither the committed " + committedConfiguration + " nor one step after it");
+        }
+        if (haveDisjointQuorums(used, committedConfiguration)) {
+            throw new SafetyViolation("Disjoint quorums: " + node + " leads term " + term + " with " + used
+                    + ", which has a quorum disjoint from one of the committed " + committedConfiguration);
+        }
+    }
+
+    /** The one-step rule of thesis §4.3 (and a change of learners or addresses alone). */
+    static boolean isSuccessor(Configuration prev, Configuration next) {
+        if (prev.isJoint()) {
+            return next.equals(prev.target());
+        }
+        if (next.isJoint()) {
+            return next.outgoing().equals(prev.members());
+        }
+        return next.voters().equals(prev.voters());
+    }
+
+    /**
+     * Whether some quorum of {@code a} and some quorum of {@code b} share no server. By brute force
+     * over the servers of both (a few): a quorum of {@code a} whose complement holds a quorum of {@code b}.
+     */
+    static boolean haveDisjointQuorums(Configuration a, Configuration b) {
+        List<String> servers = new ArrayList<>(ids(a));
+        for (String id : ids(b)) {
+            if (!servers.contains(id)) {
+                servers.add(id);
+            }
+        }
+        int n = servers.size();
+        for (int mask = 0; mask < 1 << n; mask++) {
+            Set<String> q = new java.util.HashSet<>();
+            Set<String> rest = new java.util.HashSet<>();
+            for (int i = 0; i < n; i++) {
+                ((mask >> i & 1) == 1 ? q : rest).add(servers.get(i));
+            }
+            if (org.raftkit.core.Quorum.isQuorum(a, q::contains) && org.raftkit.core.Quorum.isQuorum(b, rest::contains)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Set<String> ids(Configuration c) {
+        Set<String> out = new LinkedHashSet<>();
+        for (Configuration.Member m : c.allMembers()) {
+            out.add(m.id());
+        }
+        return out;
+    }
+
+    /** The latest committed configuration. */
+    Configuration committedConfiguration() {
+        return committedConfiguration;
+    }
+
+    /** Whether {@code id} was ever a member of a committed configuration. */
+    boolean wasEverMember(String id) {
+        return everMember.contains(id);
+    }
+
+    int committedChanges() {
+        return committedChanges;
     }
 
     /** A node became leader: it must hold every entry committed so far (§5.4.1). */

@@ -121,7 +121,7 @@ final class SimClients {
             target = ids.get(random.nextInt(ids.size()));
         }
         SimNode n = cluster.node(target);
-        if (n.core == null || n.paused) {
+        if (n.core == null || n.paused) { // down, or retired
             preferredNode.remove(client);
             complete(op, Outcome.FAILED, null); // connection refused: the request never arrived
             return;
@@ -138,7 +138,7 @@ final class SimClients {
             byte[] command = op.kind == OpKind.WRITE ? SimKv.write(key, op.value)
                     : SimKv.compareAndSet(key, op.expected, op.value);
             long index = n.core.propose(command);
-            if (index == RaftNode.NOT_LEADER) {
+            if (index == RaftNode.NOT_LEADER || index == RaftNode.TRANSFERRING_LEADERSHIP) {
                 redirect(client, n);
                 complete(op, Outcome.FAILED, null);
                 return;

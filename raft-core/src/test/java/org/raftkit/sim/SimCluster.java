@@ -14,6 +14,7 @@ import java.util.SplittableRandom;
 
 import org.raftkit.RaftConfig;
 import org.raftkit.Role;
+import org.raftkit.core.Configuration;
 import org.raftkit.core.RaftNode;
 import org.raftkit.core.ReadState;
 import org.raftkit.core.Ready;
@@ -43,18 +44,30 @@ final class SimCluster {
     private final List<String> ids;
     private final RaftConfig config;
     private final SimNetwork net;
-    private final SafetyChecker safety = new SafetyChecker();
+    /** The servers of the initial configuration; the others start with none and wait to be added. */
+    private final Configuration initial;
+    private final SafetyChecker safety;
     private final Map<String, SimNode> nodes = new HashMap<>();
     /** Set by {@link #attach}: clients and nemesis are built with this cluster, so they come after it. */
     private SimClients clients;
     private Nemesis nemesis;
 
-    SimCluster(SimContext ctx, List<String> ids, RaftConfig config, SimNetwork net) {
+    /**
+     * @param ids      every server of the run, the spares included
+     * @param initialVoters the initial configuration's voters; the other servers start with no configuration
+     */
+    SimCluster(SimContext ctx, List<String> ids, List<String> initialVoters, RaftConfig config, SimNetwork net) {
         this.ctx = ctx;
         this.random = ctx.random;
         this.ids = ids;
         this.config = config;
         this.net = net;
+        this.initial = Configuration.ofVoters(initialVoters);
+        this.safety = new SafetyChecker(initial);
+    }
+
+    SafetyChecker safety() {
+        return safety;
     }
 
     /** Completes the wiring: a node answers its clients, and the nemesis watches its Readies. */
@@ -94,6 +107,8 @@ final class SimCluster {
 
     static final class SimNode {
         final String id;
+        /** Removed from the cluster and shut down for good: never restarted. */
+        boolean retired;
         /** What survives a crash. */
         final MemoryLogStorage disk = new MemoryLogStorage();
         TermAndVote durableTermAndVote = new TermAndVote(0, null);
@@ -124,8 +139,14 @@ final class SimCluster {
     }
 
     void restart(SimNode n) {
+        if (n.retired) {
+            return;
+        }
         n.incarnation++;
-        n.core = new RaftNode(n.id, ids, config, n.disk, n.durableTermAndVote, random.split());
+        // The initial configuration at index 0 for its servers, none for the spares; the
+        // configuration entries in the log replace it.
+        n.core = new RaftNode(n.id, initial.contains(n.id) ? initial : Configuration.EMPTY, config, n.disk,
+                n.durableTermAndVote, random.split(), 0, 0);
         n.kv = new SimKv();
         n.applied = n.core.appliedIndex();
         n.lastCommit = n.core.commitIndex();
@@ -164,6 +185,15 @@ final class SimCluster {
         ctx.note(n.id + " crashed (kept " + keep + " of " + pending.size() + " unfinished disk writes)");
     }
 
+    /** An operator shuts a removed server down for good. */
+    void retire(SimNode n) {
+        if (n.core != null) {
+            crash(n);
+        }
+        n.retired = true;
+        ctx.note(n.id + " retired (removed from the configuration)");
+    }
+
     private void writeToDisk(SimNode n, DiskWrite w) {
         if (w.termAndVote != null) {
             safety.onHardStateDurable(n.id, w.termAndVote);
@@ -200,11 +230,16 @@ final class SimCluster {
 
     private void handleReady(SimNode n, Ready r) {
         RaftNode core = n.core;
+        if (r.membership() != null && r.membership().configuration() != null) {
+            ctx.note(n.id + " uses " + r.membership().configuration().configuration() + " (index "
+                    + r.membership().configuration().index() + ")");
+        }
         if (r.softState() != null) {
             Ready.SoftState s = r.softState();
             if (s.role() == Role.LEADER) {
                 safety.onLeader(n.id, s.term());
                 safety.checkLeaderCompleteness(n.id, s.term(), core::termAt);
+                safety.checkLeaderConfiguration(n.id, s.term(), core.configuration());
             }
             ctx.note(n.id + " is " + s.role() + " at term " + s.term() + (s.leaderId() == null ? "" : " leader " + s.leaderId()));
         }

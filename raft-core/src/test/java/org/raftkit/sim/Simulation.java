@@ -29,9 +29,15 @@ import org.raftkit.sim.lin.Verdict;
  * (one leader, identical committed logs and state machines) and make progress, and the client
  * history must be linearizable.
  *
+ * <p>In most runs the membership changes too: {@link MembershipChurn} adds spare servers as
+ * learners, promotes, removes and replaces servers (the leader among them) and hands leadership
+ * over, among all the other faults. Removed servers are shut down for good; the run then converges
+ * on the members of the final configuration.
+ *
  * <p>The parts: {@link SimCluster} drives the nodes, {@link SimClients} issues the operations and
- * keeps the history, {@link Nemesis} injects the faults, and {@link SimContext} holds the clock,
- * the event queue and the one random they all draw from.
+ * keeps the history, {@link Nemesis} injects the faults, {@link MembershipChurn} changes the
+ * membership, and {@link SimContext} holds the clock, the event queue and the one random they all
+ * draw from.
  */
 public final class Simulation {
 
@@ -56,10 +62,12 @@ public final class Simulation {
     private final SimCluster cluster;
     private final SimClients clients;
     private final Nemesis nemesis;
+    /** Null in runs with fixed membership. */
+    private final MembershipChurn churn;
 
     /** What a run produced. */
     public record Result(long seed, boolean passed, String failure, int nodes, long operations, long okOperations,
-                         long committedIndex, String trace) {
+                         long committedIndex, int membershipChanges, String trace) {
     }
 
     public Simulation(long seed) {
@@ -70,14 +78,22 @@ public final class Simulation {
         for (int i = 1; i <= size; i++) {
             ids.add("n" + i);
         }
+        List<String> initialVoters = List.copyOf(ids);
+        // Three runs in four change their membership; those have two spare servers to add.
+        boolean churning = random.nextInt(4) != 0;
+        if (churning) {
+            ids.add("n" + (size + 1));
+            ids.add("n" + (size + 2));
+        }
         this.config = randomConfig(random);
         this.net = new SimNetwork(random.split(), ids);
         this.clientCount = 2 + random.nextInt(6);
         this.keyCount = 1 + random.nextInt(8);
         int aimedCrashPercent = random.nextInt(3) == 0 ? 0 : 1 + random.nextInt(10);
-        this.cluster = new SimCluster(ctx, ids, config, net);
+        this.cluster = new SimCluster(ctx, ids, initialVoters, config, net);
         this.clients = new SimClients(ctx, cluster, clientCount, keyCount);
         this.nemesis = new Nemesis(ctx, cluster, net, aimedCrashPercent);
+        this.churn = churning ? new MembershipChurn(ctx, cluster) : null;
         cluster.attach(clients, nemesis);
     }
 
@@ -94,6 +110,9 @@ public final class Simulation {
         }
         if (random.nextInt(4) == 0) {
             c = c.withMaxApplyBatchBytes(1 + random.nextInt(512));
+        }
+        if (random.nextInt(3) == 0) {
+            c = c.withMaxPromotionLagEntries(random.nextInt(20));
         }
         return c;
     }
@@ -125,9 +144,13 @@ public final class Simulation {
                 committed = Math.max(committed, n.core.commitIndex());
             }
         }
+
         ctx.note("messages sent by type: " + cluster.sentByType());
+        if (churn != null) {
+            ctx.note(churn.summary());
+        }
         return new Result(seed, failure == null, failure, ids.size(), clients.history().size(), clients.okOperations(),
-                committed, ctx.trace());
+                committed, cluster.safety().committedChanges(), ctx.trace());
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -135,22 +158,29 @@ public final class Simulation {
     // ---------------------------------------------------------------------------------------------
 
     private void start() {
-        ctx.note("cluster " + ids + " " + config + " clients=" + clientCount + " keys=" + keyCount);
+        ctx.note("cluster " + ids + " " + config + " clients=" + clientCount + " keys=" + keyCount
+                + (churn == null ? "" : " membership churn"));
         for (String id : ids) {
             cluster.start(id);
         }
         clients.start();
         nemesis.start();
+        if (churn != null) {
+            churn.start();
+        }
     }
 
     private void healEverything() {
         nemesis.stop();
+        if (churn != null) {
+            churn.stop();
+        }
         clients.faultsOver();
         net.heal();
         net.calm();
         for (SimNode n : cluster.nodes()) {
             n.diskSlowFactor = 1;
-            if (n.core == null) {
+            if (n.core == null && !n.retired) {
                 cluster.restart(n);
             }
             if (n.paused) {
@@ -164,6 +194,9 @@ public final class Simulation {
         long deadline = ctx.now() + CONVERGENCE_DEADLINE;
         while (ctx.now() < deadline) {
             ctx.runUntil(ctx.now() + 100 * MILLIS);
+            if (churn != null) {
+                churn.retireRemoved(); // as an operator would, once the change is done
+            }
             String why = notConvergedBecause();
             if (why == null) {
                 return;
@@ -173,10 +206,17 @@ public final class Simulation {
                 + " s after healing: " + notConvergedBecause());
     }
 
-    /** Null when converged: one leader everyone follows, identical logs, all committed and applied. */
+    /**
+     * Null when converged: one leader every member of its configuration follows, that
+     * configuration committed and not joint, identical logs, all committed and applied. Servers
+     * outside it (retired, or spares never added) are not part of the cluster.
+     */
     private String notConvergedBecause() {
         SimNode leader = null;
         for (SimNode n : cluster.nodes()) {
+            if (n.core == null) {
+                continue; // retired
+            }
             if (n.core.role() == Role.LEADER) {
                 if (leader != null && leader.core.currentTerm() == n.core.currentTerm()) {
                     return "two leaders";
@@ -189,8 +229,20 @@ public final class Simulation {
         if (leader == null) {
             return "no leader";
         }
+        org.raftkit.core.Configuration configuration = leader.core.configuration();
+        if (configuration.isJoint() || leader.core.configurationIndex() > leader.core.commitIndex()) {
+            return "a configuration change in flight: " + configuration;
+        }
         long last = leader.core.lastIndex();
-        for (SimNode n : cluster.nodes()) {
+        List<SimNode> members = new ArrayList<>();
+        for (org.raftkit.core.Configuration.Member m : configuration.allMembers()) {
+            SimNode n = cluster.node(m.id());
+            if (n.core == null) {
+                return m.id() + " is a member of " + configuration + " but retired";
+            }
+            members.add(n);
+        }
+        for (SimNode n : members) {
             RaftNode c = n.core;
             if (!leader.id.equals(c.leaderId()) || c.currentTerm() != leader.core.currentTerm()) {
                 return n.id + " follows " + c.leaderId() + " at term " + c.currentTerm();
@@ -203,7 +255,7 @@ public final class Simulation {
                 return n.id + " has client operations pending";
             }
         }
-        for (SimNode n : cluster.nodes()) {
+        for (SimNode n : members) {
             if (!n.core.entries(1, last + 1).equals(leader.core.entries(1, last + 1))) {
                 throw new IllegalStateException("logs of " + n.id + " and " + leader.id + " differ though both committed "
                         + last);

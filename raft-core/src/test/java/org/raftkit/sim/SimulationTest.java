@@ -26,12 +26,14 @@ class SimulationTest {
         long operations = 0;
         long ok = 0;
         long committed = 0;
+        long changes = 0;
         long started = System.nanoTime();
         for (long seed = first; seed < first + count; seed++) {
             Simulation.Result r = new Simulation(seed).run();
             operations += r.operations();
             ok += r.okOperations();
             committed += r.committedIndex();
+            changes += r.membershipChanges();
             if (!r.passed()) {
                 failures.add(r);
                 System.out.println("FAILED seed=" + seed + " (" + r.nodes() + " nodes): " + r.failure());
@@ -44,7 +46,8 @@ class SimulationTest {
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         System.out.printf("SIMULATION seeds=%d failures=%d (first seed %d; %d client ops, %d ok, %d entries committed;"
-                + " %.1f s)%n", count, failures.size(), first, operations, ok, committed, seconds);
+                + " %d configuration entries committed; %.1f s)%n", count, failures.size(), first, operations, ok,
+                committed, changes, seconds);
         assertThat(failures).as("failed seeds (see FAILED lines above)").isEmpty();
     }
 }

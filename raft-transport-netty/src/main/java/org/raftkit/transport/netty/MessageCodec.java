@@ -21,6 +21,7 @@ import org.raftkit.message.ReadIndexReply;
 import org.raftkit.message.ReadIndexRequest;
 import org.raftkit.message.RequestVote;
 import org.raftkit.message.RequestVoteReply;
+import org.raftkit.message.TimeoutNow;
 import org.raftkit.transport.netty.wire.Envelope;
 
 /**
@@ -58,7 +59,7 @@ final class MessageCodec {
         } else if (m instanceof RequestVote v) {
             e.setRequestVote(org.raftkit.transport.netty.wire.RequestVote.newBuilder()
                     .setTerm(v.term()).setLastLogIndex(v.lastLogIndex()).setLastLogTerm(v.lastLogTerm())
-                    .setPreVote(v.preVote()));
+                    .setPreVote(v.preVote()).setTransfer(v.transfer()));
         } else if (m instanceof RequestVoteReply r) {
             e.setRequestVoteReply(org.raftkit.transport.netty.wire.RequestVoteReply.newBuilder()
                     .setTerm(r.term()).setVoteGranted(r.voteGranted()).setPreVote(r.preVote()));
@@ -78,6 +79,8 @@ final class MessageCodec {
             e.setInstallSnapshotReply(org.raftkit.transport.netty.wire.InstallSnapshotReply.newBuilder()
                     .setTerm(r.term()).setLastIncludedIndex(r.lastIncludedIndex()).setNextOffset(r.nextOffset())
                     .setDone(r.done()));
+        } else if (m instanceof TimeoutNow t) {
+            e.setTimeoutNow(org.raftkit.transport.netty.wire.TimeoutNow.newBuilder().setTerm(t.term()));
         } else if (m instanceof ClientRequest c) {
             e.setClientRequest(org.raftkit.transport.netty.wire.ClientRequest.newBuilder()
                     .setRequestId(c.requestId()).setKind(encodeKind(c.kind()))
@@ -120,7 +123,8 @@ final class MessageCodec {
             }
             case REQUEST_VOTE: {
                 var v = e.getRequestVote();
-                return new RequestVote(from, to, v.getTerm(), v.getLastLogIndex(), v.getLastLogTerm(), v.getPreVote());
+                return new RequestVote(from, to, v.getTerm(), v.getLastLogIndex(), v.getLastLogTerm(), v.getPreVote(),
+                        v.getTransfer());
             }
             case REQUEST_VOTE_REPLY: {
                 var r = e.getRequestVoteReply();
@@ -139,6 +143,8 @@ final class MessageCodec {
                 return new InstallSnapshot(from, to, s.getTerm(), s.getLastIncludedIndex(), s.getLastIncludedTerm(),
                         s.getOffset(), bytes(s.getData()), s.getDone());
             }
+            case TIMEOUT_NOW:
+                return new TimeoutNow(from, to, e.getTimeoutNow().getTerm());
             case INSTALL_SNAPSHOT_REPLY: {
                 var r = e.getInstallSnapshotReply();
                 return new InstallSnapshotReply(from, to, r.getTerm(), r.getLastIncludedIndex(), r.getNextOffset(),
@@ -223,6 +229,8 @@ final class MessageCodec {
                 return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_COMMAND;
             case NO_OP:
                 return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_NO_OP;
+            case CONFIGURATION:
+                return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_CONFIGURATION;
             default:
                 throw new IllegalArgumentException("no wire form for entry type " + t);
         }
@@ -235,6 +243,8 @@ final class MessageCodec {
                 return EntryType.COMMAND;
             case ENTRY_TYPE_NO_OP:
                 return EntryType.NO_OP;
+            case ENTRY_TYPE_CONFIGURATION:
+                return EntryType.CONFIGURATION;
             default:
                 throw unsupported("entry type", t);
         }

@@ -57,7 +57,8 @@ class MessageCodecTest {
 
     @Test
     void requestVoteAndPreVoteRoundTrip() {
-        roundTrips("RequestVote", r -> new RequestVote(id(r), id(r), num(r), num(r), num(r), r.nextBoolean()));
+        roundTrips("RequestVote", r -> new RequestVote(id(r), id(r), num(r), num(r), num(r), r.nextBoolean(),
+                r.nextBoolean()));
     }
 
     @Test
@@ -94,6 +95,7 @@ class MessageCodecTest {
                 r.nextBoolean()));
         roundTrips("InstallSnapshotReply", r -> new InstallSnapshotReply(id(r), id(r), num(r), num(r), num(r),
                 r.nextBoolean()));
+        roundTrips("TimeoutNow", r -> new org.raftkit.message.TimeoutNow(id(r), id(r), num(r)));
     }
 
     @Test
@@ -101,8 +103,8 @@ class MessageCodecTest {
         // A new message record must get a wire form and a round trip above: this lists what they cover.
         List<Class<?>> covered = List.of(RequestVote.class, RequestVoteReply.class, AppendEntries.class,
                 AppendEntriesReply.class, Heartbeat.class, HeartbeatReply.class, ReadIndexRequest.class,
-                ReadIndexReply.class, InstallSnapshot.class, InstallSnapshotReply.class, ClientRequest.class,
-                ClientReply.class);
+                ReadIndexReply.class, InstallSnapshot.class, InstallSnapshotReply.class,
+                org.raftkit.message.TimeoutNow.class, ClientRequest.class, ClientReply.class);
         List<Class<?>> permitted = new ArrayList<>(List.of(org.raftkit.message.RaftMessage.class.getPermittedSubclasses()));
         permitted.addAll(List.of(Message.class.getPermittedSubclasses()));
         permitted.remove(org.raftkit.message.RaftMessage.class);
@@ -337,7 +339,8 @@ class MessageCodecTest {
         for (int i = 0; i < n; i++) {
             out.add(r.nextInt(5) == 0
                     ? Entry.noOp(positive(r), positive(r))
-                    : new Entry(positive(r), positive(r), EntryType.COMMAND, r.nextInt(4) == 0 ? new byte[0] : smallPayload(r)));
+                    : new Entry(positive(r), positive(r), r.nextInt(5) == 0 ? EntryType.CONFIGURATION : EntryType.COMMAND,
+                            r.nextInt(4) == 0 ? new byte[0] : smallPayload(r)));
         }
         return out;
     }
