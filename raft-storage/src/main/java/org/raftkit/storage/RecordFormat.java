@@ -44,6 +44,7 @@ final class RecordFormat {
 
     private static final byte COMMAND = 1;
     private static final byte NO_OP = 2;
+    private static final byte SESSION_COMMAND = 3;
 
     private RecordFormat() {
     }
@@ -70,7 +71,7 @@ final class RecordFormat {
                 .putLong(INDEX_OFFSET, e.index())
                 .putLong(TERM_OFFSET, e.term())
                 .putLong(DURABLE_INDEX_OFFSET, durableIndex)
-                .put(TYPE_OFFSET, e.type() == EntryType.NO_OP ? NO_OP : COMMAND);
+                .put(TYPE_OFFSET, typeByte(e.type()));
         crc.reset();
         crc.update(header.array(), header.arrayOffset() + LENGTH_OFFSET, HEADER_BYTES - LENGTH_OFFSET);
         crc.update(e.data(), 0, e.data().length);
@@ -86,7 +87,7 @@ final class RecordFormat {
         int length = buf.getInt(at + LENGTH_OFFSET);
         byte type = buf.get(at + TYPE_OFFSET);
         return length >= 0 && length <= MAX_PAYLOAD_BYTES && length <= availableBytes - HEADER_BYTES
-                && (type == COMMAND || type == NO_OP)
+                && (type == COMMAND || type == NO_OP || type == SESSION_COMMAND)
                 && buf.getLong(at + INDEX_OFFSET) >= 1 && buf.getLong(at + TERM_OFFSET) >= 1
                 && buf.getLong(at + DURABLE_INDEX_OFFSET) >= 0
                 && buf.getLong(at + DURABLE_INDEX_OFFSET) < buf.getLong(at + INDEX_OFFSET);
@@ -128,7 +129,23 @@ final class RecordFormat {
         int length = payloadLength(buf, at);
         byte[] data = new byte[length];
         System.arraycopy(buf.array(), buf.arrayOffset() + at + HEADER_BYTES, data, 0, length);
-        EntryType type = buf.get(at + TYPE_OFFSET) == NO_OP ? EntryType.NO_OP : EntryType.COMMAND;
-        return new Entry(index(buf, at), term(buf, at), type, data);
+        return new Entry(index(buf, at), term(buf, at), entryType(buf.get(at + TYPE_OFFSET)), data);
+    }
+
+    private static byte typeByte(EntryType type) {
+        return switch (type) {
+            case COMMAND -> COMMAND;
+            case NO_OP -> NO_OP;
+            case SESSION_COMMAND -> SESSION_COMMAND;
+        };
+    }
+
+    /** The type of a record whose header {@link #plausibleHeader} accepted. */
+    private static EntryType entryType(byte type) {
+        return switch (type) {
+            case NO_OP -> EntryType.NO_OP;
+            case SESSION_COMMAND -> EntryType.SESSION_COMMAND;
+            default -> EntryType.COMMAND;
+        };
     }
 }

@@ -223,6 +223,8 @@ final class MessageCodec {
                 return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_COMMAND;
             case NO_OP:
                 return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_NO_OP;
+            case SESSION_COMMAND:
+                return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_SESSION_COMMAND;
             default:
                 throw new IllegalArgumentException("no wire form for entry type " + t);
         }
@@ -235,6 +237,8 @@ final class MessageCodec {
                 return EntryType.COMMAND;
             case ENTRY_TYPE_NO_OP:
                 return EntryType.NO_OP;
+            case ENTRY_TYPE_SESSION_COMMAND:
+                return EntryType.SESSION_COMMAND;
             default:
                 throw unsupported("entry type", t);
         }
