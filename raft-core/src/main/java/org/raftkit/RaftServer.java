@@ -315,11 +315,12 @@ public final class RaftServer implements AutoCloseable {
         /** One limit on a command's size from {@code submit} to the wire: the transport must carry it. */
         private static void checkTransportCarries(Transport transport, RaftConfig config) {
             long carries = transport.maxEntryBytesPerMessage();
-            long command = config.maxCommandBytes() + Entry.OVERHEAD_BYTES;
+            long command = config.maxCommandBytes() + Entry.SESSION_HEADER_BYTES + Entry.OVERHEAD_BYTES;
             if (carries < command) {
                 throw new IllegalArgumentException("the transport carries at most " + carries
                         + " entry bytes per message, less than one command of maxCommandBytes "
-                        + config.maxCommandBytes() + " (+" + Entry.OVERHEAD_BYTES + " bytes of entry overhead); "
+                        + config.maxCommandBytes() + " (+" + (Entry.SESSION_HEADER_BYTES + Entry.OVERHEAD_BYTES)
+                        + " bytes of session header and entry overhead); "
                         + "lower RaftConfig.maxCommandBytes or raise the transport's frame limit");
             }
             if (carries < config.maxAppendBytes()) {

@@ -15,6 +15,7 @@ import org.raftkit.Role;
 import org.raftkit.message.AppendEntries;
 import org.raftkit.message.AppendEntriesReply;
 import org.raftkit.message.Entry;
+import org.raftkit.message.EntryType;
 import org.raftkit.message.Heartbeat;
 import org.raftkit.message.HeartbeatReply;
 import org.raftkit.message.InstallSnapshot;
@@ -371,6 +372,17 @@ public final class RaftNode {
      *         {@link #TRANSFERRING_LEADERSHIP} while this leader hands leadership over
      */
     public long propose(byte[] command) {
+        return propose(EntryType.COMMAND, command);
+    }
+
+    /**
+     * Appends a client command of {@code type} ({@link EntryType#COMMAND} or
+     * {@link EntryType#SESSION_COMMAND}), as {@link #propose(byte[])} does.
+     */
+    public long propose(EntryType type, byte[] command) {
+        if (type != EntryType.COMMAND && type != EntryType.SESSION_COMMAND) {
+            throw new IllegalArgumentException("a client may propose commands only, not " + type);
+        }
         if (role != Role.LEADER) {
             return NOT_LEADER;
         }
@@ -378,7 +390,7 @@ public final class RaftNode {
             return TRANSFERRING_LEADERSHIP;
         }
         long index = log.lastIndex() + 1;
-        log.append(Entry.command(index, currentTerm, command));
+        log.append(new Entry(index, currentTerm, type, command));
         replication.entriesAppended();
         return index;
     }

@@ -19,6 +19,11 @@ public record Entry(long index, long term, EntryType type, byte[] data) {
 
     /** Bytes counted per entry on top of its data, for batch and window limits. */
     public static final int OVERHEAD_BYTES = 24;
+    /**
+     * Bytes a {@link EntryType#SESSION_COMMAND} carries before the client's command: its client
+     * id, sequence number and floor, each a big-endian 64-bit integer.
+     */
+    public static final int SESSION_HEADER_BYTES = 24;
 
     private static final byte[] EMPTY = new byte[0];
 

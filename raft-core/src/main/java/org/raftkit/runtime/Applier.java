@@ -78,6 +78,8 @@ final class Applier {
     private long appliedTerm;
     private SnapshotStore snapshotStore;
     private SnapshotLoop snapshotLoop;
+    /** Client sessions (thesis §6.3): part of the replicated state, applied with it and in its snapshots. */
+    private final Sessions sessions = new Sessions(Sessions.MAX_BYTES, Sessions.EXPIRY_ENTRIES);
 
     /**
      * @param appliedIndex what the state machine holds at start: the log index before the first
@@ -191,10 +193,10 @@ final class Applier {
                 return false;
             }
             byte[] result = null;
-            if (e.type() == EntryType.COMMAND) {
+            if (e.type() == EntryType.COMMAND || e.type() == EntryType.SESSION_COMMAND) {
                 long start = metrics.now();
                 try {
-                    result = stateMachine.apply(e.index(), e.data());
+                    result = e.type() == EntryType.COMMAND ? stateMachine.apply(e.index(), e.data()) : applySession(e);
                     metrics.applied(start);
                 } catch (RuntimeException ex) {
                     StateMachineException failure = new StateMachineException(
@@ -218,6 +220,26 @@ final class Applier {
     }
 
     /**
+     * A command with its session: applied unless the session table has seen it, in which case
+     * its first result is the answer (thesis §6.3). A payload without a well-formed header never
+     * comes from a correct leader (it checks before proposing); every node skips it alike.
+     */
+    private byte[] applySession(Entry e) {
+        Sessions.Header h = Sessions.header(e.data());
+        if (h == null) {
+            return RemoteRequest.EMPTY;
+        }
+        Sessions.Outcome seen = sessions.before(e.index(), h);
+        if (seen.duplicate()) {
+            metrics.duplicateCommand();
+            return seen.result();
+        }
+        byte[] result = stateMachine.apply(e.index(), Sessions.command(e.data()));
+        sessions.after(h, result);
+        return result;
+    }
+
+    /**
      * Takes the state machine's point-in-time view (cheap, between two applies) and hands it to the
      * snapshot loop, which writes it while applies go on. A machine that takes no snapshots
      * answers null; the Raft loop then stops asking.
@@ -228,7 +250,23 @@ final class Applier {
             raftInbox.postLocal(new Inbox.SnapshotTaken(null));
             return;
         }
-        snapshotLoop.submit(new SnapshotLoop.Write(capture, appliedIndex, appliedTerm));
+        snapshotLoop.submit(new SnapshotLoop.Write(withSessions(capture, sessions.snapshot()), appliedIndex, appliedTerm));
+    }
+
+    /** A snapshot body: the session table as of the capture, then the state machine's bytes. */
+    private static StateMachine.Snapshot withSessions(StateMachine.Snapshot capture, byte[] table) {
+        return new StateMachine.Snapshot() {
+            @Override
+            public void writeTo(java.io.OutputStream out) throws java.io.IOException {
+                out.write(table);
+                capture.writeTo(out);
+            }
+
+            @Override
+            public void release() {
+                capture.release();
+            }
+        };
     }
 
     /**
@@ -242,7 +280,7 @@ final class Applier {
             if (info.index() <= appliedIndex) {
                 return true; // already past it (a snapshot installed late)
             }
-            stateMachine.restore(in);
+            stateMachine.restore(sessions.restore(in));
         } catch (java.io.IOException | RuntimeException e) {
             failStop.failStop("state machine restore", new StateMachineException(nodeId
                     + ": restoring the snapshot at index " + info.index() + " failed: " + e, e));

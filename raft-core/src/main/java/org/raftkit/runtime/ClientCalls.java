@@ -20,6 +20,7 @@ import org.raftkit.core.ReadState;
 import org.raftkit.core.Ready;
 import org.raftkit.message.ClientReply;
 import org.raftkit.message.ClientRequest;
+import org.raftkit.message.EntryType;
 import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.Transport;
 import org.slf4j.Logger;
@@ -128,10 +129,15 @@ final class ClientCalls {
             reply(m, ClientReply.Status.NOT_LEADER, status.leaderHint(), id + " is not the leader");
             return;
         }
-        if (m.kind() == ClientRequest.Kind.WRITE && m.payload().length > config.maxCommandBytes()) {
+        if (m.kind() == ClientRequest.Kind.WRITE && m.payload().length > config.maxCommandBytes() + Sessions.HEADER_BYTES) {
             // Only a node with a looser limit than ours forwards this: its own submit checked its own.
-            reply(m, ClientReply.Status.BUSY, id, "command of " + m.payload().length
+            reply(m, ClientReply.Status.BUSY, id, "command of " + (m.payload().length - Sessions.HEADER_BYTES)
                     + " bytes exceeds the leader's maxCommandBytes " + config.maxCommandBytes());
+            return;
+        }
+        if (m.kind() == ClientRequest.Kind.WRITE && Sessions.header(m.payload()) == null) {
+            // Every node wraps its writes in its session before forwarding them; this one did not.
+            reply(m, ClientReply.Status.BUSY, id, "a forwarded write without a well-formed session header");
             return;
         }
         if (m.payload().length > budget.maxBytes() || !budget.tryAcquire(m.payload().length)) {
@@ -336,7 +342,7 @@ final class ClientCalls {
                     + config.maxPendingBytes() + ")"));
             return;
         }
-        long index = node.propose(r.payload);
+        long index = node.propose(EntryType.SESSION_COMMAND, r.payload);
         if (index == RaftNode.NOT_LEADER) {
             throw new IllegalStateException(id + ": propose refused while leader");
         }

@@ -59,6 +59,8 @@ public final class RaftRuntime {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
 
     private final RequestBudget budget;
+    /** This incarnation's session: every write submitted here is a session command in it. */
+    private final ClientSession session;
     private final Inbox inbox;
     private final LiveStatus status;
     private final RuntimeMetrics metrics;
@@ -123,6 +125,7 @@ public final class RaftRuntime {
                 node.firstIndex(), node.lastIndex(), logStorage.firstIndex(), logStorage.lastIndex(), node.voters(), seed);
 
         this.budget = new RequestBudget(config.maxPendingRequests(), config.maxPendingBytes());
+        this.session = new ClientSession(scheduler.newIncarnationId());
         // Room for the budget plus one full AppendEntries: a limit below one batch would drop every
         // batch on arrival, and a follower behind by more than it would never catch up.
         this.inbox = new Inbox(MAX_INBOUND_MESSAGES,
@@ -345,7 +348,14 @@ public final class RaftRuntime {
                     + " pending requests (" + budget.bytes() + " bytes); limits " + budget.maxRequests() + " / "
                     + budget.maxBytes() + " bytes"));
         }
-        LocalRequest r = new LocalRequest(kind, payload, scheduler.nanoTime() + timeoutNanos, budget);
+        LocalRequest r;
+        if (kind == Request.Kind.WRITE) {
+            long sequence = session.open();
+            r = new LocalRequest(kind, Sessions.wrap(session.clientId(), sequence, session.floor(sequence), payload),
+                    scheduler.nanoTime() + timeoutNanos, budget, session, sequence);
+        } else {
+            r = new LocalRequest(kind, payload, scheduler.nanoTime() + timeoutNanos, budget);
+        }
         inbox.postLocal(r);
         if (!isRunning()) {
             // Stopped while we queued: the Raft thread may have drained its inbox for the last time.

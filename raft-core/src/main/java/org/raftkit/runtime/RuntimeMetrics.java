@@ -38,6 +38,7 @@ final class RuntimeMetrics {
     private final Counter elections;
     private final Counter leaderChanges;
     private final Counter busyRejections;
+    private final Counter duplicateCommands;
     private final Distribution commitLatency;
     private final Distribution fsyncLatency;
     private final Distribution applyLatency;
@@ -71,6 +72,8 @@ final class RuntimeMetrics {
         preVotes = metrics.counter("raftkit.prevotes.started", "times this node became pre-candidate", node);
         elections = metrics.counter("raftkit.elections.started", "times this node became candidate", node);
         leaderChanges = metrics.counter("raftkit.leader.changes", "times this node learned of a new leader", node);
+        duplicateCommands = metrics.counter("raftkit.sessions.duplicates",
+                "commands answered from the session table instead of applied again", node);
         busyRejections = metrics.counter("raftkit.busy.rejections",
                 "calls refused with ServerBusyException (backpressure)", node);
         commitLatency = metrics.distribution("raftkit.commit.latency", Unit.NANOSECONDS,
@@ -202,6 +205,11 @@ final class RuntimeMetrics {
     /** Any thread: a call was refused for backpressure. */
     void busy() {
         busyRejections.increment(1);
+    }
+
+    /** Apply thread: a command was seen before and answered from the session table. */
+    void duplicateCommand() {
+        duplicateCommands.increment(1);
     }
 
     /** Storage thread: a group of {@code entries} became durable; it started at {@code startNanos}. */

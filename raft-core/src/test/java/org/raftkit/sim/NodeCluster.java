@@ -56,6 +56,13 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
     private final Map<String, Member> members = new LinkedHashMap<>();
     /** The command applied at each index, by whichever node applied it first. */
     private final Map<Long, byte[]> appliedCommands = new HashMap<>();
+    /**
+     * Set when every call's command is unique (the simulation's clients write a fresh value each
+     * time): then a command applied at two indexes was applied twice, which sessions must prevent.
+     */
+    boolean commandsAreUnique;
+    /** With {@link #commandsAreUnique}: the index each command was first applied at. */
+    private final Map<java.nio.ByteBuffer, Long> commandIndexes = new HashMap<>();
     /** A violation found where throwing would be caught (inside a state machine); thrown after the turn. */
     private String violation;
     /**
@@ -408,6 +415,13 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         byte[] first = appliedCommands.putIfAbsent(index, command.clone());
         if (first != null && !Arrays.equals(first, command)) {
             violation = m.id + " applied a different command at index " + index + " than another node did";
+        }
+        if (commandsAreUnique && first == null) {
+            Long earlier = commandIndexes.putIfAbsent(java.nio.ByteBuffer.wrap(command.clone()), index);
+            if (earlier != null) {
+                violation = m.id + " applied the command of index " + earlier + " again at index " + index
+                        + " (a retried or duplicated call applied twice)";
+            }
         }
     }
 

@@ -87,11 +87,6 @@ final class NodeNetwork {
             return;
         }
         long[] times = net.deliveryTimes(m.from(), m.to(), ctx.now());
-        if (m instanceof ClientRequest && times.length > 1) {
-            // A forwarded call is not idempotent, and the real transport's TCP connection never
-            // delivers one twice; the library does not claim exactly-once across duplicates yet.
-            times = new long[] {times[0]};
-        }
         for (long time : times) {
             if (lateRate > 0 && random.nextDouble() < lateRate) {
                 time += 1_000_000 + random.nextLong(4_000_000); // 1 to 5 s late, across restarts

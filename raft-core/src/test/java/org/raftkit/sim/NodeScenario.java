@@ -39,7 +39,7 @@ final class NodeScenario {
         for (int i = 1; i <= nodes; i++) {
             ids.add("n" + i);
         }
-        long carries = Math.max(Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES),
+        long carries = Math.max(Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.SESSION_HEADER_BYTES + Entry.OVERHEAD_BYTES),
                 snapshots == null ? 0 : snapshots.chunkBytes() + 64L);
         network = new NodeNetwork(ctx, new SimNetwork(ctx.random.split(), ids), carries);
         cluster = new NodeCluster(ctx, ids, config, snapshots, network, machines);

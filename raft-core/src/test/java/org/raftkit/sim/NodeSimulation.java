@@ -63,10 +63,11 @@ public final class NodeSimulation {
         }
         this.config = randomConfig(random);
         this.snapshotConfig = randomSnapshotConfig(random);
-        long carries = Math.max(Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES),
+        long carries = Math.max(Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.SESSION_HEADER_BYTES + Entry.OVERHEAD_BYTES),
                 snapshotConfig == null ? 0 : snapshotConfig.chunkBytes() + 64L);
         this.network = new NodeNetwork(ctx, new SimNetwork(random.split(), ids), carries);
         this.cluster = new NodeCluster(ctx, ids, config, snapshotConfig, network, id -> new NodeKvMachine());
+        cluster.commandsAreUnique = true;
         cluster.digest = machine -> ((NodeKvMachine) machine).digest();
         this.clients = new NodeClients(ctx, cluster, 2 + random.nextInt(6), 1 + random.nextInt(8));
         this.nemesis = new NodeNemesis(ctx, cluster, network);

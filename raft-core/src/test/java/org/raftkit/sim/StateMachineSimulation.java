@@ -204,7 +204,7 @@ public final class StateMachineSimulation {
             }
             RaftConfig config = NodeSimulation.randomConfig(random).withMaxPending(1_000, 64L << 20)
                     .withMaxCommandBytes(RaftConfig.DEFAULT_MAX_COMMAND_BYTES);
-            long carries = Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.OVERHEAD_BYTES)
+            long carries = Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.SESSION_HEADER_BYTES + Entry.OVERHEAD_BYTES)
                     + SnapshotConfig.DEFAULT_CHUNK_BYTES;
             NodeNetwork network = new NodeNetwork(ctx, new SimNetwork(random.split(), ids), carries);
             // Snapshots as the whole-node simulation takes them; a machine without snapshot() just

@@ -46,6 +46,8 @@ final class RecordFormat {
     private static final byte NO_OP = 2;
     /** A cluster configuration (thesis §4.1); stored as its own type so it is never applied as a command. */
     private static final byte CONFIGURATION = 3;
+    /** A client command with its session header (thesis §6.3). */
+    private static final byte SESSION_COMMAND = 4;
 
     private RecordFormat() {
     }
@@ -88,7 +90,7 @@ final class RecordFormat {
         int length = buf.getInt(at + LENGTH_OFFSET);
         byte type = buf.get(at + TYPE_OFFSET);
         return length >= 0 && length <= MAX_PAYLOAD_BYTES && length <= availableBytes - HEADER_BYTES
-                && (type == COMMAND || type == NO_OP || type == CONFIGURATION)
+                && (type == COMMAND || type == NO_OP || type == CONFIGURATION || type == SESSION_COMMAND)
                 && buf.getLong(at + INDEX_OFFSET) >= 1 && buf.getLong(at + TERM_OFFSET) >= 1
                 && buf.getLong(at + DURABLE_INDEX_OFFSET) >= 0
                 && buf.getLong(at + DURABLE_INDEX_OFFSET) < buf.getLong(at + INDEX_OFFSET);
@@ -130,9 +132,17 @@ final class RecordFormat {
         int length = payloadLength(buf, at);
         byte[] data = new byte[length];
         System.arraycopy(buf.array(), buf.arrayOffset() + at + HEADER_BYTES, data, 0, length);
-        byte b = buf.get(at + TYPE_OFFSET);
-        EntryType type = b == NO_OP ? EntryType.NO_OP : b == CONFIGURATION ? EntryType.CONFIGURATION : EntryType.COMMAND;
-        return new Entry(index(buf, at), term(buf, at), type, data);
+        return new Entry(index(buf, at), term(buf, at), entryType(buf.get(at + TYPE_OFFSET)), data);
+    }
+
+    /** The type of a record whose header {@link #plausibleHeader} accepted. */
+    private static EntryType entryType(byte type) {
+        return switch (type) {
+            case NO_OP -> EntryType.NO_OP;
+            case CONFIGURATION -> EntryType.CONFIGURATION;
+            case SESSION_COMMAND -> EntryType.SESSION_COMMAND;
+            default -> EntryType.COMMAND;
+        };
     }
 
     private static byte typeByte(EntryType t) {
@@ -143,6 +153,8 @@ final class RecordFormat {
                 return NO_OP;
             case CONFIGURATION:
                 return CONFIGURATION;
+            case SESSION_COMMAND:
+                return SESSION_COMMAND;
             default:
                 throw new IllegalArgumentException("no record type for " + t);
         }

@@ -231,6 +231,8 @@ final class MessageCodec {
                 return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_NO_OP;
             case CONFIGURATION:
                 return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_CONFIGURATION;
+            case SESSION_COMMAND:
+                return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_SESSION_COMMAND;
             default:
                 throw new IllegalArgumentException("no wire form for entry type " + t);
         }
@@ -245,6 +247,8 @@ final class MessageCodec {
                 return EntryType.NO_OP;
             case ENTRY_TYPE_CONFIGURATION:
                 return EntryType.CONFIGURATION;
+            case ENTRY_TYPE_SESSION_COMMAND:
+                return EntryType.SESSION_COMMAND;
             default:
                 throw unsupported("entry type", t);
         }
