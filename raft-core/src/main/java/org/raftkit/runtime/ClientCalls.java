@@ -71,6 +71,7 @@ final class ClientCalls {
     private final ArrayDeque<Request> byDeadline = new ArrayDeque<>();
     /** Writes sent to a leader, by request id, until its reply. */
     private final Map<Long, Request> forwarded = new HashMap<>();
+    private long resentWrites;
     /** Reads waiting for the core's read index, by context (= request id). */
     private final Map<Long, Request> readsInCore = new HashMap<>();
     /** Calls waiting for a leader to be known. */
@@ -81,6 +82,11 @@ final class ClientCalls {
     private final ArrayDeque<long[]> backlog = new ArrayDeque<>();
     /** Sum of the bytes in {@link #backlog}. */
     private long backlogBytes;
+    /** Forwarded writes sent again to a new leader (failover). */
+    long resentWrites() {
+        return resentWrites;
+    }
+
     /** Replies dropped because they matched no call sent to their sender. */
     private long unmatchedReplies;
     /** While leader: the last index before this node's first proposal of the term (its no-op). */
@@ -189,6 +195,9 @@ final class ClientCalls {
             backlog.clear();
             backlogBytes = 0;
         }
+        if (soft.leaderId() != null && !forwarded.isEmpty()) {
+            resendToNewLeader(soft.leaderId());
+        }
         if (soft.leaderId() == null || waitingForLeader.isEmpty()) {
             return;
         }
@@ -197,6 +206,32 @@ final class ClientCalls {
         for (Request r : waiting) {
             if (!r.isFinished()) {
                 route(r);
+            }
+        }
+    }
+
+    /**
+     * Failover: writes forwarded to an earlier leader go to the new one at once, instead of
+     * waiting for an answer that may never come (the old leader may be dead). Each is the same
+     * session command, so the session table applies it at most once whichever copies reach a log:
+     * a copy the old leader already committed answers the resend with its first result. An answer
+     * from the old leader no longer counts ({@link #onClientReply} accepts only {@code sentTo}).
+     * Not counted as an attempt: the deadline bounds how often this can happen.
+     */
+    private void resendToNewLeader(String leader) {
+        List<Request> moved = new ArrayList<>();
+        for (Request r : forwarded.values()) {
+            if (r.kind == Request.Kind.WRITE && !r.isFinished() && !leader.equals(r.sentTo)) {
+                moved.add(r);
+            }
+        }
+        for (Request r : moved) {
+            forwarded.remove(r.id);
+            resentWrites++;
+            if (node.role() == Role.LEADER) {
+                propose(r);
+            } else {
+                forward(r, leader);
             }
         }
     }

@@ -37,10 +37,10 @@ class ForwardingTest {
         Transport probe = cluster.network().transport("probe");
         probe.start(replies::add);
 
-        probe.send(new ClientRequest("probe", leader, 1, ClientRequest.Kind.WRITE, bytes("w")));
+        probe.send(new ClientRequest("probe", leader, 1, ClientRequest.Kind.WRITE, Sessions.wrap(99, 1, 1, bytes("w"))));
         Await.await(WAIT, () -> replies.size() == 1);
         probe.send(new ClientRequest("probe", leader, 2, ClientRequest.Kind.READ, bytes("last")));
-        probe.send(new ClientRequest("probe", follower, 3, ClientRequest.Kind.WRITE, bytes("x")));
+        probe.send(new ClientRequest("probe", follower, 3, ClientRequest.Kind.WRITE, Sessions.wrap(99, 2, 1, bytes("x"))));
         Await.await(WAIT, () -> replies.size() == 3);
 
         ClientReply write = reply(replies, 1);
@@ -52,6 +52,42 @@ class ForwardingTest {
         ClientReply refused = reply(replies, 3);
         assertThat(refused.status()).isEqualTo(ClientReply.Status.NOT_LEADER);
         assertThat(refused.leaderHint()).isEqualTo(leader);
+    }
+
+    @Test
+    void aForwardedWriteDeliveredTwiceIsAppliedOnceAndBothCopiesGetTheFirstResult() {
+        cluster = new TestCluster("d", 3, TestCluster.fastConfig()).startAll();
+        String leader = cluster.awaitLeader(WAIT);
+        List<Message> replies = Collections.synchronizedList(new ArrayList<>());
+        Transport probe = cluster.network().transport("probe");
+        probe.start(replies::add);
+        byte[] command = Sessions.wrap(7, 1, 1, bytes("once"));
+
+        probe.send(new ClientRequest("probe", leader, 1, ClientRequest.Kind.WRITE, command));
+        probe.send(new ClientRequest("probe", leader, 2, ClientRequest.Kind.WRITE, command));
+        Await.await(WAIT, () -> replies.size() == 2);
+
+        assertThat(reply(replies, 1).status()).isEqualTo(ClientReply.Status.OK);
+        assertThat(reply(replies, 2).status()).isEqualTo(ClientReply.Status.OK);
+        assertThat(string(reply(replies, 2).result())).isEqualTo(string(reply(replies, 1).result()));
+        assertThat(cluster.awaitSameApplied(WAIT, cluster.ids(), 1)).containsExactly("2=once");
+    }
+
+    @Test
+    void aForwardedWriteWithoutASessionHeaderIsRefusedAndNothingIsAppended() {
+        cluster = new TestCluster("h", 3, TestCluster.fastConfig()).startAll();
+        String leader = cluster.awaitLeader(WAIT);
+        List<Message> replies = Collections.synchronizedList(new ArrayList<>());
+        Transport probe = cluster.network().transport("probe");
+        probe.start(replies::add);
+
+        probe.send(new ClientRequest("probe", leader, 1, ClientRequest.Kind.WRITE, bytes("raw")));
+        Await.await(WAIT, () -> replies.size() == 1);
+
+        ClientReply refused = reply(replies, 1);
+        assertThat(refused.status()).isEqualTo(ClientReply.Status.BUSY);
+        assertThat(refused.detail()).contains("session header");
+        assertThat(cluster.server(leader).status().lastLogIndex()).as("only the no-op").isEqualTo(1);
     }
 
     @Test
