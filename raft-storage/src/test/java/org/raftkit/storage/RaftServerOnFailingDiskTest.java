@@ -73,7 +73,8 @@ class RaftServerOnFailingDiskTest {
         submit("c");
         submit("d");
         List<String> committed = awaitSameApplied(List.of("d1", "d2"), 4);
-        assertThat(committed.get(0)).isEqualTo("a");
+        // "a", or "a#1" when the first attempt met an election (a loaded machine): see submit.
+        assertThat(committed.get(0)).startsWith("a");
         assertThat(committed).anyMatch(c -> c.startsWith("c")).anyMatch(c -> c.startsWith("d"));
 
         servers.get("d3").close();
