@@ -12,6 +12,8 @@ import java.nio.charset.StandardCharsets;
  * write command:  op (1 B: PUT=1, DELETE=2) | condition (1 B) | expected revision (8 B)
  *                 | key length (4 B) | key (UTF-8) | value (rest; PUT only)
  * write result:   outcome (1 B) | revision (8 B)
+ * idempotent:     op (1 B: IDEMPOTENT=4) | idempotency key length (2 B) | idempotency key (UTF-8)
+ *                 | a write command as above (HTTP {@code Idempotency-Key})
  * read query:     op (1 B: GET=3) | key (UTF-8, rest)
  * read answer:    outcome (1 B) | revision (8 B) | value (rest)
  * </pre>
@@ -20,7 +22,9 @@ public final class KvCommand {
 
     /** What a write does. */
     public enum Op {
-        PUT(1), DELETE(2), GET(3);
+        PUT(1), DELETE(2), GET(3),
+        /** A write wrapped with the client's idempotency key (see {@link #idempotent}). */
+        IDEMPOTENT(4);
 
         final byte code;
 
@@ -65,7 +69,12 @@ public final class KvCommand {
         /** The key does not exist (a read, or a delete without a condition). */
         NOT_FOUND(2),
         /** The bytes were not a command this version understands; nothing changed. */
-        MALFORMED(3);
+        MALFORMED(3),
+        /**
+         * The idempotency key was used before with another write; nothing changed (HTTP 422). The
+         * revision is 0.
+         */
+        IDEMPOTENCY_KEY_REUSED(4);
 
         final byte code;
 
@@ -82,6 +91,13 @@ public final class KvCommand {
             throw new IllegalArgumentException("unknown outcome code " + code);
         }
     }
+
+    /** A write wrapped with an idempotency key: {@code write} is the encoded write command. */
+    public record Idempotent(String idempotencyKey, byte[] write) {
+    }
+
+    /** Longest idempotency key, in UTF-8 bytes. */
+    public static final int MAX_IDEMPOTENCY_KEY_BYTES = 255;
 
     /** A decoded write command. {@code value} is null for a delete. */
     public record Write(Op op, Condition condition, long expectedRevision, String key, byte[] value) {
@@ -113,6 +129,36 @@ public final class KvCommand {
     /** Encodes a DELETE of {@code key}. */
     public static byte[] delete(String key, Condition condition, long expectedRevision) {
         return write(Op.DELETE, key, ByteBuffer.allocate(0), condition, expectedRevision);
+    }
+
+    /**
+     * Wraps an encoded write with the client's idempotency key: the state machine applies the
+     * first write under that key and answers a repeat of the same write with the first result.
+     *
+     * @throws IllegalArgumentException if the key is empty or over {@link #MAX_IDEMPOTENCY_KEY_BYTES}
+     */
+    public static byte[] idempotent(String idempotencyKey, byte[] write) {
+        byte[] k = idempotencyKey.getBytes(StandardCharsets.UTF_8);
+        if (k.length == 0 || k.length > MAX_IDEMPOTENCY_KEY_BYTES) {
+            throw new IllegalArgumentException("an idempotency key has 1 to " + MAX_IDEMPOTENCY_KEY_BYTES
+                    + " bytes, this one " + k.length);
+        }
+        return ByteBuffer.allocate(1 + 2 + k.length + write.length)
+                .put(Op.IDEMPOTENT.code).putShort((short) k.length).put(k).put(write).array();
+    }
+
+    /** Decodes an idempotent wrapper, or returns null if the bytes are not one. */
+    public static Idempotent decodeIdempotent(byte[] command) {
+        if (command.length < 3 || command[0] != Op.IDEMPOTENT.code) {
+            return null;
+        }
+        int length = Short.toUnsignedInt(ByteBuffer.wrap(command, 1, 2).getShort());
+        if (length == 0 || length > MAX_IDEMPOTENCY_KEY_BYTES || 3 + length > command.length) {
+            return null;
+        }
+        String key = new String(command, 3, length, StandardCharsets.UTF_8);
+        byte[] write = java.util.Arrays.copyOfRange(command, 3 + length, command.length);
+        return new Idempotent(key, write);
     }
 
     /** Encodes a GET of {@code key}. */

@@ -233,13 +233,14 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return get(key, consistency(uri));
         } else if (method.equals(HttpMethod.PUT)) {
             // The aggregator (KvHttpServer) has already refused a body over the value limit with 413.
-            return write(key, KvCommand.put(key, request.content().nioBuffer(), conditionOf(request),
-                    expectedRevision(request)), false);
+            return write(key, idempotent(request, KvCommand.put(key, request.content().nioBuffer(),
+                    conditionOf(request), expectedRevision(request))), false);
         } else if (method.equals(HttpMethod.DELETE)) {
             if (request.headers().contains(HttpHeaderNames.IF_NONE_MATCH)) {
                 throw new BadRequest("If-None-Match is not supported on DELETE");
             }
-            return write(key, KvCommand.delete(key, conditionOf(request), expectedRevision(request)), true);
+            return write(key, idempotent(request, KvCommand.delete(key, conditionOf(request),
+                    expectedRevision(request))), true);
         }
         return done(methodNotAllowed("GET, HEAD, PUT, DELETE"));
     }
@@ -319,6 +320,10 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 case NOT_FOUND -> {
                     return keyNotFound(key);
                 }
+                case IDEMPOTENCY_KEY_REUSED -> {
+                    return error(HttpResponseStatus.UNPROCESSABLE_ENTITY, "idempotency_key_reused",
+                            "this Idempotency-Key was used before for another request; nothing was changed");
+                }
                 default -> throw new IllegalStateException("the state machine could not decode a command: "
                         + result.outcome());
             }
@@ -326,6 +331,31 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     // ---- request parsing -----------------------------------------------------------------------
+
+    /** The header of the IETF httpapi draft "The Idempotency-Key HTTP Header Field". */
+    static final String IDEMPOTENCY_KEY = "Idempotency-Key";
+
+    /**
+     * Wraps a write with the request's {@code Idempotency-Key}, if it has one: a repeat of the same
+     * request (same key, same method, path, body and conditions) gets the first answer and changes
+     * nothing, on any node, across leader changes; the same key with another request is 422.
+     */
+    private static byte[] idempotent(FullHttpRequest request, byte[] write) {
+        List<String> keys = request.headers().getAll(IDEMPOTENCY_KEY);
+        if (keys.isEmpty()) {
+            return write;
+        }
+        if (keys.size() > 1) {
+            throw new BadRequest("more than one " + IDEMPOTENCY_KEY + " header");
+        }
+        String key = keys.get(0);
+        int bytes = key.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (bytes == 0 || bytes > KvCommand.MAX_IDEMPOTENCY_KEY_BYTES || !key.chars().allMatch(c -> c >= 0x20 && c < 0x7F)) {
+            throw new BadRequest(IDEMPOTENCY_KEY + " must be 1 to " + KvCommand.MAX_IDEMPOTENCY_KEY_BYTES
+                    + " printable ASCII characters");
+        }
+        return KvCommand.idempotent(key, write);
+    }
 
     private static String key(String rawKey) {
         if (rawKey.isEmpty()) {

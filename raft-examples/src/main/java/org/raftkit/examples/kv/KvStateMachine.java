@@ -6,6 +6,13 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
 import org.raftkit.StateMachine;
 import org.raftkit.examples.kv.KvCommand.Outcome;
 import org.raftkit.examples.kv.KvCommand.Write;
@@ -24,19 +31,79 @@ import org.raftkit.examples.kv.KvCommand.Write;
  */
 public final class KvStateMachine implements StateMachine {
 
-    /** Format version written at the head of a snapshot. */
-    private static final int SNAPSHOT_VERSION = 1;
+    /**
+     * Format version written at the head of a snapshot: 2 adds the idempotency keys after the
+     * entries; 1 (without them) is still read.
+     */
+    private static final int SNAPSHOT_VERSION = 2;
+    /**
+     * Writes after which an idempotency key is forgotten, counted in log entries so that every node
+     * forgets it at the same index (a node's clock would differ).
+     */
+    static final long IDEMPOTENCY_WINDOW_ENTRIES = 1_000_000;
+    /** Most idempotency keys remembered; past it the oldest is forgotten first. */
+    static final int MAX_IDEMPOTENCY_KEYS = 100_000;
 
     private record Versioned(byte[] value, long revision) {
     }
 
+    /** What the first write under an idempotency key was, and what it answered. */
+    private record Remembered(byte[] fingerprint, byte[] result, long index) {
+    }
+
     /** The keys; replaced whole by {@link #restore}. */
     private HashTrieMap<Versioned> map = new HashTrieMap<>();
+    /** Idempotency keys in the order they were first used (oldest first). */
+    private LinkedHashMap<String, Remembered> idempotency = new LinkedHashMap<>();
     private long lastAppliedIndex;
 
     @Override
     public byte[] apply(long index, byte[] command) {
         lastAppliedIndex = index;
+        KvCommand.Idempotent idempotent = KvCommand.decodeIdempotent(command);
+        if (idempotent != null) {
+            return applyIdempotent(index, idempotent);
+        }
+        return applyWrite(index, command);
+    }
+
+    /**
+     * A write under an idempotency key (HTTP {@code Idempotency-Key}): the first is applied and its
+     * answer remembered; a repeat of the same write gets that answer (same revision) and changes
+     * nothing; another write under the same key is refused. Keys are forgotten after
+     * {@link #IDEMPOTENCY_WINDOW_ENTRIES} entries, or oldest first past {@link #MAX_IDEMPOTENCY_KEYS}.
+     */
+    private byte[] applyIdempotent(long index, KvCommand.Idempotent idempotent) {
+        Iterator<Remembered> oldest = idempotency.values().iterator();
+        while (oldest.hasNext() && index - oldest.next().index() >= IDEMPOTENCY_WINDOW_ENTRIES) {
+            oldest.remove();
+        }
+        byte[] fingerprint = fingerprint(idempotent.write());
+        Remembered first = idempotency.get(idempotent.idempotencyKey());
+        if (first != null) {
+            return Arrays.equals(first.fingerprint(), fingerprint) ? first.result()
+                    : KvCommand.result(Outcome.IDEMPOTENCY_KEY_REUSED, 0, null);
+        }
+        byte[] result = applyWrite(index, idempotent.write());
+        idempotency.put(idempotent.idempotencyKey(), new Remembered(fingerprint, result, index));
+        if (idempotency.size() > MAX_IDEMPOTENCY_KEYS) {
+            Iterator<Remembered> it = idempotency.values().iterator();
+            it.next();
+            it.remove();
+        }
+        return result;
+    }
+
+    /** SHA-256 of a write command, cut to 16 bytes: tells a repeat from another write under the same key. */
+    private static byte[] fingerprint(byte[] write) {
+        try {
+            return Arrays.copyOf(java.security.MessageDigest.getInstance("SHA-256").digest(write), 16);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every JVM has SHA-256", e);
+        }
+    }
+
+    private byte[] applyWrite(long index, byte[] command) {
         Write write = KvCommand.decodeWrite(command);
         if (write == null) {
             return KvCommand.result(Outcome.MALFORMED, 0, null);
@@ -90,7 +157,27 @@ public final class KvStateMachine implements StateMachine {
     public Snapshot snapshot() {
         HashTrieMap.View<Versioned> view = map.capture();
         long applied = lastAppliedIndex;
-        return out -> write(view, applied, out);
+        // Bounded (MAX_IDEMPOTENCY_KEYS), so a copy costs at most a few milliseconds.
+        List<Map.Entry<String, Remembered>> remembered = new ArrayList<>(idempotency.entrySet());
+        return out -> {
+            write(view, applied, out);
+            writeIdempotency(remembered, out);
+        };
+    }
+
+    /** The idempotency keys after the entries: count, then (key, index, fingerprint, result). Snapshot thread. */
+    private static void writeIdempotency(List<Map.Entry<String, Remembered>> remembered, OutputStream out)
+            throws IOException {
+        DataOutputStream data = new DataOutputStream(new java.io.BufferedOutputStream(out, 64 << 10));
+        data.writeInt(remembered.size());
+        for (Map.Entry<String, Remembered> e : remembered) {
+            data.writeUTF(e.getKey());
+            data.writeLong(e.getValue().index());
+            data.write(e.getValue().fingerprint());
+            data.writeInt(e.getValue().result().length);
+            data.write(e.getValue().result());
+        }
+        data.flush();
     }
 
     /**
@@ -194,8 +281,8 @@ public final class KvStateMachine implements StateMachine {
     public void restore(InputStream in) throws IOException {
         DataInputStream data = new DataInputStream(in);
         int version = data.readInt();
-        if (version != SNAPSHOT_VERSION) {
-            throw new IOException("KV snapshot version " + version + " is not supported (expected "
+        if (version != 1 && version != SNAPSHOT_VERSION) {
+            throw new IOException("KV snapshot version " + version + " is not supported (expected 1 to "
                     + SNAPSHOT_VERSION + ")");
         }
         long applied = data.readLong();
@@ -217,8 +304,32 @@ public final class KvStateMachine implements StateMachine {
             }
             restored.put(key, new Versioned(value, revision));
         }
+        LinkedHashMap<String, Remembered> remembered = new LinkedHashMap<>();
+        if (version >= 2) {
+            int keys = data.readInt();
+            if (keys < 0) {
+                throw new IOException("KV snapshot has a negative idempotency key count: " + keys);
+            }
+            for (int i = 0; i < keys; i++) {
+                String key = data.readUTF();
+                long index = data.readLong();
+                byte[] fingerprint = data.readNBytes(16);
+                int length = data.readInt();
+                byte[] result = length < 0 ? null : data.readNBytes(length);
+                if (fingerprint.length != 16 || result == null || result.length != length) {
+                    throw new IOException("KV snapshot ends inside idempotency key " + i + " or has a negative length");
+                }
+                remembered.put(key, new Remembered(fingerprint, result, index));
+            }
+        }
         map = restored;
+        idempotency = remembered;
         lastAppliedIndex = applied;
+    }
+
+    /** Idempotency keys remembered; apply thread, or tests once the node is idle. */
+    int idempotencyKeys() {
+        return idempotency.size();
     }
 
     /** Number of keys; apply thread, or tests once the node is idle. */

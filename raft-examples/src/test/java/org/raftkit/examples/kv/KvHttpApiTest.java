@@ -167,6 +167,26 @@ class KvHttpApiTest {
     }
 
     @Test
+    void aRepeatedWriteWithAnIdempotencyKeyGetsTheFirstAnswerAndAnotherBodyIs422() {
+        HttpResponse<String> first = put(1, "idem", "one", "Idempotency-Key", "8e03978e-40d5-43e8-bc93-6894a57f9324");
+        assertThat(first.statusCode()).as(first.body()).isEqualTo(200);
+        assertThat(put(2, "idem", "two").statusCode()).isEqualTo(200);
+
+        HttpResponse<String> repeat = put(2, "idem", "one", "Idempotency-Key", "8e03978e-40d5-43e8-bc93-6894a57f9324");
+
+        assertThat(repeat.statusCode()).isEqualTo(200);
+        assertThat(Json.field(repeat.body(), "revision")).as("the first answer").isEqualTo(Json.field(first.body(), "revision"));
+        assertThat(get(1, "/v1/kv/idem").body()).as("not applied again").isEqualTo("two");
+        assertError(put(1, "idem", "three", "Idempotency-Key", "8e03978e-40d5-43e8-bc93-6894a57f9324"),
+                422, "idempotency_key_reused");
+        assertThat(get(2, "/v1/kv/idem").body()).isEqualTo("two");
+
+        assertThat(delete(2, "idem", "Idempotency-Key", "del-1").statusCode()).isEqualTo(204);
+        assertThat(delete(2, "idem", "Idempotency-Key", "del-1").statusCode()).as("the first answer again").isEqualTo(204);
+        assertError(put(1, "idem", "x", "Idempotency-Key", "k".repeat(300)), 400, "bad_request");
+    }
+
+    @Test
     void absentKeysAre404() {
         assertError(get(1, "/v1/kv/never-written"), 404, "not_found");
         assertError(delete(1, "never-written"), 404, "not_found");

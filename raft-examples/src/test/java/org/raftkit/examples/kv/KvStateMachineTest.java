@@ -46,6 +46,60 @@ class KvStateMachineTest {
     }
 
     @Test
+    void aRepeatUnderAnIdempotencyKeyGetsTheFirstAnswerAndChangesNothing() {
+        byte[] put = KvCommand.idempotent("req-1", KvCommand.put("k", bytes("v1"), Condition.NONE, 0));
+        Result first = apply(3, put);
+        assertThat(first.outcome()).isEqualTo(Outcome.OK);
+        apply(4, KvCommand.put("k", bytes("v2"), Condition.NONE, 0));
+
+        Result repeat = apply(5, put);
+
+        assertThat(repeat.outcome()).isEqualTo(Outcome.OK);
+        assertThat(repeat.revision()).as("the first answer's revision").isEqualTo(3);
+        assertThat(get("k").value()).as("not applied again").isEqualTo(bytes("v2"));
+        Result other = apply(6, KvCommand.idempotent("req-1", KvCommand.put("k", bytes("v3"), Condition.NONE, 0)));
+        assertThat(other.outcome()).isEqualTo(Outcome.IDEMPOTENCY_KEY_REUSED);
+        assertThat(get("k").value()).isEqualTo(bytes("v2"));
+    }
+
+    @Test
+    void anIdempotencyKeyIsForgottenAfterItsWindowOfEntriesOnEveryNodeAlike() {
+        byte[] put = KvCommand.idempotent("req", KvCommand.put("k", bytes("v"), Condition.NONE, 0));
+        apply(1, put);
+        apply(KvStateMachine.IDEMPOTENCY_WINDOW_ENTRIES, put);
+        assertThat(kv.idempotencyKeys()).isEqualTo(1);
+        assertThat(apply(1 + KvStateMachine.IDEMPOTENCY_WINDOW_ENTRIES, put).revision())
+                .as("forgotten: applied again").isEqualTo(1 + KvStateMachine.IDEMPOTENCY_WINDOW_ENTRIES);
+    }
+
+    @Test
+    void idempotencyKeysTravelInTheSnapshotAndAVersionOneSnapshotStillRestores() throws Exception {
+        byte[] put = KvCommand.idempotent("req", KvCommand.put("k", bytes("v"), Condition.NONE, 0));
+        apply(1, put);
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        kv.snapshot().writeTo(out);
+        KvStateMachine restored = new KvStateMachine();
+        restored.restore(new java.io.ByteArrayInputStream(out.toByteArray()));
+        assertThat(restored.idempotencyKeys()).isEqualTo(1);
+        assertThat(KvCommand.decodeResult(restored.apply(2, put)).revision()).isEqualTo(1);
+
+        // Version 1: version, last applied, count, then entries, and nothing after them.
+        java.io.ByteArrayOutputStream v1 = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream data = new java.io.DataOutputStream(v1);
+        data.writeInt(1);
+        data.writeLong(9);
+        data.writeInt(1);
+        data.writeUTF("old");
+        data.writeLong(9);
+        data.writeInt(1);
+        data.write('x');
+        KvStateMachine fromV1 = new KvStateMachine();
+        fromV1.restore(new java.io.ByteArrayInputStream(v1.toByteArray()));
+        assertThat(KvCommand.decodeResult(fromV1.query(KvCommand.get("old"))).value()).isEqualTo(bytes("x"));
+        assertThat(fromV1.idempotencyKeys()).isZero();
+    }
+
+    @Test
     void compareAndSetByRevision() {
         apply(1, KvCommand.put("k", bytes("v1"), Condition.NONE, 0));
         Result stale = apply(2, KvCommand.put("k", bytes("v2"), Condition.REVISION_IS, 5));
@@ -164,13 +218,14 @@ class KvStateMachineTest {
         kv.apply(5, KvCommand.put(key, value, Condition.NONE, 0));
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
         java.io.DataOutputStream data = new java.io.DataOutputStream(expected);
-        data.writeInt(1);
+        data.writeInt(2);
         data.writeLong(5);
         data.writeInt(1);
         data.writeUTF(key);
         data.writeLong(5);
         data.writeInt(value.length);
         data.write(value);
+        data.writeInt(0); // no idempotency keys
         assertThat(snapshot(kv)).isEqualTo(expected.toByteArray());
 
         KvStateMachine restored = new KvStateMachine();
