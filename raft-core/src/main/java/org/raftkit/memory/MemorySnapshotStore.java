@@ -191,6 +191,19 @@ public final class MemorySnapshotStore implements SnapshotStore {
         return Arrays.copyOfRange(file, (int) offset, (int) Math.min(file.length, offset + maxBytes));
     }
 
+    /** {@inheritDoc} Holds the snapshot's bytes, so retention cannot take them away. Any thread. */
+    @Override
+    public ChunkReader openChunks(SnapshotInfo snapshot) throws IOException {
+        byte[] file = file(snapshot);
+        return (offset, maxBytes) -> {
+            if (offset < 0 || offset > file.length || maxBytes < 0) {
+                throw new IllegalArgumentException("offset " + offset + ", maxBytes " + maxBytes + " outside the "
+                        + file.length + "-byte " + name(snapshot));
+            }
+            return Arrays.copyOfRange(file, (int) offset, (int) Math.min(file.length, offset + maxBytes));
+        };
+    }
+
     /** {@inheritDoc} Any thread. */
     @Override
     public synchronized Receiver receive(long index, long term) {

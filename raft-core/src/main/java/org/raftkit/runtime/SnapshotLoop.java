@@ -57,6 +57,8 @@ final class SnapshotLoop {
     /** One follower's transfer: sent up to {@code nextOffset}, acknowledged up to {@code acked}. */
     private static final class Transfer {
         final Send send;
+        /** The snapshot's file, open for the whole transfer (opened with the first chunk). */
+        SnapshotStore.ChunkReader reader;
         long nextOffset;
         long acked;
         long lastProgressNanos;
@@ -66,6 +68,13 @@ final class SnapshotLoop {
         Transfer(Send send, long now) {
             this.send = send;
             this.lastProgressNanos = now;
+        }
+
+        void close() {
+            if (reader != null) {
+                reader.close();
+                reader = null;
+            }
         }
     }
 
@@ -131,7 +140,10 @@ final class SnapshotLoop {
             if (work instanceof Write w) {
                 write(w);
             } else if (work instanceof Send s) {
-                transfers.put(s.peer(), new Transfer(s, clock.nanoTime()));
+                Transfer replaced = transfers.put(s.peer(), new Transfer(s, clock.nanoTime()));
+                if (replaced != null) {
+                    replaced.close();
+                }
             } else if (work instanceof InstallSnapshot chunk) {
                 receive(chunk);
             } else if (work instanceof InstallSnapshotReply r) {
@@ -175,6 +187,7 @@ final class SnapshotLoop {
             Transfer t = it.next();
             if (status.role != Role.LEADER || status.term != t.send.leaderTerm()) {
                 it.remove(); // no longer leader of that term: the new leader decides
+                t.close();
                 continue;
             }
             if (now - t.lastProgressNanos >= timeoutNanos) {
@@ -183,8 +196,11 @@ final class SnapshotLoop {
             }
             SnapshotInfo info = t.send.info();
             try {
+                if (t.reader == null) {
+                    t.reader = store.openChunks(info);
+                }
                 while (t.nextOffset < info.sizeBytes() && t.nextOffset - t.acked < window) {
-                    byte[] data = store.readChunk(info, t.nextOffset, config.chunkBytes());
+                    byte[] data = t.reader.read(t.nextOffset, config.chunkBytes());
                     boolean done = t.nextOffset + data.length >= info.sizeBytes();
                     transport.send(new InstallSnapshot(id, t.send.peer(), t.send.leaderTerm(), info.index(), info.term(),
                             t.nextOffset, data, done));
@@ -194,6 +210,7 @@ final class SnapshotLoop {
                 LOG.warn("{} could not read the snapshot at {} to send to {}; the transfer stops", id, info.index(),
                         t.send.peer(), e);
                 it.remove();
+                t.close();
                 continue;
             }
             next = Math.min(next, t.lastProgressNanos + timeoutNanos);
@@ -207,7 +224,7 @@ final class SnapshotLoop {
             return;
         }
         if (r.done()) {
-            transfers.remove(r.from());
+            transfers.remove(r.from()).close();
             return;
         }
         if (r.nextOffset() > t.acked) {
@@ -303,6 +320,7 @@ final class SnapshotLoop {
     }
 
     private void abandon() {
+        transfers.values().forEach(Transfer::close);
         transfers.clear();
         closeReceiver();
         Object work;

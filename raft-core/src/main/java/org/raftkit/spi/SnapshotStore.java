@@ -75,6 +75,39 @@ public interface SnapshotStore extends AutoCloseable {
     byte[] readChunk(SnapshotInfo snapshot, long offset, int maxBytes) throws IOException;
 
     /**
+     * Opens a published snapshot for sending it to a follower (InstallSnapshot), chunk by chunk.
+     * The reader must go on reading the snapshot it was opened on even after retention has removed
+     * it (a large snapshot's transfer can outlast the leader's next few snapshots; a file store
+     * keeps its file open, and an open file outlives its name). Called on the snapshot loop; may
+     * block.
+     *
+     * <p>The default reads each chunk with {@link #readChunk}, which fails once retention has
+     * removed the snapshot; stores should override it.
+     *
+     * @throws IOException if the snapshot is already gone or unreadable
+     */
+    default ChunkReader openChunks(SnapshotInfo snapshot) throws IOException {
+        return (offset, maxBytes) -> readChunk(snapshot, offset, maxBytes);
+    }
+
+    /** A published snapshot open for sending; see {@link #openChunks}. Used by one thread. */
+    interface ChunkReader extends AutoCloseable {
+
+        /**
+         * Reads up to {@code maxBytes} of the snapshot's whole file from {@code offset}; fewer only
+         * at the end of the file.
+         *
+         * @throws IOException if reading fails
+         */
+        byte[] read(long offset, int maxBytes) throws IOException;
+
+        /** Releases the file. Idempotent. */
+        @Override
+        default void close() {
+        }
+    }
+
+    /**
      * Starts receiving a snapshot file from the leader, to be written chunk by chunk at increasing
      * offsets. Any unpublished receive under way is discarded first.
      *

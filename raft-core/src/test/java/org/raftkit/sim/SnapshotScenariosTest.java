@@ -59,6 +59,43 @@ class SnapshotScenariosTest {
         assertThat(((NodeKvMachine) follower.machine).digest()).isEqualTo(((NodeKvMachine) leader.machine).digest());
     }
 
+    /**
+     * Seed 128 of the long run: a transfer that takes longer than the leader takes to write two
+     * newer snapshots lost its file to retention, stopped, and started over with the newest, which
+     * was replaced in turn while it was sent. The transfer must keep reading the snapshot it started
+     * with, whatever retention does meanwhile.
+     */
+    @Test
+    void aLongTransferIsNotCutShortByNewerSnapshotsReplacingTheOneBeingSent() {
+        SnapshotConfig slow = SNAPSHOTS.withChunks(1_024, 1);
+        NodeScenario s = new NodeScenario(41, 3, CONFIG, slow, id -> new NodeKvMachine());
+        Member leader = s.awaitLeader();
+        Member follower = s.other(leader);
+        s.cluster.crash(follower, NodeCluster.Loss.NONE);
+        String big = "x".repeat(4_000);
+        for (int i = 0; i < 400; i++) {
+            leader.server.submit(SimKv.write("big" + i, big + i)); // about 1.6 MB of state: 1,600 chunks
+            s.runFor(2);
+        }
+        s.runFor(500);
+
+        s.cluster.restart(follower);
+        // Writes go on during the transfer, so the leader takes a new snapshot every 20 entries and
+        // keeps only the newest few.
+        for (int i = 0; i < 400; i++) {
+            leader.server.submit(SimKv.write("k" + i, "v" + i));
+            s.runFor(10);
+        }
+        assertThat(follower.server.status().snapshotIndex()).as("a snapshot installed while the writes went on")
+                .isGreaterThan(0);
+        // With no trailing window, the snapshot installed is behind again by the time it is: one
+        // more transfer once the writes stop.
+        s.runFor(5_000);
+
+        RaftStatus caughtUp = follower.server.status();
+        assertThat(caughtUp.appliedIndex()).isEqualTo(leader.server.status().commitIndex());
+    }
+
     @Test
     void aRestartRestoresTheNewestSnapshotAndAppliesOnlyTheLogAfterIt() {
         NodeScenario s = scenario(37);

@@ -234,6 +234,36 @@ public final class FileSnapshotStore implements SnapshotStore {
         }
     }
 
+    /**
+     * {@inheritDoc} Keeps the file open until the reader is closed: retention may remove its name
+     * meanwhile, and the transfer reads on from the open file.
+     */
+    @Override
+    public ChunkReader openChunks(SnapshotInfo snapshot) throws IOException {
+        FileChannel channel = openPublished(snapshot);
+        return new ChunkReader() {
+            @Override
+            public byte[] read(long offset, int maxBytes) throws IOException {
+                if (offset < 0 || offset > snapshot.sizeBytes() || maxBytes < 0) {
+                    throw new IllegalArgumentException("offset " + offset + ", maxBytes " + maxBytes + " outside the "
+                            + snapshot.sizeBytes() + "-byte " + file(snapshot.index(), snapshot.term()));
+                }
+                ByteBuffer chunk = ByteBuffer.allocate((int) Math.min(maxBytes, snapshot.sizeBytes() - offset));
+                StorageFiles.readFully(channel, chunk, offset);
+                return chunk.array();
+            }
+
+            @Override
+            public void close() {
+                try {
+                    channel.close();
+                } catch (IOException e) {
+                    LOG.debug("closing {} after sending it failed: {}", file(snapshot.index(), snapshot.term()), e.toString());
+                }
+            }
+        };
+    }
+
     /** {@inheritDoc} Discards a receive under way (its temporary file is deleted). */
     @Override
     public synchronized Receiver receive(long index, long term) throws IOException {

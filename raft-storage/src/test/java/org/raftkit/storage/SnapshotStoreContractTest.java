@@ -247,6 +247,29 @@ abstract class SnapshotStoreContractTest {
         assertThat(reopened.list()).containsExactly(after, newest);
     }
 
+    /** A long InstallSnapshot transfer outlives the leader's next snapshots (long-run seed 128). */
+    @Test
+    void aSnapshotOpenedForSendingStaysReadableInChunksAfterRetentionDeletedIt() throws Exception {
+        SnapshotStore store = track(create(1));
+        SnapshotInfo old = write(store, 10, 1, state(100_000, 1));
+        byte[] whole = readWhole(store, old);
+        try (SnapshotStore.ChunkReader reader = store.openChunks(old)) {
+            java.io.ByteArrayOutputStream sent = new java.io.ByteArrayOutputStream();
+            sent.write(reader.read(0, 1000));
+            write(store, 20, 1, state(100, 2)); // keep 1: the old one goes
+            write(store, 30, 1, state(100, 3));
+            assertThat(store.list()).extracting(SnapshotInfo::index).containsExactly(30L);
+            for (long at = 1000; at < old.sizeBytes(); at += 4096) {
+                sent.write(reader.read(at, 4096));
+            }
+            assertThat(sent.toByteArray()).isEqualTo(whole);
+        }
+    }
+
+    private static byte[] readWhole(SnapshotStore store, SnapshotInfo info) throws IOException {
+        return store.readChunk(info, 0, (int) info.sizeBytes());
+    }
+
     @Test
     void aSnapshotOpenedBeforeRetentionDeletedItStaysReadable() throws Exception {
         SnapshotStore store = track(create(1));
