@@ -202,17 +202,22 @@ final class NodeClients {
         }
         String target = cluster.ids().get(random.nextInt(cluster.ids().size()));
         ctx.note("a burst of " + count + " writes through " + target);
-        burstThrough(target, count);
+        burstThrough(target, count, false);
     }
 
-    private void burstThrough(String target, int count) {
+    /**
+     * {@code count} large writes through {@code target}, each to a key of its own, or, for a
+     * {@code flood} (which goes on for seconds), to one of 64 keys: a flood tests the queues, and
+     * megabytes of state it left behind would only make every later snapshot transfer slow.
+     */
+    private void burstThrough(String target, int count, boolean flood) {
         RaftServer server = cluster.server(target);
         if (server == null) {
             return;
         }
         int max = (int) Math.max(1, cluster.config().maxCommandBytes() - 64);
         for (int i = 0; i < count; i++) {
-            String key = "b" + nextOpId;
+            String key = flood ? "f" + nextOpId % 64 : "b" + nextOpId;
             String value = "v" + nextOpId + "x".repeat(random.nextInt(max));
             Call call = new Call(-1 - i, OpKind.WRITE, false, key, value, null, SimKv.write(key, value));
             inFlight.add(call);
@@ -231,7 +236,7 @@ final class NodeClients {
         if (stopped || ctx.now() >= until) {
             return;
         }
-        burstThrough(target, 10 + random.nextInt(60));
+        burstThrough(target, 10 + random.nextInt(60), true);
         ctx.schedule(ctx.now() + 5 * MILLIS + random.nextLong(45 * MILLIS), new Event() {
             @Override
             void run() {

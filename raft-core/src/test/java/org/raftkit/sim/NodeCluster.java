@@ -298,7 +298,9 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
             }
             if (s.lastLogIndex() != last || s.commitIndex() != last || s.appliedIndex() != last) {
                 return m.id + " at last=" + s.lastLogIndex() + " commit=" + s.commitIndex() + " applied="
-                        + s.appliedIndex() + ", leader " + leader.id + " at " + last;
+                        + s.appliedIndex() + ", leader " + leader.id + " at " + last + " ("
+                        + RuntimeAccess.core(RaftServerAccess.runtime(leader.server)).describe() + "; " + m.id + ": "
+                        + RuntimeAccess.core(RaftServerAccess.runtime(m.server)).describe() + ")";
             }
         }
         RaftNode leaderCore = RuntimeAccess.core(RaftServerAccess.runtime(leader.server));
