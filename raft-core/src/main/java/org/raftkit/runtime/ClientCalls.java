@@ -227,6 +227,7 @@ final class ClientCalls {
         }
         for (Request r : moved) {
             forwarded.remove(r.id);
+            r.copyAbandoned = true;
             resentWrites++;
             if (node.role() == Role.LEADER) {
                 propose(r);

@@ -3,7 +3,10 @@ package org.raftkit.runtime;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
+import org.raftkit.NotLeaderException;
 import org.raftkit.RaftException;
+import org.raftkit.ServerBusyException;
+import org.raftkit.UnknownOutcomeException;
 
 /**
  * One client call in flight on this node: a local {@code submit}/{@code read}/{@code staleRead}
@@ -82,6 +85,13 @@ abstract class Request {
     long term;
     /** Reads: the index the state machine must reach before the query runs. */
     long readIndex;
+    /**
+     * Writes, Raft thread (published to the apply loop with the hand-over): a copy of this call
+     * was sent to a leader that may have appended it, and then sent again elsewhere without an
+     * answer (failover). From then on no single attempt's "not appended" answer says the write did
+     * not happen: the earlier copy may still be committed, so such failures become unknown outcomes.
+     */
+    boolean copyAbandoned;
 
     Request(Kind kind, byte[] payload, long deadlineNanos, RequestBudget budget) {
         this.kind = kind;
@@ -102,9 +112,18 @@ abstract class Request {
         }
     }
 
-    /** Finishes the call with a failure, unless it has already finished. */
+    /**
+     * Finishes the call with a failure, unless it has already finished. A write whose earlier copy
+     * was abandoned ({@link #copyAbandoned}) never fails as "nothing happened" ({@link NotLeaderException},
+     * {@link ServerBusyException}): that was only true of the last copy.
+     */
     final void fail(RaftException failure) {
         if (tryFinish()) {
+            if (kind == Kind.WRITE && copyAbandoned
+                    && (failure instanceof NotLeaderException || failure instanceof ServerBusyException)) {
+                failure = new UnknownOutcomeException(failure.getMessage() + "; but a copy of this write sent to "
+                        + "an earlier leader may still be applied");
+            }
             onFailure(failure);
         }
     }

@@ -19,6 +19,45 @@ class FailoverTest {
 
     private static final RaftConfig CONFIG = RaftConfig.defaults().withRequestTimeoutMillis(10_000);
 
+    /**
+     * Long-run seed 665: F forwarded W to L1, which committed it and died before F heard. F sent W
+     * again to the new leader X, whose budget was full: X answered BUSY, and F failed W as "nothing
+     * appended" although the first copy was committed (a non-linearizable history). Once a copy
+     * was left without an answer, a later copy's refusal must not say the write did not happen.
+     */
+    @Test
+    void aResentWriteRefusedByTheNewLeaderIsNotReportedAsNotHappenedWhenTheFirstCopyCommitted() {
+        NodeScenario s = new NodeScenario(5, 3, CONFIG.withMaxPending(2, 1 << 20));
+        Member l1 = s.awaitLeader();
+        Member f = s.other(l1);
+        Member x = s.cluster.members().stream().filter(m -> m != l1 && m != f).findFirst().orElseThrow();
+        s.network.links().cutOneWay(l1.id, f.id); // F never hears L1's answer
+
+        CompletableFuture<byte[]> w = f.server.submit(SimKv.write("w", "first copy"));
+        s.runFor(20); // L1 appends W, X acknowledges, L1 commits
+        s.cluster.crash(l1, NodeCluster.Loss.NONE);
+        x.scheduler.applyMicros = 3 * Simulation.SECONDS; // X's own calls hold its budget for seconds
+        x.server.submit(SimKv.write("x1", "1"));
+        x.server.submit(SimKv.write("x2", "2"));
+        s.runFor(2_000); // X is elected; F sends W to it again; X is busy
+
+        x.scheduler.applyMicros = 0;
+        s.runFor(8_000); // X's own calls are done by now
+        CompletableFuture<byte[]> read = x.server.staleRead("w".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        s.runFor(100); // never join in the simulation: only running it completes futures
+        assertThat(read).isDone();
+        assertThat(NodeKvMachine.value(read.join())).as("the first copy was committed and applied")
+                .isEqualTo("first copy");
+        assertThat(w).isDone();
+        if (w.isCompletedExceptionally()) {
+            Throwable failure = w.handle((ok, e) -> e instanceof java.util.concurrent.CompletionException
+                    && e.getCause() != null ? e.getCause() : e).join();
+            assertThat(failure).as("applied, so never 'nothing happened'")
+                    .isNotInstanceOf(org.raftkit.ServerBusyException.class)
+                    .isNotInstanceOf(org.raftkit.NotLeaderException.class);
+        }
+    }
+
     @Test
     void writesForwardedToALeaderThatDiesCompleteThroughTheNextLeaderLongBeforeTheirTimeout() {
         for (long seed = 1; seed <= 20; seed++) {
