@@ -64,7 +64,7 @@ abstract class SnapshotStoreContractTest {
 
         assertThat(info.index()).isEqualTo(5);
         assertThat(info.term()).isEqualTo(2);
-        assertThat(info.members()).isEqualTo(MEMBERS);
+        assertThat(info.configuration()).isEqualTo(MEMBERS);
         assertThat(info.sizeBytes()).isEqualTo(SnapshotFormat.stateOffset(MEMBERS) + state.length
                 + SnapshotFormat.TRAILER_BYTES);
         assertThat(store.list()).containsExactly(info);
@@ -78,7 +78,7 @@ abstract class SnapshotStoreContractTest {
     void emptyStateWithNoMembersRoundTrips() throws Exception {
         SnapshotStore store = track(create(2));
         SnapshotInfo info;
-        try (SnapshotStore.Writer w = store.begin(1, 1, List.of())) {
+        try (SnapshotStore.Writer w = store.begin(1, 1, org.raftkit.core.Configuration.EMPTY)) {
             info = w.publish();
         }
         assertThat(info.sizeBytes()).isEqualTo(SnapshotFormat.MIN_FILE_BYTES);
