@@ -74,6 +74,10 @@ final class RaftThread {
     private long droppedForBacklog;
     private long nextTick;
     private boolean stopped;
+    /** The index of the configuration in use, as last reported by the core. */
+    private long configurationIndex;
+    /** Whether the transport was also told the committed configuration's members, until the one in use commits. */
+    private boolean awaitingCommit;
 
     RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
                Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime,
@@ -282,12 +286,35 @@ final class RaftThread {
      */
     private void onConfiguration(Ready.ConfigurationState state) {
         status.configuration(state.index(), state.configuration());
+        configurationIndex = state.index();
+        if (!state.configuration().allMembers().isEmpty()) {
+            // A node waiting to be added knows no member yet: its transport keeps the peers it was
+            // configured with, which is how it answers the leader that adds it.
+            tellTransport();
+        }
+        LOG.info("{} uses configuration {} at index {}", id, MembershipCalls.describe(state.configuration()),
+                state.index());
+    }
+
+    /**
+     * Tells the transport the members to reach: those of the configuration in use and, until it is
+     * committed, those of the committed one too. A leader keeps replicating to the servers a change
+     * removes until the change commits, so that they learn of it and stay quiet (thesis §4.2.2);
+     * their connections must outlive the uncommitted entry.
+     */
+    private void tellTransport() {
         java.util.Map<String, String> addresses = new java.util.LinkedHashMap<>();
-        for (org.raftkit.core.Configuration.Member m : state.configuration().allMembers()) {
-            if (!m.id().equals(id)) {
-                addresses.put(m.id(), m.address());
+        for (org.raftkit.core.Configuration.Member m : node.configuration().allMembers()) {
+            addresses.put(m.id(), m.address());
+        }
+        long committed = Math.max(node.commitIndex(), node.snapshotIndex());
+        awaitingCommit = configurationIndex > committed;
+        if (awaitingCommit) {
+            for (org.raftkit.core.Configuration.Member m : node.configurationAt(committed).allMembers()) {
+                addresses.putIfAbsent(m.id(), m.address());
             }
         }
+        addresses.remove(id);
         try {
             transport.updateMembers(addresses);
         } catch (RuntimeException e) {
@@ -295,8 +322,6 @@ final class RaftThread {
             // works on with the addresses the transport had.
             LOG.warn("{}: Transport.updateMembers threw; the transport keeps its old addresses", id, e);
         }
-        LOG.info("{} uses configuration {} at index {}", id, MembershipCalls.describe(state.configuration()),
-                state.index());
     }
 
     private void onSoftState(Ready.SoftState soft) {
@@ -323,6 +348,9 @@ final class RaftThread {
     }
 
     private void publishStatus() {
+        if (awaitingCommit && node.commitIndex() >= configurationIndex) {
+            tellTransport(); // the configuration in use is committed: members it removed can go
+        }
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
         status.firstLogIndex = node.firstIndex();

@@ -47,7 +47,12 @@ public interface Transport extends AutoCloseable {
      * for that id.
      *
      * <p>Called by the runtime on the Raft thread: once at start with the configuration the node
-     * starts with, then each time it changes, always before any message to a new member is sent.
+     * starts with, then each time it changes, always before any message to a new member is sent;
+     * until a configuration is committed, the members of the committed one are included too (a
+     * leader keeps replicating to the servers a change removes until it commits). Not called while
+     * the node has no configuration at all (it waits to be added): the transport then keeps the
+     * peers it was configured with, through which the joining node answers the leader that adds
+     * it, so give a joining node's transport the current members' addresses.
      * Must not block (connect in the background) and must not throw; an address the transport
      * cannot parse is logged and that member left unreachable, which Raft survives like a down
      * peer. Messages to members not (or no longer) in the map may be dropped. The default does
