@@ -44,7 +44,10 @@ class NettyMembershipTest {
         Await.value(cluster.server("n4").submit(bytes("through n4")), WAIT); // forwarded over n4's new links
         Await.await(WAIT, () -> !cluster.transport(leader).stats().connectedPeers().containsKey(old),
                 () -> "the leader's transport to drop " + old + ": " + cluster.transport(leader).stats());
-        assertThat(cluster.machine("n4").applied()).anyMatch(c -> c.endsWith("=before")).anyMatch(c -> c.endsWith("=through n4"));
+        // The write completed when the leader applied it; n4 applies it once it hears the commit index.
+        Await.await(WAIT, () -> cluster.machine("n4").applied().stream().anyMatch(c -> c.endsWith("=through n4")),
+                () -> "n4 to apply its own write: " + cluster.machine("n4").applied());
+        assertThat(cluster.machine("n4").applied()).anyMatch(c -> c.endsWith("=before"));
     }
 
     @Test
