@@ -9,10 +9,14 @@ import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ThreadLocalRandom;
 
+import org.raftkit.core.Configuration;
 import org.raftkit.message.Entry;
 import org.raftkit.metrics.RaftMetrics;
+import org.raftkit.memory.MemoryIdentityStore;
+import org.raftkit.runtime.ClusterStart;
 import org.raftkit.runtime.RaftRuntime;
 import org.raftkit.runtime.ThreadScheduler;
+import org.raftkit.spi.IdentityStore;
 import org.raftkit.spi.LogStorage;
 import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.SnapshotStore;
@@ -76,7 +80,10 @@ public final class RaftServer implements AutoCloseable {
         this.runtime = runtime;
     }
 
-    /** A builder; {@code id}, {@code peers}, {@code stateMachine}, {@code logStorage}, {@code termVoteStore} and {@code transport} are required. */
+    /**
+     * A builder; {@code id}, one of {@code peers}, {@code bootstrap} and {@code join},
+     * {@code stateMachine}, {@code logStorage}, {@code termVoteStore} and {@code transport} are required.
+     */
     public static Builder builder() {
         return new Builder();
     }
@@ -136,6 +143,104 @@ public final class RaftServer implements AutoCloseable {
         return runtime.snapshot();
     }
 
+    // ---------------------------------------------------------------------------------------------
+    // Membership (thesis chapter 4) and leadership transfer (thesis §3.10)
+    // ---------------------------------------------------------------------------------------------
+
+    /**
+     * The configuration this node uses: the latest in its log, committed or not (thesis §4.1),
+     * with each member's id, Raft address and kind, the index of the entry holding it, and whether
+     * a change is half done (joint). {@link ClusterConfiguration#EMPTY} on a node that waits to be
+     * added. Any thread; never blocks.
+     */
+    public ClusterConfiguration configuration() {
+        return runtime.configuration();
+    }
+
+    /**
+     * Changes the configuration to {@code members} (voters and learners with their addresses) in
+     * one call, by joint consensus (thesis §4.3) when voters change: C<sub>old,new</sub> is
+     * appended, then C<sub>new</sub> once that commits. Completes with C<sub>new</sub> once it is
+     * committed. One change at a time; a new voter must be a learner that has caught up
+     * ({@link RaftConfig#maxPromotionLagEntries()}).
+     *
+     * <p>Served by the leader only: on another node the future fails at once with
+     * {@link NotLeaderException} naming the leader (the call is not forwarded; retry there). Other
+     * failures: {@link MembershipChangeException} (refused, nothing appended; its reason says
+     * whether a retry may succeed); {@link UnknownOutcomeException} if the leader lost leadership
+     * or the change did not commit within {@link RaftConfig#requestTimeoutMillis()} (it may still
+     * complete: read {@link #configuration()}); {@link ServerClosedException}.
+     *
+     * @param expectedIndex {@link ClusterConfiguration#index()} of the configuration the caller read;
+     *                      if another change came since, the call fails with
+     *                      {@link MembershipChangeException.Reason#CONFIGURATION_CHANGED}
+     * @param members       the whole configuration wanted
+     * @throws IllegalStateException if the server was not started
+     */
+    public CompletableFuture<ClusterConfiguration> changeMembership(long expectedIndex, List<Configuration.Member> members) {
+        return runtime.changeMembership(expectedIndex, List.copyOf(members));
+    }
+
+    /**
+     * Adds a server as a learner (thesis §4.2.1): it receives the log and snapshots but does not
+     * vote, so adding it never stalls commitment while it catches up. Start that server first with
+     * {@link Builder#join()}. As {@link #changeMembership}, and fails with
+     * {@link MembershipChangeException.Reason#ALREADY_MEMBER} if the id is a member.
+     *
+     * @param address its Raft address, as the transport understands it (for {@code NettyTransport},
+     *                {@code host:port})
+     */
+    public CompletableFuture<ClusterConfiguration> addLearner(String id, String address) {
+        return runtime.addLearner(Objects.requireNonNull(id, "id"), Objects.requireNonNull(address, "address"));
+    }
+
+    /**
+     * Makes a learner a voter, by joint consensus. As {@link #changeMembership}; fails with
+     * {@link MembershipChangeException.Reason#NOT_A_MEMBER} or {@link MembershipChangeException.Reason#NOT_A_LEARNER},
+     * and with {@link MembershipChangeException.Reason#LEARNER_NOT_CAUGHT_UP} until the learner is
+     * within {@link RaftConfig#maxPromotionLagEntries()} of the leader (retry then).
+     */
+    public CompletableFuture<ClusterConfiguration> promote(String id) {
+        return runtime.promote(Objects.requireNonNull(id, "id"));
+    }
+
+    /**
+     * Removes a member, voter or learner. As {@link #changeMembership}; fails with
+     * {@link MembershipChangeException.Reason#NOT_A_MEMBER}, or {@link MembershipChangeException.Reason#LAST_VOTER}.
+     * Removing the leader itself is allowed: it leads until the change commits, then steps down
+     * and the others elect a leader (thesis §4.2.2); transfer leadership first to avoid that election.
+     */
+    public CompletableFuture<ClusterConfiguration> removeMember(String id) {
+        return runtime.removeMember(Objects.requireNonNull(id, "id"));
+    }
+
+    /**
+     * Replaces member {@code oldId} (dead or alive) by a new server, without ever lowering the
+     * number of voters that must agree: adds {@code newId} as a learner (skipped if it is one
+     * already), waits until it has caught up, then makes it a voter and removes {@code oldId} in one
+     * joint change (thesis §4.3). Completes with the final configuration. The catch-up waits at
+     * most {@link RaftConfig#requestTimeoutMillis()}, then fails with
+     * {@link MembershipChangeException.Reason#LEARNER_NOT_CAUGHT_UP}, leaving the learner in place
+     * (call again, or {@link #promote} and {@link #removeMember} later). Other failures as
+     * {@link #changeMembership}.
+     */
+    public CompletableFuture<ClusterConfiguration> replaceMember(String oldId, String newId, String newAddress) {
+        return runtime.replaceMember(Objects.requireNonNull(oldId, "oldId"), Objects.requireNonNull(newId, "newId"),
+                Objects.requireNonNull(newAddress, "newAddress"));
+    }
+
+    /**
+     * Hands leadership to voter {@code targetId} (thesis §3.10): this leader stops appending
+     * (writes wait, and go to the new leader), brings the target up to date and tells it to start
+     * an election at once. Completes with the new leader's id (at once if {@code targetId} leads
+     * already). Fails with {@link LeadershipTransferException} if the target is not a voter, did not
+     * win within an election timeout (this node then takes writes again), or another server won;
+     * with {@link NotLeaderException} on a node that is not the leader.
+     */
+    public CompletableFuture<String> transferLeadership(String targetId) {
+        return runtime.transferLeadership(Objects.requireNonNull(targetId, "targetId"));
+    }
+
     /** This node's role, term, leader, indexes, members and lifecycle state. Never blocks. */
     public RaftStatus status() {
         return runtime.status();
@@ -161,6 +266,15 @@ public final class RaftServer implements AutoCloseable {
         return "RaftServer{" + runtime.id() + "}";
     }
 
+    /**
+     * The cluster id {@link Builder#bootstrap} records for a cluster named {@code name} with these
+     * initial members: {@code name}, a dash and 16 hex digits of a hash of the members. Every
+     * initial member computes the same; give it to {@link Builder#clusterId} and to the transport.
+     */
+    public static String clusterIdFor(String name, Configuration initialMembers) {
+        return ClusterStart.clusterIdFor(name, initialMembers);
+    }
+
     /** The runtime behind this server; for the simulator's checks (tests in this package). */
     RaftRuntime runtime() {
         return runtime;
@@ -171,6 +285,10 @@ public final class RaftServer implements AutoCloseable {
 
         private String id;
         private final List<String> peers = new ArrayList<>();
+        private Configuration bootstrap;
+        private boolean join;
+        private String clusterId;
+        private IdentityStore identityStore;
         private StateMachine stateMachine;
         private LogStorage logStorage;
         private TermVoteStore termVoteStore;
@@ -193,7 +311,12 @@ public final class RaftServer implements AutoCloseable {
             return this;
         }
 
-        /** Every voting member of the cluster, including this node. How to reach them is the transport's business. */
+        /**
+         * Every voting member of a cluster with a fixed start, by id alone, including this node; how
+         * to reach them is the transport's business. Membership changes work on such a cluster
+         * too: members added later carry their addresses in the configuration. Excludes
+         * {@link #bootstrap} and {@link #join()}.
+         */
         public Builder peers(Collection<String> ids) {
             peers.clear();
             peers.addAll(ids);
@@ -203,6 +326,57 @@ public final class RaftServer implements AutoCloseable {
         /** Every voting member of the cluster, including this node. */
         public Builder peers(String... ids) {
             return peers(Arrays.asList(ids));
+        }
+
+        /**
+         * Bootstraps a new cluster from its initial members (with their Raft addresses, which the
+         * transport learns through {@link Transport#updateMembers}), if this node's storage is
+         * empty: the configuration becomes the log's first entry, the same on every initial member,
+         * and {@link #clusterId} is recorded in the {@link #identityStore}. On storage that holds
+         * data, the log's configuration wins and this only says how the node was first started.
+         * Give every initial member the same members; this node must be one of the voters. Excludes
+         * {@link #peers} and {@link #join()}.
+         *
+         * <p>A node whose storage was lost must not bootstrap again (it would vote without its
+         * votes): a node whose identity record survived refuses to; start one whose whole data
+         * directory was lost with {@link #join()} and replace it ({@link RaftServer#replaceMember}).
+         */
+        public Builder bootstrap(Configuration initialMembers) {
+            this.bootstrap = Objects.requireNonNull(initialMembers, "initialMembers");
+            return this;
+        }
+
+        /**
+         * Starts a node that waits to be added: with empty storage it has no configuration
+         * ({@link ClusterConfiguration#EMPTY}), never campaigns or votes, and takes part once a
+         * leader adds it ({@link RaftServer#addLearner}); with storage that holds data it goes on
+         * from there. Excludes {@link #peers} and {@link #bootstrap}.
+         */
+        public Builder join() {
+            this.join = true;
+            return this;
+        }
+
+        /**
+         * The id of the cluster this node belongs to: recorded in the {@link #identityStore} when
+         * the node bootstraps or first joins, and checked at every later start (another id refuses
+         * to build). For a cluster bootstrapped with {@link #bootstrap}, every member uses
+         * {@link #clusterIdFor}. Pass the same id to the transport (NettyTransport checks it in
+         * every connection's handshake). Default: none recorded, none checked.
+         */
+        public Builder clusterId(String clusterId) {
+            this.clusterId = Objects.requireNonNull(clusterId, "clusterId");
+            return this;
+        }
+
+        /**
+         * Where the data's cluster id and node id are recorded ({@code FileIdentityStore} next to
+         * the term/vote file); the server closes it. Default: in memory, which checks nothing across
+         * restarts.
+         */
+        public Builder identityStore(IdentityStore identityStore) {
+            this.identityStore = Objects.requireNonNull(identityStore, "identityStore");
+            return this;
         }
 
         /** The application's state machine. */
@@ -297,9 +471,29 @@ public final class RaftServer implements AutoCloseable {
             require(logStorage, "logStorage");
             require(termVoteStore, "termVoteStore");
             require(transport, "transport");
-            LinkedHashSet<String> members = new LinkedHashSet<>(peers);
-            if (!members.contains(id)) {
-                throw new IllegalArgumentException("peers " + peers + " must include this node's id " + id);
+            int modes = (peers.isEmpty() ? 0 : 1) + (bootstrap == null ? 0 : 1) + (join ? 1 : 0);
+            if (modes != 1) {
+                throw new IllegalStateException("RaftServer.builder(): give exactly one of peers, bootstrap and join");
+            }
+            ClusterStart.Mode mode;
+            Configuration initial;
+            if (!peers.isEmpty()) {
+                LinkedHashSet<String> members = new LinkedHashSet<>(peers);
+                if (!members.contains(id)) {
+                    throw new IllegalArgumentException("peers " + peers + " must include this node's id " + id);
+                }
+                mode = ClusterStart.Mode.FIXED;
+                initial = Configuration.ofVoters(List.copyOf(members));
+            } else if (bootstrap != null) {
+                if (!bootstrap.isVoter(id) || bootstrap.isJoint()) {
+                    throw new IllegalArgumentException("the bootstrap configuration must be simple and name this node "
+                            + id + " as a voter: " + bootstrap);
+                }
+                mode = ClusterStart.Mode.BOOTSTRAP;
+                initial = bootstrap;
+            } else {
+                mode = ClusterStart.Mode.JOIN;
+                initial = Configuration.EMPTY;
             }
             checkTransportCarries(transport, config);
             long s = seed != null ? seed : ThreadLocalRandom.current().nextLong();
@@ -308,7 +502,11 @@ public final class RaftServer implements AutoCloseable {
                         + " bytes per message, less than a snapshot chunk of " + snapshotConfig.chunkBytes()
                         + " bytes; lower SnapshotConfig.chunkBytes or raise the transport's frame limit");
             }
-            return new RaftServer(new RaftRuntime(id, members, config, stateMachine, logStorage, termVoteStore,
+            IdentityStore identities = identityStore != null ? identityStore : new MemoryIdentityStore();
+            Configuration atZero = ClusterStart.prepare(id, mode, initial, clusterId, identities, logStorage,
+                    termVoteStore, snapshotStore);
+            identities.close();
+            return new RaftServer(new RaftRuntime(id, atZero, config, stateMachine, logStorage, termVoteStore,
                     transport, s, listener, scheduler, metrics, snapshotStore, snapshotConfig));
         }
 

@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  *       reported on raft-dev in 2015 is this rule missing.</li>
  *   <li>Learners receive the log and snapshots but never vote, campaign, or count in a quorum. A
  *       new voter must first be a learner whose matchIndex is within
- *       {@code RaftConfig.maxPromotionLagEntries} of the leader's last index, so adding it does not
- *       stall commitment while it catches up (thesis §4.2.1).</li>
+ *       {@code RaftConfig.maxPromotionLagEntries} of the leader's last index, and has acknowledged at
+ *       least one entry, so adding it does not stall commitment while it catches up (thesis §4.2.1).</li>
  *   <li>A server that is not a voter in its latest configuration (a learner, a removed server, a
  *       server waiting to be added) does not campaign: its election timer fires and is ignored. A
  *       leader that is not a voter of C<sub>new</sub> goes on leading until C<sub>new</sub>
@@ -181,6 +181,11 @@ public final class Membership {
             if (was == null || was.kind() != Kind.LEARNER || pr == null) {
                 return ChangeResult.refused(Refusal.LEARNER_NOT_CAUGHT_UP, v
                         + " is not a learner yet: add it as one and promote it once it has caught up");
+            }
+            if (pr.matchIndex == 0) {
+                // Within the lag of a young log, a learner that never answered would pass the test
+                // below; a voter that cannot be reached only lowers the cluster's fault tolerance.
+                return ChangeResult.refused(Refusal.LEARNER_NOT_CAUGHT_UP, v + " has not acknowledged any entry yet");
             }
             if (last - pr.matchIndex > node.config.maxPromotionLagEntries()) {
                 return ChangeResult.refused(Refusal.LEARNER_NOT_CAUGHT_UP, v + " holds entries up to "

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
+import org.raftkit.core.Configuration;
 import org.raftkit.spi.SnapshotFormat;
 import org.raftkit.spi.SnapshotStore;
 import org.slf4j.Logger;
@@ -122,11 +123,11 @@ public final class MemorySnapshotStore implements SnapshotStore {
      * @throws IllegalStateException if a writer is still open
      */
     @Override
-    public synchronized Writer begin(long index, long term, List<String> members) {
+    public synchronized Writer begin(long index, long term, Configuration configuration) {
         if (writerOpen) {
             throw new IllegalStateException("a snapshot is already being written");
         }
-        SnapshotFormat.Encoder encoder = new SnapshotFormat.Encoder(index, term, members);
+        SnapshotFormat.Encoder encoder = new SnapshotFormat.Encoder(index, term, configuration);
         ByteArrayOutputStream file = new ByteArrayOutputStream();
         file.writeBytes(encoder.header());
         OutputStream body = new OutputStream() {
@@ -176,7 +177,7 @@ public final class MemorySnapshotStore implements SnapshotStore {
     @Override
     public InputStream openState(SnapshotInfo snapshot) throws IOException {
         byte[] file = file(snapshot);
-        int offset = (int) SnapshotFormat.stateOffset(snapshot.members());
+        int offset = (int) snapshot.stateOffset();
         return new ByteArrayInputStream(file, offset, (int) SnapshotFormat.stateBytes(snapshot));
     }
 

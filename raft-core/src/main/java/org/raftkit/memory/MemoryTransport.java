@@ -15,6 +15,7 @@ public final class MemoryTransport implements Transport {
     private final String nodeId;
     private volatile MessageHandler handler;
     private volatile boolean closed;
+    private volatile java.util.Map<String, String> members = java.util.Map.of();
 
     MemoryTransport(MemoryNetwork network, String nodeId) {
         this.network = network;
@@ -44,6 +45,20 @@ public final class MemoryTransport implements Transport {
     @Override
     public void send(Message message) {
         network.send(this, message);
+    }
+
+    /**
+     * Records the members of the configuration in use ({@link #members()}); the network routes by
+     * node id, so there is nothing to connect. Raft thread; never blocks.
+     */
+    @Override
+    public void updateMembers(java.util.Map<String, String> addresses) {
+        members = java.util.Map.copyOf(addresses);
+    }
+
+    /** The members the runtime last told this transport of, with their addresses; empty before. */
+    public java.util.Map<String, String> members() {
+        return members;
     }
 
     /** Stops sending and delivering. Idempotent. */

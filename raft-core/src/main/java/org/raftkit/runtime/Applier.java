@@ -11,6 +11,7 @@ import org.raftkit.StateMachine;
 import org.raftkit.StateMachineException;
 import org.raftkit.UnknownOutcomeException;
 import org.raftkit.message.Entry;
+import org.raftkit.core.Configuration;
 import org.raftkit.message.EntryType;
 import org.raftkit.spi.Scheduler;
 import org.raftkit.spi.SnapshotStore;
@@ -76,6 +77,8 @@ final class Applier {
     private long appliedIndex;
     /** Term of the entry at appliedIndex (for the snapshot taken there). */
     private long appliedTerm;
+    /** The configuration in force at appliedIndex (thesis §4.1), which a snapshot taken there carries. */
+    private Configuration appliedConfiguration = Configuration.EMPTY;
     private SnapshotStore snapshotStore;
     private SnapshotLoop snapshotLoop;
     /** Client sessions (thesis §6.3): part of the replicated state, applied with it and in its snapshots. */
@@ -100,6 +103,11 @@ final class Applier {
     /** Sets the loop that runs {@link #step()}; once, when the node starts. */
     void bind(Scheduler.Loop loop) {
         this.loop.bind(loop);
+    }
+
+    /** The configuration in force at the index the state machine starts from; before the node starts. */
+    void configurationAtStart(Configuration configuration) {
+        this.appliedConfiguration = configuration;
     }
 
     /** Where snapshots are read from and handed to; before the node starts, when it takes snapshots. */
@@ -206,6 +214,10 @@ final class Applier {
                     return false;
                 }
             }
+            if (e.type() == EntryType.CONFIGURATION) {
+                // The state machine skips configurations; a snapshot taken here must carry it.
+                appliedConfiguration = Configuration.decode(e.data());
+            }
             settleProposals(e, result, null);
             appliedIndex = e.index();
             appliedTerm = e.term();
@@ -250,7 +262,8 @@ final class Applier {
             raftInbox.postLocal(new Inbox.SnapshotTaken(null));
             return;
         }
-        snapshotLoop.submit(new SnapshotLoop.Write(withSessions(capture, sessions.snapshot()), appliedIndex, appliedTerm));
+        snapshotLoop.submit(new SnapshotLoop.Write(withSessions(capture, sessions.snapshot()), appliedIndex, appliedTerm,
+                appliedConfiguration));
     }
 
     /** A snapshot body: the session table as of the capture, then the state machine's bytes. */
@@ -288,6 +301,7 @@ final class Applier {
         }
         appliedIndex = info.index();
         appliedTerm = info.term();
+        appliedConfiguration = info.configuration();
         Request r;
         while ((r = proposals.peek()) != null && r.index <= appliedIndex) {
             proposals.poll();

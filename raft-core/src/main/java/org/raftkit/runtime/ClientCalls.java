@@ -211,6 +211,23 @@ final class ClientCalls {
     }
 
     /**
+     * A leadership transfer this node started ended: calls held while it ran go to whoever leads
+     * now (this node again, if the transfer failed and it still leads).
+     */
+    void onTransferEnded() {
+        if (waitingForLeader.isEmpty() || (node.role() != Role.LEADER && node.leaderId() == null)) {
+            return;
+        }
+        List<Request> waiting = new ArrayList<>(waitingForLeader);
+        waitingForLeader.clear();
+        for (Request r : waiting) {
+            if (!r.isFinished()) {
+                route(r);
+            }
+        }
+    }
+
+    /**
      * Failover: writes forwarded to an earlier leader go to the new one at once, instead of
      * waiting for an answer that may never come (the old leader may be dead). Each is the same
      * session command, so the session table applies it at most once whichever copies reach a log:
@@ -381,6 +398,14 @@ final class ClientCalls {
         long index = node.propose(EntryType.SESSION_COMMAND, r.payload);
         if (index == RaftNode.NOT_LEADER) {
             throw new IllegalStateException(id + ": propose refused while leader");
+        }
+        if (index == RaftNode.TRANSFERRING_LEADERSHIP) {
+            // This leader hands leadership over (thesis §3.10) and appends nothing meanwhile, for at
+            // most an election timeout. Nothing was appended, so the call waits as for an election
+            // and goes to whoever leads once the transfer ends (onTransferEnded, onSoftState): a
+            // rolling restart with transfers fails no write.
+            waitForLeader(r);
+            return;
         }
         metrics.proposed(index);
         r.index = index;

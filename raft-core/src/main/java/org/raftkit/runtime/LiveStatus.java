@@ -2,8 +2,10 @@ package org.raftkit.runtime;
 
 import java.util.List;
 
+import org.raftkit.ClusterConfiguration;
 import org.raftkit.RaftStatus;
 import org.raftkit.Role;
+import org.raftkit.core.Configuration;
 
 /**
  * What {@code RaftServer.status()} reports, published by the threads that own each value (the Raft
@@ -13,7 +15,10 @@ import org.raftkit.Role;
 final class LiveStatus {
 
     private final String id;
-    private final List<String> members;
+    /** The voters of {@link #configuration}, as {@code RaftStatus.members} reports them. */
+    private volatile List<String> members;
+    /** The configuration in use (thesis §4.1), published by the Raft thread whenever it changes. */
+    private volatile ClusterConfiguration configuration;
 
     volatile Role role = Role.FOLLOWER;
     volatile long term;
@@ -31,9 +36,25 @@ final class LiveStatus {
     /** While a snapshot arrives from the leader: bytes of it received so far; else 0. */
     volatile long snapshotReceivedBytes;
 
-    LiveStatus(String id, List<String> members) {
+    LiveStatus(String id, ClusterConfiguration configuration) {
         this.id = id;
-        this.members = List.copyOf(members);
+        configuration(configuration.index(), configuration.configuration());
+    }
+
+    /** For tests: a status whose configuration is these voters, at index 0. */
+    LiveStatus(String id, List<String> voters) {
+        this(id, new ClusterConfiguration(0, Configuration.ofVoters(voters)));
+    }
+
+    /** The configuration in use changed; Raft thread. */
+    void configuration(long index, Configuration c) {
+        this.members = List.copyOf(c.allVoters());
+        this.configuration = new ClusterConfiguration(index, c);
+    }
+
+    /** The configuration in use; any thread. */
+    ClusterConfiguration configuration() {
+        return configuration;
     }
 
     /** The status in {@code state}; {@code failure} is reported only with FAILED. */

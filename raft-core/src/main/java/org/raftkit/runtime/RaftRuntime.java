@@ -1,12 +1,13 @@
 package org.raftkit.runtime;
 
-import java.util.Collection;
+import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
+import org.raftkit.ClusterConfiguration;
 import org.raftkit.CommandTooLargeException;
 import org.raftkit.RaftConfig;
 import org.raftkit.RaftException;
@@ -16,6 +17,8 @@ import org.raftkit.ServerBusyException;
 import org.raftkit.ServerClosedException;
 import org.raftkit.SnapshotConfig;
 import org.raftkit.StateMachine;
+import org.raftkit.core.Configuration;
+import org.raftkit.core.Configuration.Member;
 import org.raftkit.core.RaftNode;
 import org.raftkit.metrics.RaftMetrics;
 import org.raftkit.spi.LogStorage;
@@ -78,8 +81,9 @@ public final class RaftRuntime {
      * Builds the node from its durable state: loads term and vote from {@code termVoteStore}
      * (on this thread, as its contract says) and reads the log. Starts nothing.
      *
-     * @param id            this node's id, one of {@code members}
-     * @param members       every voting member, including this node
+     * @param id            this node's id
+     * @param initial       the configuration at index 0, until the log or a snapshot says otherwise
+     *                      ({@link ClusterStart#prepare}); {@link Configuration#EMPTY} for a node that waits to be added
      * @param config        timeouts and limits
      * @param stateMachine  the application's state; starts empty and is re-fed the whole log
      * @param logStorage    the log; owned by this runtime from now on and closed by {@link #close()}
@@ -93,7 +97,7 @@ public final class RaftRuntime {
      *                      owned and closed likewise
      * @param snapshotConfig when snapshots are taken and how they are sent
      */
-    public RaftRuntime(String id, Collection<String> members, RaftConfig config, StateMachine stateMachine,
+    public RaftRuntime(String id, Configuration initial, RaftConfig config, StateMachine stateMachine,
                        LogStorage logStorage, TermVoteStore termVoteStore, Transport transport, long seed,
                        RaftListener listener, Scheduler scheduler, RaftMetrics metrics, SnapshotStore snapshotStore,
                        SnapshotConfig snapshotConfig) {
@@ -111,7 +115,8 @@ public final class RaftRuntime {
         TermAndVote termAndVote = termVoteStore.load();
         SnapshotInfo startFrom = StartingSnapshot.choose(id, snapshotStore, logStorage);
         long snapshotIndex = startFrom == null ? 0 : startFrom.index();
-        RaftNode node = new RaftNode(id, members, config, logStorage, termAndVote, new SplittableRandom(seed),
+        Configuration atStart = startFrom == null ? initial : startFrom.configuration();
+        RaftNode node = new RaftNode(id, atStart, config, logStorage, termAndVote, new SplittableRandom(seed),
                 snapshotIndex, startFrom == null ? 0 : startFrom.term());
         if (startFrom != null) {
             // Storage deletes whole segments, so it may still hold entries before the trailing
@@ -122,7 +127,8 @@ public final class RaftRuntime {
         }
         LOG.info("{} starts at term {} (voted for {}), snapshot at {}, log [{}, {}] ([{}, {}] on disk), members {}, "
                         + "random seed {}", id, termAndVote.currentTerm(), termAndVote.votedFor(), snapshotIndex,
-                node.firstIndex(), node.lastIndex(), logStorage.firstIndex(), logStorage.lastIndex(), node.voters(), seed);
+                node.firstIndex(), node.lastIndex(), logStorage.firstIndex(), logStorage.lastIndex(),
+                MembershipCalls.describe(node.configuration()), seed);
 
         this.budget = new RequestBudget(config.maxPendingRequests(), config.maxPendingBytes());
         this.session = new ClientSession(scheduler.newIncarnationId());
@@ -130,7 +136,8 @@ public final class RaftRuntime {
         // batch on arrival, and a follower behind by more than it would never catch up.
         this.inbox = new Inbox(MAX_INBOUND_MESSAGES,
                 config.maxPendingBytes() + config.maxAppendBytes() + config.maxCommandBytes());
-        this.status = new LiveStatus(id, node.voters());
+        this.status = new LiveStatus(id, new ClusterConfiguration(node.configurationIndex(),
+                node.configuration()));
         status.term = node.currentTerm();
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
@@ -149,9 +156,10 @@ public final class RaftRuntime {
             LOG.warn("{}: {} does not implement StateMachine.snapshot(), so this node takes no snapshots and its "
                     + "log is never compacted", id, stateMachine.getClass().getName());
         }
-        this.snapshotLoop = snapshotStore == null ? null : new SnapshotLoop(id, snapshotStore, node.voters(),
+        this.snapshotLoop = snapshotStore == null ? null : new SnapshotLoop(id, snapshotStore,
                 snapshotConfig, transport, inbox, status, scheduler);
         applier.useSnapshots(snapshotStore, snapshotLoop);
+        applier.configurationAtStart(node.configurationAt(node.snapshotIndex()));
         if (startFrom != null) {
             try {
                 applier.restore(startFrom, snapshotStore.openState(startFrom));
@@ -164,8 +172,9 @@ public final class RaftRuntime {
                 applier, status, startFrom, scheduler.nanoTime());
         ClientCalls calls = new ClientCalls(id, node, config, transport, applier, budget, status, scheduler,
                 storage, this.metrics);
+        MembershipCalls membership = new MembershipCalls(id, node, status, timeoutNanos);
         this.raftLoop = new RaftThread(id, node, config, inbox, transport, storage, applier, calls, status,
-                listener, this, scheduler, this.metrics, duties, snapshotLoop);
+                listener, this, scheduler, this.metrics, duties, snapshotLoop, membership);
         this.storageWriter = storage;
         this.applier = applier;
         this.metrics.queues(metrics, id, storage::queued, applier::queued);
@@ -244,6 +253,69 @@ public final class RaftRuntime {
         return f;
     }
 
+    /** The configuration in use; see {@code RaftServer.configuration}. Any thread; never blocks. */
+    public ClusterConfiguration configuration() {
+        return status.configuration();
+    }
+
+    /** See {@code RaftServer.changeMembership}. Any thread. */
+    public CompletableFuture<ClusterConfiguration> changeMembership(long expectedIndex, List<Member> members) {
+        return membership(MembershipCalls.Op.CHANGE, expectedIndex, members, null, null, null);
+    }
+
+    /** See {@code RaftServer.addLearner}. Any thread. */
+    public CompletableFuture<ClusterConfiguration> addLearner(String memberId, String address) {
+        return membership(MembershipCalls.Op.ADD_LEARNER, 0, null, memberId, address, null);
+    }
+
+    /** See {@code RaftServer.promote}. Any thread. */
+    public CompletableFuture<ClusterConfiguration> promote(String memberId) {
+        return membership(MembershipCalls.Op.PROMOTE, 0, null, memberId, null, null);
+    }
+
+    /** See {@code RaftServer.removeMember}. Any thread. */
+    public CompletableFuture<ClusterConfiguration> removeMember(String memberId) {
+        return membership(MembershipCalls.Op.REMOVE, 0, null, memberId, null, null);
+    }
+
+    /** See {@code RaftServer.replaceMember}. Any thread. */
+    public CompletableFuture<ClusterConfiguration> replaceMember(String oldId, String newId, String newAddress) {
+        return membership(MembershipCalls.Op.REPLACE, 0, null, newId, newAddress, oldId);
+    }
+
+    private CompletableFuture<ClusterConfiguration> membership(MembershipCalls.Op op, long expectedIndex,
+                                                               List<Member> members, String memberId, String address,
+                                                               String oldId) {
+        CompletableFuture<ClusterConfiguration> f = new CompletableFuture<>();
+        postIfRunning(new MembershipCalls.Call(op, expectedIndex, members, memberId, address, oldId, f), f);
+        return f;
+    }
+
+    /** Hands leadership to {@code target} (null: the most caught-up voter); see {@code RaftServer.transferLeadership}. Any thread. */
+    public CompletableFuture<String> transferLeadership(String target) {
+        CompletableFuture<String> f = new CompletableFuture<>();
+        postIfRunning(new MembershipCalls.Transfer(target, f), f);
+        return f;
+    }
+
+    /** Queues work for the Raft loop, or fails {@code f} if the node is not running; returns whether queued. */
+    private boolean postIfRunning(Object work, CompletableFuture<?> f) {
+        RaftStatus.State s = state.get();
+        if (s == RaftStatus.State.NEW) {
+            throw new IllegalStateException(id + " is not started");
+        }
+        if (s != RaftStatus.State.RUNNING) {
+            f.completeExceptionally(closedException());
+            return false;
+        }
+        inbox.postLocal(work);
+        if (!isRunning()) {
+            // Stopped while we queued: the Raft loop may have drained its inbox for the last time.
+            f.completeExceptionally(closedException());
+        }
+        return true;
+    }
+
     /** This node's status. Any thread; never blocks. */
     public RaftStatus status() {
         // State first: failStop sets the cause before FAILED, so a FAILED state always comes with it.
@@ -262,6 +334,7 @@ public final class RaftRuntime {
      * own; on one of those, that thread is not joined (it ends once it returns from its caller).
      */
     public synchronized void close() {
+        handOverLeadership();
         RaftStatus.State was = state.getAndSet(RaftStatus.State.CLOSED);
         if (was == RaftStatus.State.CLOSED) {
             return;
@@ -291,6 +364,31 @@ public final class RaftRuntime {
             closeQuietly("snapshot store", snapshotStore);
         }
         LOG.info("{} closed", id);
+    }
+
+    /**
+     * Before a leader closes, it hands leadership to its most caught-up voter (thesis §3.10), so a
+     * rolling restart waits for no election timeout and fails no write: writes arriving meanwhile
+     * wait for the new leader. Bounded: at most twice the maximum election timeout, then the node
+     * closes anyway (the others elect a leader as after a crash). Skipped on the node's own loops,
+     * which the wait would block.
+     */
+    private void handOverLeadership() {
+        if (!isRunning() || status.role != org.raftkit.Role.LEADER || raftRun == null || raftRun.isCurrent()
+                || status.configuration().voters().size() < 2) {
+            return;
+        }
+        long waitMillis = 2L * config.electionTimeoutMaxMillis();
+        try {
+            String leader = transferLeadership(null).get(waitMillis, TimeUnit.MILLISECONDS);
+            LOG.info("{} handed leadership to {} before closing", id, leader);
+        } catch (java.util.concurrent.ExecutionException e) {
+            LOG.info("{} closes without handing leadership over: {}", id, e.getCause().getMessage());
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.info("{} closes without handing leadership over: no new leader within {} ms", id, waitMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     // ---------------------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ final class RaftThread {
     private final StorageWriter storage;
     private final Applier applier;
     private final ClientCalls calls;
+    private final MembershipCalls membership;
     private final LiveStatus status;
     private final RaftListener listener;
     private final RaftRuntime runtime;
@@ -73,10 +74,16 @@ final class RaftThread {
     private long droppedForBacklog;
     private long nextTick;
     private boolean stopped;
+    /** The index of the configuration in use, as last reported by the core. */
+    private long configurationIndex;
+    /** Whether the transport was also told the committed configuration's members, until the one in use commits. */
+    private boolean awaitingCommit;
 
     RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
                Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime,
-               Scheduler clock, RuntimeMetrics metrics, SnapshotDuties snapshots, SnapshotLoop snapshotLoop) {
+               Scheduler clock, RuntimeMetrics metrics, SnapshotDuties snapshots, SnapshotLoop snapshotLoop,
+               MembershipCalls membership) {
+        this.membership = membership;
         this.metrics = metrics;
         this.id = id;
         this.node = node;
@@ -151,6 +158,10 @@ final class RaftThread {
                 snapshots.onReceived(r.info(), r.leader(), r.state());
             } else if (work instanceof Inbox.SnapshotRequest r) {
                 snapshots.request(r.future());
+            } else if (work instanceof MembershipCalls.Call c) {
+                membership.onCall(c, clock.nanoTime());
+            } else if (work instanceof MembershipCalls.Transfer t) {
+                membership.onTransfer(t);
             } else {
                 throw new IllegalStateException(id + ": unexpected local work " + work);
             }
@@ -199,6 +210,7 @@ final class RaftThread {
             nextTick = now + tickNanos;
         }
         calls.expire(now);
+        membership.onTick(now);
         return nextTick;
     }
 
@@ -219,6 +231,12 @@ final class RaftThread {
     }
 
     private void handOut(Ready rd) {
+        // News first: a new configuration's addresses reach the transport before this Ready's
+        // messages to its new members are sent.
+        Ready.MembershipNews news = rd.membership();
+        if (news != null && news.configuration() != null) {
+            onConfiguration(news.configuration());
+        }
         // 1. A leader's messages need nothing of this Ready to be durable.
         for (RaftMessage m : rd.messages()) {
             transport.send(m);
@@ -243,9 +261,66 @@ final class RaftThread {
         // 5. Reads.
         calls.onReadStates(rd.readStates());
         calls.onFailedReads(rd.failedReads());
+        // A change completed before the role changed: a leader that removed itself steps down in
+        // the same Ready, and its caller must hear of the completion, not of the step-down.
+        if (news != null) {
+            membership.onCompleted(news.changesCompleted(), clock.nanoTime());
+        }
         // Last, as its calls may propose (into the next Ready).
         if (rd.softState() != null) {
             onSoftState(rd.softState());
+        }
+        if (news != null) {
+            if (!news.transfers().isEmpty()) {
+                membership.onTransfers(news.transfers());
+                calls.onTransferEnded(); // writes held during the transfer go to whoever leads now
+            }
+        }
+    }
+
+    /**
+     * The configuration in use changed (thesis §4.1: at once, committed or not): status reports
+     * it, and the transport learns its members' addresses. The transport is told every member of
+     * either part but this node, with the address the configuration gives (empty for a member
+     * added by id alone, which the transport then keeps as it was configured).
+     */
+    private void onConfiguration(Ready.ConfigurationState state) {
+        status.configuration(state.index(), state.configuration());
+        configurationIndex = state.index();
+        if (!state.configuration().allMembers().isEmpty()) {
+            // A node waiting to be added knows no member yet: its transport keeps the peers it was
+            // configured with, which is how it answers the leader that adds it.
+            tellTransport();
+        }
+        LOG.info("{} uses configuration {} at index {}", id, MembershipCalls.describe(state.configuration()),
+                state.index());
+    }
+
+    /**
+     * Tells the transport the members to reach: those of the configuration in use and, until it is
+     * committed, those of the committed one too. A leader keeps replicating to the servers a change
+     * removes until the change commits, so that they learn of it and stay quiet (thesis §4.2.2);
+     * their connections must outlive the uncommitted entry.
+     */
+    private void tellTransport() {
+        java.util.Map<String, String> addresses = new java.util.LinkedHashMap<>();
+        for (org.raftkit.core.Configuration.Member m : node.configuration().allMembers()) {
+            addresses.put(m.id(), m.address());
+        }
+        long committed = Math.max(node.commitIndex(), node.snapshotIndex());
+        awaitingCommit = configurationIndex > committed;
+        if (awaitingCommit) {
+            for (org.raftkit.core.Configuration.Member m : node.configurationAt(committed).allMembers()) {
+                addresses.putIfAbsent(m.id(), m.address());
+            }
+        }
+        addresses.remove(id);
+        try {
+            transport.updateMembers(addresses);
+        } catch (RuntimeException e) {
+            // The contract says it does not throw; a transport that does must not stop Raft, which
+            // works on with the addresses the transport had.
+            LOG.warn("{}: Transport.updateMembers threw; the transport keeps its old addresses", id, e);
         }
     }
 
@@ -269,9 +344,13 @@ final class RaftThread {
             LOG.warn("{}: RaftListener.onRoleChange threw; ignored", id, e);
         }
         calls.onSoftState(soft);
+        membership.onSoftState(soft);
     }
 
     private void publishStatus() {
+        if (awaitingCommit && node.commitIndex() >= configurationIndex) {
+            tellTransport(); // the configuration in use is committed: members it removed can go
+        }
         status.commitIndex = node.commitIndex();
         status.lastIndex = node.lastIndex();
         status.firstLogIndex = node.firstIndex();
@@ -303,6 +382,7 @@ final class RaftThread {
         status.role = Role.FOLLOWER;
         status.leaderId = null;
         calls.failAll(failure);
+        membership.failAll(failure);
         Object work;
         while ((work = inbox.pollLocal()) != null) {
             if (work instanceof Request r) {

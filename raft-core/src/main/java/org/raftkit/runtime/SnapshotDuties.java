@@ -146,7 +146,9 @@ final class SnapshotDuties {
             latest = info;
             status.snapshotIndex = info.index();
         }
-        node.onSnapshotReceived(info.index(), info.term(), leader);
+        // The snapshot carries the configuration at its index (thesis §4.1): installing it makes
+        // that the configuration in force there.
+        node.onSnapshotReceived(info.index(), info.term(), leader, info.configuration());
     }
 
     /**

@@ -14,6 +14,7 @@ import org.raftkit.StateMachine;
 import org.raftkit.message.InstallSnapshot;
 import org.raftkit.message.InstallSnapshotReply;
 import org.raftkit.spi.Scheduler;
+import org.raftkit.core.Configuration;
 import org.raftkit.spi.SnapshotStore;
 import org.raftkit.spi.SnapshotStore.SnapshotInfo;
 import org.raftkit.spi.Transport;
@@ -47,7 +48,7 @@ final class SnapshotLoop {
     private static final int REPEATED_ACKS_BEFORE_RESEND = 3;
 
     /** A captured state machine to write as the snapshot at (index, term). */
-    record Write(StateMachine.Snapshot capture, long index, long term) {
+    record Write(StateMachine.Snapshot capture, long index, long term, Configuration configuration) {
     }
 
     /** Send {@code peer} the snapshot {@code info} as leader of {@code leaderTerm}. */
@@ -80,7 +81,6 @@ final class SnapshotLoop {
 
     private final String id;
     private final SnapshotStore store;
-    private final List<String> members;
     private final SnapshotConfig config;
     private final Transport transport;
     private final Inbox raftInbox;
@@ -97,11 +97,10 @@ final class SnapshotLoop {
     private final LoopHandle loop = new LoopHandle();
     private volatile boolean stopping;
 
-    SnapshotLoop(String id, SnapshotStore store, List<String> members, SnapshotConfig config, Transport transport,
+    SnapshotLoop(String id, SnapshotStore store, SnapshotConfig config, Transport transport,
                  Inbox raftInbox, LiveStatus status, Scheduler clock) {
         this.id = id;
         this.store = store;
-        this.members = List.copyOf(members);
         this.config = config;
         this.transport = transport;
         this.raftInbox = raftInbox;
@@ -158,7 +157,7 @@ final class SnapshotLoop {
     // ---------------------------------------------------------------------------------------------
 
     private void write(Write w) {
-        try (SnapshotStore.Writer writer = store.begin(w.index(), w.term(), members)) {
+        try (SnapshotStore.Writer writer = store.begin(w.index(), w.term(), w.configuration())) {
             w.capture().writeTo(writer.body());
             SnapshotInfo info = writer.publish();
             LOG.info("{} took a snapshot at index {} term {} ({} bytes)", id, info.index(), info.term(), info.sizeBytes());

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.zip.CRC32C;
 
+import org.raftkit.core.Configuration;
 import org.raftkit.spi.SnapshotStore.SnapshotInfo;
 
 /**
@@ -24,12 +25,18 @@ import org.raftkit.spi.SnapshotStore.SnapshotInfo;
  * 6       2      format version, {@value #FORMAT_VERSION}
  * 8       8      last included index, >= 1
  * 16      8      last included term, >= 1
- * 24      4      member count n
- * 28      ...    n members: UTF-8 length (2 bytes, unsigned) and UTF-8 bytes
- * h       s      the state machine's bytes
+ * 24      4      length c of the configuration
+ * 28      c      the configuration at the last included index ({@code Configuration#encode}: every
+ *                member's id, Raft address and kind, and the outgoing members while joint)
+ * h       s      the state machine's bytes (h = 28 + c)
  * h+s     8      size of the whole file in bytes, this trailer included
  * h+s+8   4      CRC32C of every byte before it
  * </pre>
+ *
+ * <p>Version 1 (before membership changes) had, from offset 24, a member count n and n voter ids
+ * (UTF-8 length in 2 bytes, then the bytes). Such files are still read: their voters become a
+ * configuration of voters without addresses, as the cluster that wrote them was built. Files are
+ * always written in version 2.
  *
  * <p>Writing: an {@link Encoder} gives the header, is told every state byte, and gives the trailer.
  * Checking: {@link #verify} reads a whole file through positional reads and returns what it
@@ -39,11 +46,13 @@ import org.raftkit.spi.SnapshotStore.SnapshotInfo;
  */
 public final class SnapshotFormat {
 
-    /** The current (and only) format version; a file with a higher one is refused, not guessed at. */
-    public static final int FORMAT_VERSION = 1;
+    /** The format version written; a file with a higher one is refused, not guessed at. */
+    public static final int FORMAT_VERSION = 2;
+    /** The oldest version read: 1, whose header lists voter ids instead of a configuration. */
+    public static final int MIN_FORMAT_VERSION = 1;
     /** Size field (8 bytes) and CRC32C (4 bytes) at the end of the file. */
     public static final int TRAILER_BYTES = 12;
-    /** Header with no members plus the trailer: the smallest well-formed file. */
+    /** Header with an empty configuration (or, in version 1, no member) plus the trailer: the smallest well-formed file. */
     public static final int MIN_FILE_BYTES = 28 + TRAILER_BYTES;
 
     private static final byte[] MAGIC = "RKSNAP".getBytes(StandardCharsets.US_ASCII);
@@ -98,18 +107,14 @@ public final class SnapshotFormat {
         };
     }
 
-    /** Where the state machine's bytes start in a file with these members (the header's size). */
-    public static long stateOffset(List<String> members) {
-        long bytes = FIXED_HEADER_BYTES;
-        for (String m : members) {
-            bytes += 2 + utf8(m).length;
-        }
-        return bytes;
+    /** Where the state machine's bytes start in a file written with this configuration (the header's size). */
+    public static long stateOffset(Configuration configuration) {
+        return FIXED_HEADER_BYTES + configuration.encode().length;
     }
 
     /** How many state machine bytes the described snapshot holds. */
     public static long stateBytes(SnapshotInfo snapshot) {
-        return snapshot.sizeBytes() - stateOffset(snapshot.members()) - TRAILER_BYTES;
+        return snapshot.sizeBytes() - snapshot.stateOffset() - TRAILER_BYTES;
     }
 
     /**
@@ -138,7 +143,7 @@ public final class SnapshotFormat {
                 throw new InvalidSnapshotException(name, 6, "format version " + version + " is newer than this"
                         + " RaftKit reads (" + FORMAT_VERSION + "); it was written by a newer RaftKit");
             }
-            if (version != FORMAT_VERSION) {
+            if (version < MIN_FORMAT_VERSION) {
                 throw new InvalidSnapshotException(name, 6, "format version " + version + " does not exist");
             }
         }
@@ -166,6 +171,7 @@ public final class SnapshotFormat {
     private static SnapshotInfo readHeader(String name, long sizeBytes, ReadAt file, int crc) throws IOException {
         ByteBuffer fixed = ByteBuffer.allocate(FIXED_HEADER_BYTES);
         readFully(file, fixed, 0);
+        int version = Short.toUnsignedInt(fixed.getShort(6));
         long index = fixed.getLong(8);
         long term = fixed.getLong(16);
         int count = fixed.getInt(24);
@@ -174,6 +180,27 @@ public final class SnapshotFormat {
                     + " in the header; both must be at least 1");
         }
         long stateEnd = sizeBytes - TRAILER_BYTES;
+        if (version == 1) {
+            return readVersion1Members(name, sizeBytes, file, crc, index, term, count, stateEnd);
+        }
+        if (count < 0 || count > stateEnd - FIXED_HEADER_BYTES) {
+            throw new InvalidSnapshotException(name, 24, "configuration length " + count + " does not fit in the file");
+        }
+        ByteBuffer bytes = ByteBuffer.allocate(count);
+        readFully(file, bytes, FIXED_HEADER_BYTES);
+        Configuration configuration;
+        try {
+            configuration = Configuration.decode(bytes.array());
+        } catch (IllegalArgumentException e) {
+            throw new InvalidSnapshotException(name, FIXED_HEADER_BYTES, "the configuration does not decode: "
+                    + e.getMessage());
+        }
+        return new SnapshotInfo(index, term, configuration, FIXED_HEADER_BYTES + count, sizeBytes, crc);
+    }
+
+    /** A version 1 header: voter ids, read as a configuration of voters without addresses. */
+    private static SnapshotInfo readVersion1Members(String name, long sizeBytes, ReadAt file, int crc, long index,
+                                                    long term, int count, long stateEnd) throws IOException {
         if (count < 0 || count > (stateEnd - FIXED_HEADER_BYTES) / 2) {
             throw new InvalidSnapshotException(name, 24, "member count " + count + " does not fit in the file");
         }
@@ -201,7 +228,13 @@ public final class SnapshotFormat {
             }
             at += 2 + n;
         }
-        return new SnapshotInfo(index, term, members, sizeBytes, crc);
+        Configuration configuration;
+        try {
+            configuration = Configuration.ofVoters(members);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidSnapshotException(name, 24, "the members are not a configuration: " + e.getMessage());
+        }
+        return new SnapshotInfo(index, term, configuration, at, sizeBytes, crc);
     }
 
     /**
@@ -212,38 +245,32 @@ public final class SnapshotFormat {
 
         private final long index;
         private final long term;
-        private final List<String> members;
+        private final Configuration configuration;
+        private final byte[] encodedConfiguration;
         private final CRC32C crc = new CRC32C();
         private long bytes;
         private SnapshotInfo finished;
 
         /**
-         * @throws IllegalArgumentException if index or term is below 1 or a member's UTF-8 form
-         *                                  is longer than 65535 bytes
+         * @param configuration the configuration at {@code index}, which the header carries
+         * @throws IllegalArgumentException if index or term is below 1
          */
-        public Encoder(long index, long term, List<String> members) {
+        public Encoder(long index, long term, Configuration configuration) {
             if (index < 1 || term < 1) {
                 throw new IllegalArgumentException("a snapshot's index and term are at least 1, were "
                         + index + " and " + term);
             }
             this.index = index;
             this.term = term;
-            this.members = List.copyOf(members);
-            for (String m : this.members) {
-                if (utf8(m).length > 0xffff) {
-                    throw new IllegalArgumentException("member id longer than 65535 UTF-8 bytes: " + m);
-                }
-            }
+            this.configuration = Objects.requireNonNull(configuration, "configuration");
+            this.encodedConfiguration = configuration.encode();
         }
 
         /** The header bytes, counted into the size and CRC. Call once, first. */
         public byte[] header() {
-            ByteBuffer b = ByteBuffer.allocate((int) stateOffset(members));
-            b.put(MAGIC).putShort((short) FORMAT_VERSION).putLong(index).putLong(term).putInt(members.size());
-            for (String m : members) {
-                byte[] u = utf8(m);
-                b.putShort((short) u.length).put(u);
-            }
+            ByteBuffer b = ByteBuffer.allocate(FIXED_HEADER_BYTES + encodedConfiguration.length);
+            b.put(MAGIC).putShort((short) FORMAT_VERSION).putLong(index).putLong(term)
+                    .putInt(encodedConfiguration.length).put(encodedConfiguration);
             update(b.array(), 0, b.capacity());
             return b.array();
         }
@@ -271,7 +298,8 @@ public final class SnapshotFormat {
             crc.update(b.array(), 0, 8);
             int value = (int) crc.getValue();
             b.putInt(value);
-            finished = new SnapshotInfo(index, term, members, size, value);
+            finished = new SnapshotInfo(index, term, configuration, FIXED_HEADER_BYTES + encodedConfiguration.length,
+                    size, value);
             return b.array();
         }
 
@@ -302,10 +330,6 @@ public final class SnapshotFormat {
             }
             at += n;
         }
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
     }
 
     private static String hex(byte[] b, int n) {

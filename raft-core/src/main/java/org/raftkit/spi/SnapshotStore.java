@@ -5,6 +5,8 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.util.List;
 
+import org.raftkit.core.Configuration;
+
 /**
  * Keeps a node's snapshots: the state machine's state as of a log index, with what Raft needs to
  * go on from there (Raft paper §7, thesis chapter 5). Each snapshot is one file (or blob) made of
@@ -32,13 +34,16 @@ public interface SnapshotStore extends AutoCloseable {
      *
      * @param index     last included index: the snapshot replaces every entry up to it
      * @param term      last included term: the term of the entry at {@code index}
-     * @param members   the cluster's voting members at {@code index}
-     * @param sizeBytes the whole file's size, header and trailer included (what a transfer sends)
-     * @param crc32c    the CRC32C in the trailer, over everything before it
+     * @param configuration the cluster configuration in force at {@code index} (thesis §4.1): a node
+     *                      that installs the snapshot uses it until an entry after it says otherwise
+     * @param stateOffset   where the state machine's bytes start in the file (the header's size)
+     * @param sizeBytes     the whole file's size, header and trailer included (what a transfer sends)
+     * @param crc32c        the CRC32C in the trailer, over everything before it
      */
-    record SnapshotInfo(long index, long term, List<String> members, long sizeBytes, int crc32c) {
+    record SnapshotInfo(long index, long term, Configuration configuration, long stateOffset, long sizeBytes,
+                        int crc32c) {
         public SnapshotInfo {
-            members = List.copyOf(members);
+            java.util.Objects.requireNonNull(configuration, "configuration");
         }
     }
 
@@ -55,7 +60,7 @@ public interface SnapshotStore extends AutoCloseable {
      *
      * @throws IOException if the temporary file cannot be created
      */
-    Writer begin(long index, long term, List<String> members) throws IOException;
+    Writer begin(long index, long term, Configuration configuration) throws IOException;
 
     /**
      * Opens a published snapshot's state machine bytes (without header and trailer) for

@@ -36,6 +36,31 @@ public interface Transport extends AutoCloseable {
         return Long.MAX_VALUE;
     }
 
+    /**
+     * The cluster's members changed: {@code addresses} maps every member of the configuration now
+     * in use (both parts while joint, voters and learners alike) except this node to its Raft
+     * address, as the configuration gives it (thesis §4.1: a node uses the latest configuration in
+     * its log, committed or not). The configuration is the one source of truth for addresses: a
+     * transport connects to members that are new or moved and drops connections to members that
+     * are gone. An empty address means the member was configured by id alone (a cluster built with
+     * {@code RaftServer.Builder.peers}); the transport then keeps whatever it was configured with
+     * for that id.
+     *
+     * <p>Called by the runtime on the Raft thread: once at start with the configuration the node
+     * starts with, then each time it changes, always before any message to a new member is sent;
+     * until a configuration is committed, the members of the committed one are included too (a
+     * leader keeps replicating to the servers a change removes until it commits). Not called while
+     * the node has no configuration at all (it waits to be added): the transport then keeps the
+     * peers it was configured with, through which the joining node answers the leader that adds
+     * it, so give a joining node's transport the current members' addresses.
+     * Must not block (connect in the background) and must not throw; an address the transport
+     * cannot parse is logged and that member left unreachable, which Raft survives like a down
+     * peer. Messages to members not (or no longer) in the map may be dropped. The default does
+     * nothing: a transport with a fixed peer list keeps it.
+     */
+    default void updateMembers(java.util.Map<String, String> addresses) {
+    }
+
     /** Stops sending and delivering and releases threads and sockets. Idempotent. */
     @Override
     void close();

@@ -48,6 +48,8 @@ public final class TestCluster implements AutoCloseable {
 
     private final MemoryNetwork network = new MemoryNetwork();
     private final Map<String, Node> nodes = new LinkedHashMap<>();
+    /** The nodes the cluster was built with (its fixed voters); others join later. */
+    private final List<String> initial = new ArrayList<>();
     private final RaftConfig config;
 
     /** A cluster of {@code size} nodes named {@code prefix1 .. prefixN}; start them with {@link #startAll()}. */
@@ -55,6 +57,7 @@ public final class TestCluster implements AutoCloseable {
         this.config = config;
         for (int i = 1; i <= size; i++) {
             nodes.put(prefix + i, new Node());
+            initial.add(prefix + i);
         }
     }
 
@@ -81,9 +84,13 @@ public final class TestCluster implements AutoCloseable {
         Node node = node(id);
         node.machine = new RecordingStateMachine();
         node.failure.set(null);
-        RaftServer server = RaftServer.builder()
-                .id(id)
-                .peers(nodes.keySet())
+        RaftServer.Builder builder = RaftServer.builder().id(id);
+        if (initial.contains(id)) {
+            builder.peers(initial);
+        } else {
+            builder.join();
+        }
+        RaftServer server = builder
                 .stateMachine(node.machine)
                 .logStorage(node.storage)
                 .termVoteStore(node.termVoteStore)
@@ -100,6 +107,15 @@ public final class TestCluster implements AutoCloseable {
         node.server = server;
         server.start();
         return server;
+    }
+
+    /**
+     * Starts a new node {@code id} that waits to be added ({@code RaftServer.Builder.join}): it has
+     * no configuration until a leader adds it. Restarting it later goes on from its storage.
+     */
+    public RaftServer startJoining(String id) {
+        nodes.putIfAbsent(id, new Node());
+        return start(id);
     }
 
     /** Closes a node's server; its storage survives for a restart. */

@@ -21,6 +21,7 @@ import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import org.raftkit.core.Configuration;
 import org.raftkit.spi.SnapshotFormat;
 import org.raftkit.spi.SnapshotStore;
 import org.slf4j.Logger;
@@ -201,11 +202,11 @@ public final class FileSnapshotStore implements SnapshotStore {
      * @throws IllegalStateException if a writer is still open
      */
     @Override
-    public synchronized Writer begin(long index, long term, List<String> members) throws IOException {
+    public synchronized Writer begin(long index, long term, Configuration configuration) throws IOException {
         if (writing != null) {
             throw new IllegalStateException("a snapshot is already being written: " + writing.temp.path());
         }
-        SnapshotFormat.Encoder encoder = new SnapshotFormat.Encoder(index, term, members);
+        SnapshotFormat.Encoder encoder = new SnapshotFormat.Encoder(index, term, configuration);
         Path name = file(index, term);
         writing = new FileWriter(encoder, SnapshotTempFile.create(
                 name.resolveSibling(name.getFileName() + ".tmp"), options.channelFactory()));
@@ -216,7 +217,7 @@ public final class FileSnapshotStore implements SnapshotStore {
     @Override
     public InputStream openState(SnapshotInfo snapshot) throws IOException {
         FileChannel channel = openPublished(snapshot);
-        return new BufferedInputStream(new RangeInputStream(channel, SnapshotFormat.stateOffset(snapshot.members()),
+        return new BufferedInputStream(new RangeInputStream(channel, snapshot.stateOffset(),
                 SnapshotFormat.stateBytes(snapshot)), READ_BUFFER_BYTES);
     }
 

@@ -64,7 +64,7 @@ abstract class SnapshotStoreContractTest {
 
         assertThat(info.index()).isEqualTo(5);
         assertThat(info.term()).isEqualTo(2);
-        assertThat(info.members()).isEqualTo(MEMBERS);
+        assertThat(info.configuration()).isEqualTo(MEMBERS);
         assertThat(info.sizeBytes()).isEqualTo(SnapshotFormat.stateOffset(MEMBERS) + state.length
                 + SnapshotFormat.TRAILER_BYTES);
         assertThat(store.list()).containsExactly(info);
@@ -78,10 +78,11 @@ abstract class SnapshotStoreContractTest {
     void emptyStateWithNoMembersRoundTrips() throws Exception {
         SnapshotStore store = track(create(2));
         SnapshotInfo info;
-        try (SnapshotStore.Writer w = store.begin(1, 1, List.of())) {
+        try (SnapshotStore.Writer w = store.begin(1, 1, org.raftkit.core.Configuration.EMPTY)) {
             info = w.publish();
         }
-        assertThat(info.sizeBytes()).isEqualTo(SnapshotFormat.MIN_FILE_BYTES);
+        assertThat(info.sizeBytes()).isEqualTo(SnapshotFormat.stateOffset(org.raftkit.core.Configuration.EMPTY)
+                + SnapshotFormat.TRAILER_BYTES);
         assertThat(store.list()).containsExactly(info);
         assertThat(state(store, info)).isEmpty();
     }
@@ -164,9 +165,9 @@ abstract class SnapshotStoreContractTest {
     void receiveRefusesAFutureFormatVersion() throws Exception {
         SnapshotStore store = track(create(2));
         byte[] file = fileOf(5, 2, state(1000, 1));
-        ByteBuffer.wrap(file).putShort(6, (short) 2);
+        ByteBuffer.wrap(file).putShort(6, (short) 3);
         assertThatThrownBy(() -> receive(store, 5, 2, withValidCrc(file), 100)).isInstanceOf(IOException.class)
-                .hasMessageContaining("format version 2 is newer than this RaftKit reads (1)");
+                .hasMessageContaining("format version 3 is newer than this RaftKit reads (2)");
         assertThat(store.list()).isEmpty();
     }
 

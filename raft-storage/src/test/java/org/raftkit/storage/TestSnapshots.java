@@ -15,7 +15,10 @@ import org.raftkit.spi.SnapshotStore.SnapshotInfo;
 /** Building, sending and reading back snapshots in the snapshot store tests. */
 final class TestSnapshots {
 
-    static final List<String> MEMBERS = List.of("n1", "n2", "n3");
+    static final org.raftkit.core.Configuration MEMBERS = org.raftkit.core.Configuration.of(List.of(
+            org.raftkit.core.Configuration.Member.voter("n1", "127.0.0.1:7001"),
+            org.raftkit.core.Configuration.Member.voter("n2", "127.0.0.1:7002"),
+            org.raftkit.core.Configuration.Member.learner("n3", "127.0.0.1:7003")));
 
     private TestSnapshots() {
     }

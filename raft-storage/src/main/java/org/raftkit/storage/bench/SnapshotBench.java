@@ -114,7 +114,7 @@ public final class SnapshotBench {
     }
 
     private static SnapshotInfo writeSnapshot(SnapshotStore store, long index, byte[] state) throws IOException {
-        try (SnapshotStore.Writer w = store.begin(index, 1, List.of("n1", "n2", "n3"))) {
+        try (SnapshotStore.Writer w = store.begin(index, 1, org.raftkit.core.Configuration.ofVoters(List.of("n1", "n2", "n3")))) {
             OutputStream body = w.body();
             for (int at = 0; at < state.length; at += BODY_PIECE_BYTES) {
                 body.write(state, at, Math.min(BODY_PIECE_BYTES, state.length - at));

@@ -69,6 +69,16 @@ final class Handshake {
      * @return null if {@code first} is a Hello this node accepts, else why not
      */
     static Refusal check(Envelope first, NettyTransportConfig config) {
+        return check(first, config, id -> config.peers().containsKey(id));
+    }
+
+    /**
+     * Checks the first frame of an inbound connection against the members this node knows now
+     * ({@code isMember}: the configuration in use, thesis §4.1).
+     *
+     * @return null if {@code first} is a Hello this node accepts, else why not
+     */
+    static Refusal check(Envelope first, NettyTransportConfig config, java.util.function.Predicate<String> isMember) {
         if (first.getBodyCase() != Envelope.BodyCase.HELLO) {
             return new Refusal(RejectReason.PROTOCOL_VIOLATION, "first frame is " + first.getBodyCase() + ", not HELLO");
         }
@@ -81,7 +91,7 @@ final class Handshake {
             return new Refusal(RejectReason.WRONG_CLUSTER, "cluster id " + PeerText.quote(hello.getClusterId())
                     + " is not " + PeerText.quote(config.clusterId()));
         }
-        if (!config.peers().containsKey(first.getFrom())) {
+        if (first.getFrom().equals(config.nodeId()) || !isMember.test(first.getFrom())) {
             return new Refusal(RejectReason.UNKNOWN_NODE, "node id " + PeerText.quote(first.getFrom())
                     + " is not a peer of " + config.nodeId());
         }

@@ -32,10 +32,14 @@ final class InboundConnectionHandler extends ConnectionHandler {
     /** The peer's node id once its Hello was accepted; null before. */
     private String peerId;
     private Envelope pong;
+    /** Whether a node id is accepted in a handshake: a member of the configuration in use. */
+    private final java.util.function.Predicate<String> isMember;
 
     InboundConnectionHandler(NettyTransportConfig config, Counters counters, ConnectionGuard guard,
-                             InboundLimits limits, MessageHandler handler) {
+                             InboundLimits limits, MessageHandler handler,
+                             java.util.function.Predicate<String> isMember) {
         super(config, guard, "from an unknown address");
+        this.isMember = isMember;
         this.counters = counters;
         this.limits = limits;
         this.handler = handler;
@@ -84,7 +88,7 @@ final class InboundConnectionHandler extends ConnectionHandler {
     }
 
     private void onHello(ChannelHandlerContext ctx, Envelope first) {
-        Handshake.Refusal refusal = Handshake.check(first, config);
+        Handshake.Refusal refusal = Handshake.check(first, config, isMember);
         if (refusal != null) {
             guard.reject(ctx.channel(), label, refusal.reason(), refusal.detail(),
                     Handshake.helloReject(config.nodeId(), refusal.reason().name()));

@@ -89,15 +89,27 @@ public final class NettyTransport implements Transport {
     /** The event loops' threads, joined by close. */
     private final Queue<Thread> threads = new ConcurrentLinkedQueue<>();
     private Channel serverChannel;
-    /** Outbound links by peer id; empty until started. Replaced once, in start. */
+    /**
+     * Outbound links by peer id; empty until started. Replaced whole (copy on write) in start and
+     * in {@link #updateMembers}, under this object's lock; read without it by {@link #send}.
+     */
     private volatile Map<String, PeerLink> links = Map.of();
+    /**
+     * The node ids accepted in a handshake: the configured peers, then the members of the
+     * configuration in use ({@link #updateMembers}). Empty for a node that waits to be added: it
+     * accepts any node of its cluster, since it cannot know who will add it.
+     */
+    private volatile java.util.Set<String> members;
+    private Bootstrap outbound;
     private volatile boolean started;
     private volatile boolean closed;
 
     private NettyTransport(NettyTransportConfig config, TlsMaterial tls) {
         this.config = config;
         this.limits = new InboundLimits(config.maxPendingHandshakes(), config.maxInboundBufferedBytes());
-        this.pipelines = new Pipelines(config, counters, new ConnectionGuard(config.nodeId(), counters), limits, tls);
+        this.members = java.util.Set.copyOf(config.peers().keySet());
+        this.pipelines = new Pipelines(config, counters, new ConnectionGuard(config.nodeId(), counters), limits, tls,
+                this::isMember);
     }
 
     /**
@@ -150,7 +162,7 @@ public final class NettyTransport implements Transport {
                     + e.getMessage(), e instanceof IOException io ? io : new IOException(e));
         }
         Map<String, PeerLink> created = new LinkedHashMap<>();
-        Bootstrap outbound = outboundBootstrap();
+        outbound = outboundBootstrap();
         config.peers().forEach((id, address) -> created.put(id,
                 new PeerLink(id, address, config, counters, pipelines, group.next(), outbound.clone())));
         links = Map.copyOf(created);
@@ -177,6 +189,100 @@ public final class NettyTransport implements Transport {
             return;
         }
         link.offer(message);
+    }
+
+    /**
+     * The configuration in use changed (see {@link Transport#updateMembers}): dials members that are
+     * new or whose address changed, closes the links to members that left, and from now on accepts
+     * handshakes from these members only. An address is {@code host:port}; an empty one keeps the
+     * address this transport was configured with for that id. An address that does not parse is
+     * logged at WARN and that member left unreachable. Called on the Raft thread; never blocks
+     * (dialing happens on the event loops) and never throws. Before {@link #start}, only the
+     * accepted ids change; start dials the configured peers.
+     */
+    @Override
+    public synchronized void updateMembers(Map<String, String> addresses) {
+        if (closed) {
+            return;
+        }
+        java.util.Set<String> ids = new java.util.HashSet<>(addresses.keySet());
+        ids.remove(config.nodeId());
+        members = java.util.Set.copyOf(ids);
+        if (!started) {
+            return;
+        }
+        Map<String, PeerLink> next = new LinkedHashMap<>();
+        java.util.List<PeerLink> toStart = new java.util.ArrayList<>();
+        for (Map.Entry<String, String> e : addresses.entrySet()) {
+            String id = e.getKey();
+            if (id.equals(config.nodeId())) {
+                continue;
+            }
+            PeerLink existing = links.get(id);
+            InetSocketAddress address = e.getValue().isEmpty() ? config.peers().get(id) : parse(id, e.getValue());
+            if (address == null) {
+                if (e.getValue().isEmpty()) {
+                    LOG.warn("{}: member {} has no address in the configuration and none was configured; it is "
+                            + "unreachable from here", config.nodeId(), id);
+                }
+                continue;
+            }
+            if (existing != null && sameAddress(existing.address(), address)) {
+                next.put(id, existing);
+                continue;
+            }
+            PeerLink link = new PeerLink(id, address, config, counters, pipelines, group.next(), outbound.clone());
+            next.put(id, link);
+            toStart.add(link);
+        }
+        Map<String, PeerLink> before = links;
+        links = Map.copyOf(next);
+        for (Map.Entry<String, PeerLink> e : before.entrySet()) {
+            if (next.get(e.getKey()) != e.getValue()) {
+                e.getValue().close();
+            }
+        }
+        toStart.forEach(PeerLink::start);
+        if (!toStart.isEmpty() || before.size() != next.size()) {
+            LOG.info("{} now connects to {}", config.nodeId(), describe(next));
+        }
+    }
+
+    private InetSocketAddress parse(String id, String address) {
+        int colon = address.lastIndexOf(':');
+        try {
+            if (colon <= 0) {
+                throw new IllegalArgumentException("no port");
+            }
+            int port = Integer.parseInt(address.substring(colon + 1));
+            String host = address.substring(0, colon);
+            if (host.startsWith("[") && host.endsWith("]")) {
+                host = host.substring(1, host.length() - 1);
+            }
+            // Unresolved: name resolution happens when the event loop dials, never on the caller's thread.
+            return InetSocketAddress.createUnresolved(host, port);
+        } catch (IllegalArgumentException e) {
+            LOG.warn("{}: member {} has the address '{}', which is not host:port ({}); it is unreachable from here",
+                    config.nodeId(), id, address, e.getMessage());
+            return null;
+        }
+    }
+
+    private static boolean sameAddress(InetSocketAddress a, InetSocketAddress b) {
+        return a.getPort() == b.getPort() && a.getHostString().equals(b.getHostString());
+    }
+
+    private static String describe(Map<String, PeerLink> links) {
+        StringBuilder s = new StringBuilder("{");
+        links.forEach((id, link) -> s.append(s.length() > 1 ? ", " : "").append(id).append('=')
+                .append(link.address().getHostString()).append(':').append(link.address().getPort()));
+        return s.append('}').toString();
+    }
+
+    /** Whether a handshake from {@code nodeId} is accepted: a member, or anyone while this node knows none. */
+    boolean isMember(String nodeId) {
+        java.util.Set<String> m = members;
+        return m.isEmpty() || m.contains(nodeId);
     }
 
     /**

@@ -79,6 +79,11 @@ final class PeerLink {
         return peerId;
     }
 
+    /** Where this link dials. */
+    InetSocketAddress address() {
+        return address;
+    }
+
     /** Starts dialing. Any thread. */
     void start() {
         loop.execute(this::connect);

@@ -23,8 +23,12 @@ final class Pipelines {
     /** Null in plaintext. */
     private final TlsMaterial tls;
 
+    /** Whether a node id is accepted in a handshake (it is a member). */
+    private final java.util.function.Predicate<String> isMember;
+
     Pipelines(NettyTransportConfig config, Counters counters, ConnectionGuard guard, InboundLimits limits,
-              TlsMaterial tls) {
+              TlsMaterial tls, java.util.function.Predicate<String> isMember) {
+        this.isMember = isMember;
         this.config = config;
         this.counters = counters;
         this.guard = guard;
@@ -39,7 +43,7 @@ final class Pipelines {
             p.addLast("tls", tls.newServerHandler(ch.alloc()));
         }
         Frames.addFraming(p, config, limits)
-                .addLast(new InboundConnectionHandler(config, counters, guard, limits, handler));
+                .addLast(new InboundConnectionHandler(config, counters, guard, limits, handler, isMember));
     }
 
     /** A connection {@code link} dials to its peer at {@code address}. */

@@ -64,6 +64,9 @@ final class LoopbackCluster implements AutoCloseable {
     }
 
     private final Map<String, InetSocketAddress> addresses = new LinkedHashMap<>();
+    /** The nodes the cluster is built with (fixed voters by id); the others joined. */
+    private final List<String> initial = new ArrayList<>();
+    private final List<String> joining = new ArrayList<>();
     /** Where each node keeps its log and term/vote file, one folder per node. */
     private final Path dataDir;
     private final Map<String, RaftServer> servers = new LinkedHashMap<>();
@@ -91,6 +94,7 @@ final class LoopbackCluster implements AutoCloseable {
         List<InetSocketAddress> free = FreePorts.loopback(size);
         for (int i = 0; i < size; i++) {
             addresses.put("n" + (i + 1), free.get(i));
+            initial.add("n" + (i + 1));
         }
     }
 
@@ -115,9 +119,9 @@ final class LoopbackCluster implements AutoCloseable {
         }
     }
 
-    /** Starts every node. */
+    /** Starts every node the cluster was built with. */
     LoopbackCluster startAll() {
-        for (String id : addresses.keySet()) {
+        for (String id : initial) {
             start(id);
         }
         return this;
@@ -128,9 +132,13 @@ final class LoopbackCluster implements AutoCloseable {
         NettyTransport transport = NettyTransport.create(transportConfig(id).build());
         Storage s = openStorage(id);
         RecordingStateMachine machine = new RecordingStateMachine();
-        RaftServer server = RaftServer.builder()
-                .id(id)
-                .peers(addresses.keySet())
+        RaftServer.Builder builder = RaftServer.builder().id(id);
+        if (joining.contains(id)) {
+            builder.join();
+        } else {
+            builder.peers(initial);
+        }
+        RaftServer server = builder
                 .stateMachine(machine)
                 .logStorage(s.log())
                 .termVoteStore(s.termVote())
@@ -145,13 +153,36 @@ final class LoopbackCluster implements AutoCloseable {
         return server;
     }
 
+    /**
+     * Starts a new node on a free port that waits to be added: its transport knows no peer, and its
+     * server starts with no configuration ({@code RaftServer.Builder.join}); it learns the members'
+     * addresses from the configuration once a leader adds it.
+     */
+    RaftServer startJoining(String id) {
+        addresses.put(id, FreePorts.loopback(1).get(0));
+        joining.add(id);
+        return start(id);
+    }
+
     /** The transport config node {@code id} is started with. */
     NettyTransportConfig.Builder transportConfig(String id) {
-        return transportTweaks.apply(id, NettyTransportConfig.builder()
+        NettyTransportConfig.Builder b = NettyTransportConfig.builder()
                 .clusterId(CLUSTER_ID)
                 .nodeId(id)
-                .peers(addresses)
-                .reconnectBackoffMillis(20, 200));
+                .reconnectBackoffMillis(20, 200);
+        if (joining.contains(id)) {
+            // The initial members are configured by id alone (peers), so their addresses are not in
+            // the configuration: the joiner's transport must know them. Members added later travel
+            // with their addresses.
+            b.listenAddress(addresses.get(id)).peers(addresses.entrySet().stream()
+                    .filter(e -> initial.contains(e.getKey()))
+                    .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)));
+        } else {
+            b.peers(addresses.entrySet().stream().filter(e -> initial.contains(e.getKey()))
+                    .collect(java.util.stream.Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue)))
+                    .listenAddress(addresses.get(id));
+        }
+        return transportTweaks.apply(id, b);
     }
 
     /** Closes node {@code id}'s server (and so its transport); its storage survives. */
@@ -319,6 +350,11 @@ final class LoopbackCluster implements AutoCloseable {
         @Override
         public void send(Message message) {
             delegate.send(message);
+        }
+
+        @Override
+        public void updateMembers(Map<String, String> members) {
+            delegate.updateMembers(members);
         }
 
         @Override
