@@ -385,6 +385,9 @@ final class ClientCalls {
         r.index = index;
         r.term = node.currentTerm();
         r.stage = Request.Stage.PROPOSED;
+        if (r.sample != null) {
+            r.sample.proposed(index);
+        }
         backlog.addLast(new long[] {index, r.payload.length});
         backlogBytes += r.payload.length;
         applier.submit(r);

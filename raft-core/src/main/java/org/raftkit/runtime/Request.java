@@ -82,6 +82,8 @@ abstract class Request {
     long term;
     /** Reads: the index the state machine must reach before the query runs. */
     long readIndex;
+    /** A write sampled by the {@link CommandTrace}, set before the call is queued; null when not traced. */
+    CommandTrace.Sample sample;
 
     Request(Kind kind, byte[] payload, long deadlineNanos, RequestBudget budget) {
         this.kind = kind;
@@ -98,13 +100,23 @@ abstract class Request {
     /** Finishes the call with a result, unless it has already finished. */
     final void complete(byte[] result) {
         if (tryFinish()) {
+            CommandTrace.Sample traced = sample;
+            if (traced != null) {
+                traced.applied();
+            }
             onSuccess(result == null ? RemoteRequest.EMPTY : result);
+            if (traced != null) {
+                traced.replied();
+            }
         }
     }
 
     /** Finishes the call with a failure, unless it has already finished. */
     final void fail(RaftException failure) {
         if (tryFinish()) {
+            if (sample != null) {
+                sample.abandon();
+            }
             onFailure(failure);
         }
     }

@@ -80,6 +80,8 @@ final class StorageWriter {
     private final List<Task> group = new ArrayList<>();
     private final LoopHandle loop = new LoopHandle();
     private volatile boolean stopping;
+    /** Stamps sampled writes when they are durable here; null (the default) when not tracing. */
+    private CommandTrace trace;
 
     StorageWriter(LogStorage log, TermVoteStore termVoteStore, Transport transport, Inbox raftInbox,
                   FailStop failStop, RuntimeMetrics metrics) {
@@ -94,6 +96,11 @@ final class StorageWriter {
     /** Sets the loop that runs {@link #step()}; once, when the node starts. */
     void bind(Scheduler.Loop loop) {
         this.loop.bind(loop);
+    }
+
+    /** Stamps sampled writes' local fsync with {@code trace}; before the loop starts. */
+    void useTrace(CommandTrace trace) {
+        this.trace = trace;
     }
 
     /** Queues a task; Raft loop. Never blocks (the queue is bounded by what the core hands out). */
@@ -197,6 +204,9 @@ final class StorageWriter {
         }
         if (last != null || newest != null) {
             metrics.synced(start, entryCount);
+        }
+        if (trace != null && last != null) {
+            trace.synced(last.index());
         }
         if (stopping) {
             return; // closing or failed: promise nothing more
