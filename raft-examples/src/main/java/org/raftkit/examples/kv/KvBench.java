@@ -47,7 +47,7 @@ final class KvBench {
     static {
         Set<String> processFlags = new java.util.HashSet<>(RaftFlags.NAMES);
         processFlags.remove("fsync");
-        processFlags.addAll(List.of("connections", "target", "trace-every", "node-java-options", "kills", "dir"));
+        processFlags.addAll(List.of("connections", "target", "trace-every", "node-java-options", "node-jar", "kills", "dir"));
         PROCESS_FLAGS = Set.copyOf(processFlags);
         Set<String> all = new java.util.HashSet<>(processFlags);
         all.addAll(List.of("nodes", "clients", "payload", "duration", "warmup", "fsync", "out", "mode"));

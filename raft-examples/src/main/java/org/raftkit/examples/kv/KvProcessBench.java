@@ -47,11 +47,15 @@ final class KvProcessBench {
     private final Map<String, Process> processes = new LinkedHashMap<>();
     private final List<String> serveFlags;
     private final List<String> jvmFlags;
+    /** The jar the nodes run ({@code --node-jar}), or null for this JVM's own class path. */
+    private final Path nodeJar;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500))
             .version(HttpClient.Version.HTTP_1_1).build();
     private final PrintStream err;
 
-    private KvProcessBench(int nodes, Path dir, List<String> serveFlags, List<String> jvmFlags, PrintStream err) {
+    private KvProcessBench(int nodes, Path dir, List<String> serveFlags, List<String> jvmFlags, Path nodeJar,
+                           PrintStream err) {
+        this.nodeJar = nodeJar;
         this.serveFlags = serveFlags;
         this.jvmFlags = jvmFlags;
         this.err = err;
@@ -89,7 +93,7 @@ final class KvProcessBench {
             jvm.add("-Draftkit.trace.every=" + traceEvery);
             jvm.add("-Draftkit.trace.afterMillis=" + warmupMillis);
         }
-        KvProcessBench bench = new KvProcessBench(nodes, dir, RaftFlags.forServe(f), jvm, err);
+        KvProcessBench bench = new KvProcessBench(nodes, dir, RaftFlags.forServe(f), jvm, nodeJar(f), err);
         try {
             bench.startAll();
             String leader = bench.awaitLeader(null);
@@ -98,16 +102,18 @@ final class KvProcessBench {
             HttpLoad load = new HttpLoad(targets, connections, clients, payload);
             long[] cpuBefore = new long[nodes + 1];
             long[] cpuAfter = new long[nodes + 1];
+            List<Map<Long, ProcStat.ThreadUse>> threadsBefore = new ArrayList<>();
+            List<Map<Long, ProcStat.ThreadUse>> threadsAfter = new ArrayList<>();
             HttpLoad.Result r = load.run(TimeUnit.MILLISECONDS.toNanos(warmupMillis),
                     TimeUnit.MILLISECONDS.toNanos(durationMillis), new HttpLoad.Window() {
                         @Override
                         public void opened() {
-                            bench.readCpu(cpuBefore);
+                            bench.readCpu(cpuBefore, threadsBefore);
                         }
 
                         @Override
                         public void closed() {
-                            bench.readCpu(cpuAfter);
+                            bench.readCpu(cpuAfter, threadsAfter);
                         }
                     });
             String still = bench.awaitLeader(null);
@@ -123,15 +129,29 @@ final class KvProcessBench {
                 cpu.append(i == 0 ? "" : ",").append('"').append(name).append("\":")
                         .append(round2(perCommand(used, r.completed())));
             }
+            StringBuilder byThread = new StringBuilder();
+            long jitCpu = 0;
+            for (int i = 0; i <= nodes; i++) {
+                jitCpu += groupCpu(threadsBefore.get(i), threadsAfter.get(i), "C1 CompilerThre")
+                        + groupCpu(threadsBefore.get(i), threadsAfter.get(i), "C2 CompilerThre");
+            }
+            for (int i = 0; i <= nodes; i++) {
+                String name = i < nodes ? bench.members.get(i).id() : "loadGenerator";
+                byThread.append(i == 0 ? "" : ",").append('"').append(name).append("\":")
+                        .append(threadUse(threadsBefore.get(i), threadsAfter.get(i), r.completed()));
+            }
             String json = "{\"mode\":\"processes\",\"nodes\":" + nodes + ",\"clients\":" + clients + ",\"connections\":"
                     + connections + ",\"target\":\"" + target + "\",\"payloadBytes\":" + payload + ",\"fsync\":" + fsync
                     + ",\"serveFlags\":\"" + String.join(" ", RaftFlags.forServe(f)) + "\""
+                    + ",\"nodeJar\":" + (bench.nodeJar == null ? "null" : Json.quote(bench.nodeJar.toString()))
                     + ",\"warmupSeconds\":" + warmupMillis / 1000.0 + ",\"durationSeconds\":" + seconds
                     + ",\"operations\":" + r.completed() + ",\"opsPerSecond\":" + Math.round(r.completed() / seconds)
                     + ",\"latencyMicros\":{\"p50\":" + KvBench.percentile(lat, 0.50) + ",\"p99\":" + KvBench.percentile(lat, 0.99)
                     + ",\"p999\":" + KvBench.percentile(lat, 0.999) + ",\"max\":" + (lat.length == 0 ? 0 : lat[lat.length - 1])
                     + "},\"cpuMicrosPerCommand\":" + round2(perCommand(totalCpu, r.completed()))
-                    + ",\"cpuMicrosPerCommandByProcess\":{" + cpu + "},\"cpuCoresBusy\":" + round2(totalCpu / (double) r.windowNanos())
+                    + ",\"jitCpuMicrosPerCommand\":" + round2(perCommand(jitCpu, r.completed()))
+                    + ",\"cpuMicrosPerCommandWithoutJit\":" + round2(perCommand(totalCpu - jitCpu, r.completed()))
+                    + ",\"cpuMicrosPerCommandByProcess\":{" + cpu + "},\"byThread\":{" + byThread + "},\"cpuCoresBusy\":" + round2(totalCpu / (double) r.windowNanos())
                     + ",\"errors\":" + r.failed() + ",\"leaderBefore\":\"" + leader + "\",\"leaderAfter\":\"" + still + "\""
                     + ",\"loadAverage\":" + loadAverage()
                     + (traceEvery > 0 ? ",\"stageTrace\":[" + String.join(",", traces) + "]" : "") + "}";
@@ -156,6 +176,63 @@ final class KvProcessBench {
         } catch (IOException | RuntimeException e) {
             return -1;
         }
+    }
+
+    /** CPU time the threads of {@code group} used between the two readings. */
+    static long groupCpu(Map<Long, ProcStat.ThreadUse> before, Map<Long, ProcStat.ThreadUse> after, String group) {
+        long used = 0;
+        for (Map.Entry<Long, ProcStat.ThreadUse> e : after.entrySet()) {
+            if (e.getValue().group().equals(group)) {
+                ProcStat.ThreadUse then = before.get(e.getKey());
+                used += e.getValue().cpuNanos() - (then == null ? 0 : then.cpuNanos());
+            }
+        }
+        return used;
+    }
+
+    /**
+     * Each thread group's CPU time per command (µs) and context switches per command over the
+     * window, largest first, leaving out groups under 0.5 µs: {@code {"cpu":{...},"switches":{...}}}.
+     */
+    static String threadUse(Map<Long, ProcStat.ThreadUse> before, Map<Long, ProcStat.ThreadUse> after, long commands) {
+        Map<String, long[]> byGroup = new java.util.TreeMap<>();
+        for (Map.Entry<Long, ProcStat.ThreadUse> e : after.entrySet()) {
+            ProcStat.ThreadUse then = before.get(e.getKey());
+            long[] sum = byGroup.computeIfAbsent(e.getValue().group(), g -> new long[2]);
+            sum[0] += e.getValue().cpuNanos() - (then == null ? 0 : then.cpuNanos());
+            sum[1] += e.getValue().contextSwitches() - (then == null ? 0 : then.contextSwitches());
+        }
+        List<Map.Entry<String, long[]>> sorted = new ArrayList<>(byGroup.entrySet());
+        sorted.sort((a, b) -> Long.compare(b.getValue()[0], a.getValue()[0]));
+        StringBuilder cpu = new StringBuilder();
+        StringBuilder switches = new StringBuilder();
+        long totalSwitches = 0;
+        for (Map.Entry<String, long[]> e : sorted) {
+            totalSwitches += e.getValue()[1];
+            double micros = perCommand(e.getValue()[0], commands);
+            if (micros < 0.5) {
+                continue;
+            }
+            cpu.append(cpu.length() == 0 ? "" : ",").append(Json.quote(e.getKey())).append(':').append(round2(micros));
+            switches.append(switches.length() == 0 ? "" : ",").append(Json.quote(e.getKey())).append(':')
+                    .append(round2(commands == 0 ? 0 : e.getValue()[1] / (double) commands));
+        }
+        return "{\"cpu\":{" + cpu + "},\"switchesPerCommand\":" + round2(commands == 0 ? 0 : totalSwitches / (double) commands)
+                + ",\"switches\":{" + switches + "}}";
+    }
+
+    /**
+     * Each node's CPU time, then this process's, into {@code into}, and each one's threads into
+     * {@code threads}; a node that is gone counts 0.
+     */
+    private void readCpu(long[] into, List<Map<Long, ProcStat.ThreadUse>> threads) {
+        threads.clear();
+        for (int i = 0; i < members.size(); i++) {
+            Process p = processes.get(members.get(i).id());
+            threads.add(p == null ? Map.of() : ProcStat.threads(p.pid()));
+        }
+        threads.add(ProcStat.threads(ProcessHandle.current().pid()));
+        readCpu(into);
     }
 
     /** Each node's CPU time, then this process's, into {@code into}; a node that is gone counts 0. */
@@ -185,7 +262,7 @@ final class KvProcessBench {
         boolean fsync = f.bool("fsync", true);
         List<String> jvm = splitOptions(f.string("node-java-options", ""));
         RaftConfig config = RaftFlags.config(f);
-        KvProcessBench bench = new KvProcessBench(3, dir, RaftFlags.forServe(f), jvm, err);
+        KvProcessBench bench = new KvProcessBench(3, dir, RaftFlags.forServe(f), jvm, nodeJar(f), err);
         AtomicBoolean loading = new AtomicBoolean(true);
         long[] failoverMicros = new long[kills];
         long[] catchUpMillis = new long[kills];
@@ -302,7 +379,11 @@ final class KvProcessBench {
     private void start(ClusterLauncher.Member m) {
         try {
             Files.createDirectories(m.dataDir());
-            List<String> command = ClusterLauncher.serveCommand(m, members, serveFlags, jvmFlags.toArray(String[]::new));
+            List<String> command = new ArrayList<>(
+                    ClusterLauncher.serveCommand(m, members, serveFlags, jvmFlags.toArray(String[]::new)));
+            if (nodeJar != null) {
+                command.set(command.indexOf("-cp") + 1, nodeJar.toString());
+            }
             Process p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(m.dataDir().resolve("node.log").toFile())).start();
             processes.put(m.id(), p);
@@ -386,6 +467,22 @@ final class KvProcessBench {
             }
         }
         return traces;
+    }
+
+    /**
+     * {@code --node-jar}: the nodes run another build's {@code raft-kv.jar} (its {@code serve} must take
+     * the same flags), so that two builds are compared under the same load generator in one session.
+     */
+    private static Path nodeJar(Flags f) {
+        String jar = f.string("node-jar", null);
+        if (jar == null) {
+            return null;
+        }
+        Path path = Path.of(jar).toAbsolutePath();
+        if (!Files.isRegularFile(path)) {
+            throw new Flags.UsageException("--node-jar " + jar + " is not a file");
+        }
+        return path;
     }
 
     static List<String> splitOptions(String options) {

@@ -47,6 +47,51 @@ final class ProcStat {
         return Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
     }
 
+    /**
+     * CPU time and context switches of each thread of process {@code pid}, by thread id: what
+     * {@code /proc/<pid>/task/<tid>/stat} and {@code status} say. A thread that ends while it is
+     * read is left out.
+     */
+    static java.util.Map<Long, ThreadUse> threads(long pid) {
+        java.util.Map<Long, ThreadUse> use = new java.util.HashMap<>();
+        Path tasks = Path.of("/proc", Long.toString(pid), "task");
+        try (var dirs = Files.list(tasks)) {
+            for (Path task : dirs.toList()) {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                    long switches = 0;
+                    for (String line : Files.readAllLines(task.resolve("status"))) {
+                        if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+                            switches += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                        }
+                    }
+                    use.put(Long.parseLong(task.getFileName().toString()),
+                            new ThreadUse(group(name), ticksToNanos(parseCpuTicks(stat)), switches));
+                } catch (IOException | RuntimeException e) {
+                    // The thread ended while we read it: what it used before is lost either way.
+                }
+            }
+        } catch (IOException e) {
+            return use;
+        }
+        return use;
+    }
+
+    /** One thread's name (its group: digits that number a pool's threads left out), CPU and switches so far. */
+    record ThreadUse(String group, long cpuNanos, long contextSwitches) {
+    }
+
+    /**
+     * Threads of one pool under one name: {@code kv-http-n1-3-2} and {@code kv-http-n1-3-1} are both
+     * {@code kv-http}, {@code C2 CompilerThre} is {@code C2 CompilerThre}, {@code raftkit-n1-raft}
+     * is {@code raftkit-raft}.
+     */
+    static String group(String threadName) {
+        String g = threadName.replaceAll("-n[0-9]+", "").replaceAll("[-#]?[0-9]+$", "").replaceAll("(-[0-9]+)+$", "");
+        return g.isEmpty() ? threadName : g;
+    }
+
     static long ticksToNanos(long ticks) {
         return ticks * (1_000_000_000L / TICKS_PER_SECOND);
     }

@@ -41,6 +41,16 @@ class KvProcessBenchTest {
     }
 
     @Test
+    void threadsAreGroupedByPoolWithoutNodeIdsOrNumbers() {
+        assertThat(ProcStat.group("kv-http-n1-3-2")).isEqualTo("kv-http");
+        assertThat(ProcStat.group("raftkit-n2-raft")).isEqualTo("raftkit-raft");
+        assertThat(ProcStat.group("GC Thread#1")).isEqualTo("GC Thread");
+        assertThat(ProcStat.group("C2 CompilerThre")).isEqualTo("C2 CompilerThre");
+        assertThat(ProcStat.threads(ProcessHandle.current().pid()).values())
+                .anySatisfy(t -> assertThat(t.cpuNanos()).isPositive());
+    }
+
+    @Test
     void theLoadGeneratorTakesWholePipelinedResponsesOnly() {
         String two = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 14\r\n\r\n{\"revision\":1}"
                 + "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\n{}";
@@ -73,7 +83,7 @@ class KvProcessBenchTest {
                 "--node-java-options", "-Xmx256m -XX:+UseSerialGC", "--dir", dir.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(Long.parseLong(Json.field(r.out(), "operations"))).as(r.out()).isPositive();
-        assertThat(r.out()).contains("\"cpuMicrosPerCommand\":", "\"loadGenerator\":", "\"n1\":", "\"p999\":",
+        assertThat(r.out()).contains("\"cpuMicrosPerCommand\":", "\"jitCpuMicrosPerCommand\":", "\"byThread\":", "\"loadGenerator\":", "\"n1\":", "\"p999\":",
                 "\"stageTrace\":[", "\"replied\":{\"n\":");
         assertThat(Double.parseDouble(Json.field(r.out(), "cpuMicrosPerCommand"))).isPositive();
     }
