@@ -51,15 +51,22 @@ final class StorageWriter {
      * @param entries              to append, in index order; may start at or below storage's last index
      * @param compactTo            after the entries, storage may delete entries up to this index; 0 if not
      * @param messagesAfterPersist to send once the above is durable
+     * @param sizeBytes            the entries' size ({@code Entry.sizeBytes()} summed), counted once
+     *                             here for the queue's byte count and subtracted again when written
      */
     record Task(TermAndVote termAndVote, Ready.Installed reset, List<Entry> entries, long compactTo,
-                List<RaftMessage> messagesAfterPersist) {
+                List<RaftMessage> messagesAfterPersist, long sizeBytes) {
+
+        Task(TermAndVote termAndVote, Ready.Installed reset, List<Entry> entries, long compactTo,
+             List<RaftMessage> messagesAfterPersist) {
+            this(termAndVote, reset, entries, compactTo, messagesAfterPersist, sizeOf(entries));
+        }
 
         Task(TermAndVote termAndVote, List<Entry> entries, List<RaftMessage> messagesAfterPersist) {
             this(termAndVote, null, entries, 0, messagesAfterPersist);
         }
 
-        long sizeBytes() {
+        private static long sizeOf(List<Entry> entries) {
             long bytes = 0;
             for (Entry e : entries) {
                 bytes += e.sizeBytes();
