@@ -33,7 +33,8 @@ final class HttpLoad {
     }
 
     /** The counts and latencies of the measured window. */
-    record Result(long completed, long failed, long[] sortedLatencyMicros, long windowNanos) {
+    record Result(long completed, long failed, java.util.Map<Integer, Long> failedByStatus, long[] sortedLatencyMicros,
+                  long windowNanos) {
     }
 
     private static final int KEYS = 100_000;
@@ -95,6 +96,7 @@ final class HttpLoad {
         int recorded = 0;
         long completed = 0;
         long failed = 0;
+        java.util.Map<Integer, Long> failedByStatus = new java.util.TreeMap<>();
         try (Selector selector = Selector.open()) {
             List<Connection> all = new ArrayList<>();
             for (int i = 0; i < connections; i++) {
@@ -121,6 +123,7 @@ final class HttpLoad {
                     open = true;
                     completed = 0;
                     failed = 0;
+                    failedByStatus.clear();
                     recorded = 0;
                     window.opened();
                 }
@@ -158,6 +161,7 @@ final class HttpLoad {
                             }
                         } else {
                             failed++;
+                            failedByStatus.merge(status, 1L, Long::sum);
                         }
                     }
                     c.in.compact();
@@ -172,7 +176,7 @@ final class HttpLoad {
         }
         long[] sorted = java.util.Arrays.copyOf(latencies, recorded);
         java.util.Arrays.sort(sorted);
-        return new Result(completed, failed, sorted, windowNanos);
+        return new Result(completed, failed, failedByStatus, sorted, windowNanos);
     }
 
     /** Queues requests on {@code c} until it has its share in flight. */

@@ -152,7 +152,7 @@ final class KvProcessBench {
                     + ",\"jitCpuMicrosPerCommand\":" + round2(perCommand(jitCpu, r.completed()))
                     + ",\"cpuMicrosPerCommandWithoutJit\":" + round2(perCommand(totalCpu - jitCpu, r.completed()))
                     + ",\"cpuMicrosPerCommandByProcess\":{" + cpu + "},\"byThread\":{" + byThread + "},\"cpuCoresBusy\":" + round2(totalCpu / (double) r.windowNanos())
-                    + ",\"errors\":" + r.failed() + ",\"leaderBefore\":\"" + leader + "\",\"leaderAfter\":\"" + still + "\""
+                    + ",\"errors\":" + r.failed() + ",\"errorsByStatus\":" + Json.quote(r.failedByStatus().toString()) + ",\"leaderBefore\":\"" + leader + "\",\"leaderAfter\":\"" + still + "\""
                     + ",\"loadAverage\":" + loadAverage()
                     + (traceEvery > 0 ? ",\"stageTrace\":[" + String.join(",", traces) + "]" : "") + "}";
             return json;
