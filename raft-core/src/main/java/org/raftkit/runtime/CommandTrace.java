@@ -22,7 +22,9 @@ import org.raftkit.message.AppendEntriesReply;
  *
  * <p>Only writes submitted on this node while it leads are summarised; a write forwarded to
  * another leader passes its stages there, and is left out. Stages that happen in parallel (the leader's own fsync and the followers'
- * acknowledgements) are both kept; the commit follows whichever makes a majority.
+ * acknowledgements) are both kept; the commit follows whichever makes a majority. A leader's own
+ * fsync may finish after the write was committed by its followers and answered: that sample then
+ * has no {@link Stage#SYNCED} stamp (the summary's {@code n} for that stage is smaller).
  *
  * <p>Threads: {@link #start} on the caller's thread; {@link Sample#proposed}, {@link #sent},
  * {@link #acknowledged} and {@link #committed} on the Raft loop; {@link #synced} on the storage

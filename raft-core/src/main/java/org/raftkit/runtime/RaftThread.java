@@ -251,10 +251,11 @@ final class RaftThread {
         }
         // 4. Committed entries are on a majority: apply them while our own copy may still be persisting.
         if (!rd.committedEntries().isEmpty()) {
-            applier.submitCommitted(rd.committedEntries());
             if (trace != null) {
+                // Before the hand-over: the apply thread may otherwise apply and answer it first.
                 trace.committed(rd.committedEntries().get(rd.committedEntries().size() - 1).index());
             }
+            applier.submitCommitted(rd.committedEntries());
             snapshots.onCommitted(rd.committedEntries());
         }
         // 5. Reads.
