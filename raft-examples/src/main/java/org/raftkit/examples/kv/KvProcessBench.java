@@ -258,6 +258,13 @@ final class KvProcessBench {
 
     /** Kills the leader {@code --kills} times under a light load; returns the JSON result. */
     static String failover(Flags f, Path dir, PrintStream err) throws InterruptedException, IOException {
+        for (String flag : List.of("nodes", "clients", "payload", "duration", "warmup", "connections", "target",
+                "trace-every")) {
+            if (f.has(flag)) {
+                throw new Flags.UsageException("--" + flag + " is for --mode processes; failover runs three nodes "
+                        + "under a light load of its own");
+            }
+        }
         int kills = f.integer("kills", 20, 1, 1000);
         boolean fsync = f.bool("fsync", true);
         List<String> jvm = splitOptions(f.string("node-java-options", ""));

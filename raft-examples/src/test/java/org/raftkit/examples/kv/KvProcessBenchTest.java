@@ -71,6 +71,8 @@ class KvProcessBenchTest {
         assertThat(run("bench", "--mode", "sideways").err()).contains("--mode must be in-jvm, processes or failover");
         assertThat(run("bench", "--kills", "3").err()).contains("--kills is for --mode processes or failover");
         assertThat(run("bench", "--mode", "processes", "--tls").err()).contains("--tls is for --mode in-jvm");
+        assertThat(run("bench", "--mode", "failover", "--clients", "8", "--dir", dir.toString()).err())
+                .contains("--clients is for --mode processes");
         Run tooDeep = run("bench", "--mode", "processes", "--clients", "256", "--connections", "1", "--dir", dir.toString());
         assertThat(tooDeep.code()).isEqualTo(2);
         assertThat(tooDeep.err()).contains("64 pipelined requests a connection");
