@@ -79,9 +79,7 @@ final class ClientCalls {
     /** Next request id; see the constructor for why it starts at random. */
     private long nextRequestId;
     /** While leader: (index, bytes) of each entry proposed in this term and not yet applied, oldest first. */
-    private final ArrayDeque<long[]> backlog = new ArrayDeque<>();
-    /** Sum of the bytes in {@link #backlog}. */
-    private long backlogBytes;
+    private final ProposalBacklog backlog = new ProposalBacklog();
     /** Forwarded writes sent again to a new leader (failover). */
     long resentWrites() {
         return resentWrites;
@@ -193,7 +191,6 @@ final class ClientCalls {
         }
         if (soft.role() != Role.LEADER) {
             backlog.clear();
-            backlogBytes = 0;
         }
         if (soft.leaderId() != null && !forwarded.isEmpty()) {
             resendToNewLeader(soft.leaderId());
@@ -381,10 +378,10 @@ final class ClientCalls {
             return;
         }
         // The same backlog in bytes: each entry may be large, so a count alone does not bound memory.
-        trimBacklog();
-        if (backlogBytes + r.payload.length > config.maxPendingBytes()) {
+        backlog.trimTo(node.appliedIndex());
+        if (backlog.bytes() + r.payload.length > config.maxPendingBytes()) {
             metrics.busy();
-            r.fail(new ServerBusyException(id + " has " + backlogBytes + " bytes proposed and not yet applied (limit "
+            r.fail(new ServerBusyException(id + " has " + backlog.bytes() + " bytes proposed and not yet applied (limit "
                     + config.maxPendingBytes() + ")"));
             return;
         }
@@ -411,19 +408,11 @@ final class ClientCalls {
         r.index = index;
         r.term = node.currentTerm();
         r.stage = Request.Stage.PROPOSED;
-        backlog.addLast(new long[] {index, r.payload.length});
-        backlogBytes += r.payload.length;
-        applier.submit(r);
-    }
-
-    /** Drops from the backlog what the state machine has applied. */
-    private void trimBacklog() {
-        long applied = node.appliedIndex();
-        long[] head;
-        while ((head = backlog.peekFirst()) != null && head[0] <= applied) {
-            backlog.pollFirst();
-            backlogBytes -= head[1];
+        if (r.sample != null) {
+            r.sample.proposed(index);
         }
+        backlog.add(index, r.payload.length);
+        applier.submit(r);
     }
 
     private void readIndex(Request r) {

@@ -54,7 +54,11 @@ final class Inbox {
     }
 
     private final Queue<Object> local = new ConcurrentLinkedQueue<>();
-    private final Queue<Message> messages = new ConcurrentLinkedQueue<>();
+    /** A queued message with the size it was counted at, so that taking it out need not size it again. */
+    private record Sized(Message message, long bytes) {
+    }
+
+    private final Queue<Sized> messages = new ConcurrentLinkedQueue<>();
     private final int maxMessages;
     private final long maxMessageBytes;
     private final AtomicInteger messageCount = new AtomicInteger();
@@ -94,7 +98,7 @@ final class Inbox {
             droppedMessages.incrementAndGet();
             return false;
         }
-        messages.add(m);
+        messages.add(new Sized(m, size));
         wake();
         return true;
     }
@@ -106,12 +110,13 @@ final class Inbox {
 
     /** Next inbound message, or null. Consumer only. */
     Message pollMessage() {
-        Message m = messages.poll();
-        if (m != null) {
-            messageBytes.addAndGet(-sizeBytes(m));
-            messageCount.decrementAndGet();
+        Sized s = messages.poll();
+        if (s == null) {
+            return null;
         }
-        return m;
+        messageBytes.addAndGet(-s.bytes());
+        messageCount.decrementAndGet();
+        return s.message();
     }
 
     /** Inbound messages dropped so far because the queue was full. */

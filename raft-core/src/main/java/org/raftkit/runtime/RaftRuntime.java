@@ -67,6 +67,8 @@ public final class RaftRuntime {
     private final Inbox inbox;
     private final LiveStatus status;
     private final RuntimeMetrics metrics;
+    /** Samples writes through their stages when {@code -Draftkit.trace.every} asks for it; usually null. */
+    private final CommandTrace trace;
     private final StorageWriter storageWriter;
     private final Applier applier;
     private final RaftThread raftLoop;
@@ -177,6 +179,12 @@ public final class RaftRuntime {
                 listener, this, scheduler, this.metrics, duties, snapshotLoop, membership);
         this.storageWriter = storage;
         this.applier = applier;
+        this.trace = CommandTrace.fromSystemProperties(id, scheduler::nanoTime);
+        if (trace != null) {
+            raftLoop.useTrace(trace);
+            storage.useTrace(trace);
+            LOG.info("{} traces one write in every {} (-Draftkit.trace.every)", id, System.getProperty("raftkit.trace.every"));
+        }
         this.metrics.queues(metrics, id, storage::queued, applier::queued);
     }
 
@@ -363,6 +371,9 @@ public final class RaftRuntime {
         if (snapshotStore != null) {
             closeQuietly("snapshot store", snapshotStore);
         }
+        if (trace != null) {
+            LOG.info("{} stage trace: {}", id, trace.summary());
+        }
         LOG.info("{} closed", id);
     }
 
@@ -453,6 +464,9 @@ public final class RaftRuntime {
                     scheduler.nanoTime() + timeoutNanos, budget, session, sequence);
         } else {
             r = new LocalRequest(kind, payload, scheduler.nanoTime() + timeoutNanos, budget);
+        }
+        if (trace != null && kind == Request.Kind.WRITE) {
+            r.sample = trace.start();
         }
         inbox.postLocal(r);
         if (!isRunning()) {

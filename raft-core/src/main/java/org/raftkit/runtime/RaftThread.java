@@ -9,6 +9,7 @@ import org.raftkit.Role;
 import org.raftkit.core.RaftNode;
 import org.raftkit.core.Ready;
 import org.raftkit.message.AppendEntries;
+import org.raftkit.message.AppendEntriesReply;
 import org.raftkit.message.ClientReply;
 import org.raftkit.message.ClientRequest;
 import org.raftkit.message.InstallSnapshotReply;
@@ -78,6 +79,8 @@ final class RaftThread {
     private long configurationIndex;
     /** Whether the transport was also told the committed configuration's members, until the one in use commits. */
     private boolean awaitingCommit;
+    /** Stamps sampled writes as they pass this loop; null (the default) when not tracing. */
+    private CommandTrace trace;
 
     RaftThread(String id, RaftNode node, RaftConfig config, Inbox inbox, Transport transport, StorageWriter storage,
                Applier applier, ClientCalls calls, LiveStatus status, RaftListener listener, RaftRuntime runtime,
@@ -101,6 +104,11 @@ final class RaftThread {
         this.tickNanos = TimeUnit.MILLISECONDS.toNanos(config.tickMillis());
         this.maxStorageBacklogBytes = config.maxPendingBytes();
         this.nextTick = clock.nanoTime() + tickNanos;
+    }
+
+    /** Stamps sampled writes' stages with {@code trace}; before the loop starts. */
+    void useTrace(CommandTrace trace) {
+        this.trace = trace;
     }
 
     /** The core this loop drives; only for code that runs on this loop (or the simulator between turns). */
@@ -183,6 +191,9 @@ final class RaftThread {
                 LOG.debug("{} dropped AppendEntries from {}: {} bytes wait for the disk", id, ae.from(),
                         storage.queuedBytes() + taken);
             } else if (m instanceof RaftMessage rm) {
+                if (trace != null && rm instanceof AppendEntriesReply reply) {
+                    trace.acknowledged(reply);
+                }
                 if (rm instanceof AppendEntries ae) {
                     for (var e : ae.entries()) {
                         taken += e.sizeBytes();
@@ -239,6 +250,9 @@ final class RaftThread {
         }
         // 1. A leader's messages need nothing of this Ready to be durable.
         for (RaftMessage m : rd.messages()) {
+            if (trace != null && m instanceof AppendEntries ae) {
+                trace.sent(ae);
+            }
             transport.send(m);
         }
         // 2 and 3. Persist, then send what depends on it, FIFO after every earlier Ready's persistence.
@@ -255,6 +269,10 @@ final class RaftThread {
         }
         // 4. Committed entries are on a majority: apply them while our own copy may still be persisting.
         if (!rd.committedEntries().isEmpty()) {
+            if (trace != null) {
+                // Before the hand-over: the apply thread may otherwise apply and answer it first.
+                trace.committed(rd.committedEntries().get(rd.committedEntries().size() - 1).index());
+            }
             applier.submitCommitted(rd.committedEntries());
             snapshots.onCommitted(rd.committedEntries());
         }

@@ -92,6 +92,8 @@ abstract class Request {
      * not happen: the earlier copy may still be committed, so such failures become unknown outcomes.
      */
     boolean copyAbandoned;
+    /** A write sampled by the {@link CommandTrace}, set before the call is queued; null when not traced. */
+    CommandTrace.Sample sample;
 
     Request(Kind kind, byte[] payload, long deadlineNanos, RequestBudget budget) {
         this.kind = kind;
@@ -108,7 +110,14 @@ abstract class Request {
     /** Finishes the call with a result, unless it has already finished. */
     final void complete(byte[] result) {
         if (tryFinish()) {
+            CommandTrace.Sample traced = sample;
+            if (traced != null) {
+                traced.applied();
+            }
             onSuccess(result == null ? RemoteRequest.EMPTY : result);
+            if (traced != null) {
+                traced.replied();
+            }
         }
     }
 
@@ -123,6 +132,9 @@ abstract class Request {
                     && (failure instanceof NotLeaderException || failure instanceof ServerBusyException)) {
                 failure = new UnknownOutcomeException(failure.getMessage() + "; but a copy of this write sent to "
                         + "an earlier leader may still be applied");
+            }
+            if (sample != null) {
+                sample.abandon();
             }
             onFailure(failure);
         }

@@ -51,15 +51,22 @@ final class StorageWriter {
      * @param entries              to append, in index order; may start at or below storage's last index
      * @param compactTo            after the entries, storage may delete entries up to this index; 0 if not
      * @param messagesAfterPersist to send once the above is durable
+     * @param sizeBytes            the entries' size ({@code Entry.sizeBytes()} summed), counted once
+     *                             here for the queue's byte count and subtracted again when written
      */
     record Task(TermAndVote termAndVote, Ready.Installed reset, List<Entry> entries, long compactTo,
-                List<RaftMessage> messagesAfterPersist) {
+                List<RaftMessage> messagesAfterPersist, long sizeBytes) {
+
+        Task(TermAndVote termAndVote, Ready.Installed reset, List<Entry> entries, long compactTo,
+             List<RaftMessage> messagesAfterPersist) {
+            this(termAndVote, reset, entries, compactTo, messagesAfterPersist, sizeOf(entries));
+        }
 
         Task(TermAndVote termAndVote, List<Entry> entries, List<RaftMessage> messagesAfterPersist) {
             this(termAndVote, null, entries, 0, messagesAfterPersist);
         }
 
-        long sizeBytes() {
+        private static long sizeOf(List<Entry> entries) {
             long bytes = 0;
             for (Entry e : entries) {
                 bytes += e.sizeBytes();
@@ -80,6 +87,8 @@ final class StorageWriter {
     private final List<Task> group = new ArrayList<>();
     private final LoopHandle loop = new LoopHandle();
     private volatile boolean stopping;
+    /** Stamps sampled writes when they are durable here; null (the default) when not tracing. */
+    private CommandTrace trace;
 
     StorageWriter(LogStorage log, TermVoteStore termVoteStore, Transport transport, Inbox raftInbox,
                   FailStop failStop, RuntimeMetrics metrics) {
@@ -94,6 +103,11 @@ final class StorageWriter {
     /** Sets the loop that runs {@link #step()}; once, when the node starts. */
     void bind(Scheduler.Loop loop) {
         this.loop.bind(loop);
+    }
+
+    /** Stamps sampled writes' local fsync with {@code trace}; before the loop starts. */
+    void useTrace(CommandTrace trace) {
+        this.trace = trace;
     }
 
     /** Queues a task; Raft loop. Never blocks (the queue is bounded by what the core hands out). */
@@ -197,6 +211,9 @@ final class StorageWriter {
         }
         if (last != null || newest != null) {
             metrics.synced(start, entryCount);
+        }
+        if (trace != null && last != null) {
+            trace.synced(last.index());
         }
         if (stopping) {
             return; // closing or failed: promise nothing more

@@ -34,7 +34,15 @@ final class HttpGuard extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(HttpGuard.class);
 
     private final HttpLimits limits;
-    private ScheduledFuture<?> deadline;
+    /**
+     * The one timer of this connection, or null before it opens. It is not moved for each request:
+     * a request only pushes {@link #deadlineNanos} forward, and the timer, when it fires early,
+     * sleeps again for what is left. Scheduling and cancelling a task for every request cost more
+     * than the rest of this handler under pipelined load.
+     */
+    private ScheduledFuture<?> timer;
+    /** When the connection's next whole request is due ({@code System.nanoTime()}). */
+    private long deadlineNanos;
     /** After a refused Transfer-Encoding: drop everything else this connection sends. */
     private boolean poisoned;
     /** After a 413: body bytes still allowed before the connection is closed, or -1 when not discarding. */
@@ -60,8 +68,8 @@ final class HttpGuard extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (deadline != null) {
-            deadline.cancel(false);
+        if (timer != null) {
+            timer.cancel(false);
         }
         ctx.fireChannelInactive();
     }
@@ -98,17 +106,29 @@ final class HttpGuard extends ChannelInboundHandlerAdapter {
 
     /** (Re)starts the time the connection has to deliver its next whole request. */
     private void arm(ChannelHandlerContext ctx) {
-        if (deadline != null) {
-            deadline.cancel(false);
+        long timeoutNanos = TimeUnit.MILLISECONDS.toNanos(limits.requestTimeoutMillis());
+        deadlineNanos = System.nanoTime() + timeoutNanos;
+        if (timer == null) {
+            timer = ctx.executor().schedule(() -> expire(ctx), timeoutNanos, TimeUnit.NANOSECONDS);
         }
-        deadline = ctx.executor().schedule(() -> {
-            log.debug("closing HTTP connection from {}: no whole request within {} ms", ctx.channel().remoteAddress(),
-                    limits.requestTimeoutMillis());
-            ctx.close();
-        }, limits.requestTimeoutMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** The timer fired: close the connection if its request is overdue, else wait for what is left. */
+    private void expire(ChannelHandlerContext ctx) {
+        long left = deadlineNanos - System.nanoTime();
+        if (left > 0) {
+            timer = ctx.executor().schedule(() -> expire(ctx), left, TimeUnit.NANOSECONDS);
+            return;
+        }
+        log.debug("closing HTTP connection from {}: no whole request within {} ms", ctx.channel().remoteAddress(),
+                limits.requestTimeoutMillis());
+        ctx.close();
     }
 
     private static boolean transferEncodingIsChunkedOrAbsent(HttpRequest request) {
+        if (!request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            return true; // the usual case, without building a list of values
+        }
         var values = request.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
         return values.isEmpty() || (values.size() == 1 && values.get(0).trim().toLowerCase(Locale.ROOT).equals("chunked"));
     }

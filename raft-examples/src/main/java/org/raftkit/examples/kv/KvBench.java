@@ -30,11 +30,30 @@ import org.raftkit.transport.netty.TlsConfig;
  * {@code bench} (docs/BENCHMARKS.md): a cluster of KV nodes in this JVM on loopback, with the real Netty
  * transport and segmented storage in temporary directories, driven through {@code RaftServer.submit}
  * on the leader with a fixed number of writes in flight. A progress line goes to stderr every
- * second; the result is one JSON object on stdout (and in {@code --out FILE}).
+ * second; the result is one JSON object on stdout (and in {@code --out FILE}). That is
+ * {@code --mode in-jvm}, the default; {@code --mode processes} and {@code --mode failover} run each
+ * node in a process of its own instead ({@link KvProcessBench}).
  */
 final class KvBench {
 
-    static final Set<String> FLAGS = Set.of("nodes", "clients", "payload", "duration", "warmup", "fsync", "out");
+    /** The flags of every mode; {@link #PROCESS_FLAGS} only with {@code --mode processes} or {@code failover}. */
+    static final Set<String> FLAGS;
+    /**
+     * Flags of the modes with a process per node; the nodes' tuning flags ({@link RaftFlags#NAMES}:
+     * election timeout, snapshots, segments) go to every {@code serve} process as given.
+     */
+    static final Set<String> PROCESS_FLAGS;
+
+    static {
+        Set<String> processFlags = new java.util.HashSet<>(RaftFlags.NAMES);
+        processFlags.remove("fsync");
+        processFlags.addAll(List.of("connections", "target", "trace-every", "node-java-options", "node-jar", "kills", "dir"));
+        PROCESS_FLAGS = Set.copyOf(processFlags);
+        Set<String> all = new java.util.HashSet<>(processFlags);
+        all.addAll(List.of("nodes", "clients", "payload", "duration", "warmup", "fsync", "out", "mode"));
+        FLAGS = Set.copyOf(all);
+    }
+
     /** Distinct keys written, so the map stays a realistic size without growing without end. */
     private static final int KEYS = 100_000;
 
@@ -43,6 +62,58 @@ final class KvBench {
 
     static int run(Flags f, PrintStream out, PrintStream err) throws InterruptedException {
         f.expectPositional();
+        String mode = f.string("mode", "in-jvm");
+        switch (mode) {
+            case "in-jvm" -> {
+                for (String flag : PROCESS_FLAGS) {
+                    if (f.has(flag)) {
+                        throw new Flags.UsageException("--" + flag + " is for --mode processes or failover");
+                    }
+                }
+                return inJvm(f, out, err);
+            }
+            case "processes", "failover" -> {
+                return inProcesses(mode, f, out, err);
+            }
+            default -> throw new Flags.UsageException("--mode must be in-jvm, processes or failover, was '" + mode + "'");
+        }
+    }
+
+    /** {@code --mode processes} or {@code failover}: nodes in processes of their own ({@link KvProcessBench}). */
+    private static int inProcesses(String mode, Flags f, PrintStream out, PrintStream err) throws InterruptedException {
+        if (f.has(TlsFlags.GENERATE)) {
+            throw new Flags.UsageException("--tls is for --mode in-jvm");
+        }
+        String dirFlag = f.string("dir", null);
+        Path base;
+        try {
+            base = dirFlag == null ? Files.createTempDirectory("raft-kv-bench")
+                    : Files.createDirectories(Path.of(dirFlag)).resolve("bench-" + ProcessHandle.current().pid());
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the benchmark's directory", e);
+        }
+        try {
+            String json = mode.equals("processes") ? KvProcessBench.processes(f, base, err)
+                    : KvProcessBench.failover(f, base, err);
+            out.println(json);
+            String outFile = f.string("out", null);
+            if (outFile != null) {
+                Files.writeString(Path.of(outFile), json + "\n");
+            }
+            return 0;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e.getMessage(), e);
+        } finally {
+            if (dirFlag == null) {
+                deleteTree(base);
+            } else {
+                err.println("bench: the nodes' data and logs (node.log) are in " + base);
+            }
+        }
+    }
+
+    /** {@code --mode in-jvm} (the default): every node in this JVM, driven through {@code RaftServer.submit}. */
+    private static int inJvm(Flags f, PrintStream out, PrintStream err) throws InterruptedException {
         int nodes = f.integer("nodes", 3, 1, 9);
         int clients = f.integer("clients", 64, 1, 65_536);
         int payload = f.integer("payload", 128, 0, KvNode.DEFAULT_MAX_VALUE_BYTES);

@@ -50,7 +50,13 @@ public final class KvMain {
               put, get, delete, status and snapshot also take [--cacert CA.pem]: the CAs to trust
                         for https:// endpoints (instead of the JDK's default ones)
               bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
-                        [--fsync true|false] [--tls] [--out FILE]
+                        [--fsync true|false] [--tls] [--out FILE]   (every node in this JVM)
+              bench --mode processes [--nodes 3] [--clients 64] [--connections clients/32] [--payload 128]
+                        [--duration 10s] [--warmup 3s] [--fsync true|false] [--target leader|all]
+                        [--trace-every N] [--node-java-options '-Xmx1g …'] [--node-jar JAR] [--dir DIR] [--out FILE]
+                        each node a serve process, load over HTTP from this one; CPU per write from /proc
+              bench --mode failover [--kills 20] [--fsync true|false] [--node-java-options …] [--node-jar JAR] [--dir DIR]
+                        kill -9 the leader, time the first write through a follower, restart, repeat
               bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]
               bench-snapshot [--mode snapshot|restart] [--keys N] [--writes 10000000] [--payload 128]
                         [--clients 256] [--phase 10s] [--rounds 2] [--snapshot-entries N]

@@ -1,0 +1,102 @@
+package org.raftkit.examples.kv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code bench --mode processes} and {@code --mode failover}: their parts (CPU time from /proc, the
+ * load generator's response parser), their flags, and one short run of each on real processes.
+ */
+class KvProcessBenchTest {
+
+    @TempDir
+    Path dir;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = KvMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void cpuTimeIsUserPlusSystemTicksCountedFromTheLastParenthesis() throws Exception {
+        // A command name may hold spaces and parentheses; utime (14) = 7, stime (15) = 5.
+        String stat = "4242 (java (bench) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 7 5 0 0 20 0 30 0 123 456 789";
+        assertThat(ProcStat.parseCpuTicks(stat)).isEqualTo(12);
+        assertThat(ProcStat.ticksToNanos(12)).isEqualTo(120_000_000L);
+        assertThat(ProcStat.cpuNanos(ProcessHandle.current().pid())).isPositive();
+    }
+
+    @Test
+    void threadsAreGroupedByPoolWithoutNodeIdsOrNumbers() {
+        assertThat(ProcStat.group("kv-http-n1-3-2")).isEqualTo("kv-http");
+        assertThat(ProcStat.group("raftkit-n2-raft")).isEqualTo("raftkit-raft");
+        assertThat(ProcStat.group("GC Thread#1")).isEqualTo("GC Thread");
+        assertThat(ProcStat.group("C2 CompilerThre")).isEqualTo("C2 CompilerThre");
+        assertThat(ProcStat.threads(ProcessHandle.current().pid()).values())
+                .anySatisfy(t -> assertThat(t.cpuNanos()).isPositive());
+    }
+
+    @Test
+    void theLoadGeneratorTakesWholePipelinedResponsesOnly() {
+        String two = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 14\r\n\r\n{\"revision\":1}"
+                + "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 2\r\n\r\n{}";
+        ByteBuffer in = ByteBuffer.allocate(1024);
+        in.put(two.substring(0, 40).getBytes(StandardCharsets.US_ASCII)).flip();
+        assertThat(HttpLoad.takeResponse(in)).as("head incomplete").isZero();
+        assertThat(in.position()).isZero();
+        in.compact().put(two.substring(40, 80).getBytes(StandardCharsets.US_ASCII)).flip();
+        assertThat(HttpLoad.takeResponse(in)).as("body incomplete").isZero();
+        in.compact().put(two.substring(80).getBytes(StandardCharsets.US_ASCII)).flip();
+        assertThat(HttpLoad.takeResponse(in)).isEqualTo(200);
+        assertThat(HttpLoad.takeResponse(in)).isEqualTo(503);
+        assertThat(in.hasRemaining()).isFalse();
+    }
+
+    @Test
+    void eachModeRefusesTheOthersFlags() {
+        assertThat(run("bench", "--mode", "sideways").err()).contains("--mode must be in-jvm, processes or failover");
+        assertThat(run("bench", "--kills", "3").err()).contains("--kills is for --mode processes or failover");
+        assertThat(run("bench", "--mode", "processes", "--tls").err()).contains("--tls is for --mode in-jvm");
+        assertThat(run("bench", "--mode", "failover", "--clients", "8", "--dir", dir.toString()).err())
+                .contains("--clients is for --mode processes");
+        Run tooDeep = run("bench", "--mode", "processes", "--clients", "256", "--connections", "1", "--dir", dir.toString());
+        assertThat(tooDeep.code()).isEqualTo(2);
+        assertThat(tooDeep.err()).contains("64 pipelined requests a connection");
+    }
+
+    @Test
+    void processesModeReportsThroughputLatencyCpuPerWriteAndTheLeadersStages() {
+        Run r = run("bench", "--mode", "processes", "--clients", "8", "--connections", "2", "--payload", "16",
+                "--duration", "1s", "--warmup", "1s", "--fsync", "false", "--trace-every", "5",
+                "--node-java-options", "-Xmx256m -XX:+UseSerialGC", "--dir", dir.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(Long.parseLong(Json.field(r.out(), "operations"))).as(r.out()).isPositive();
+        assertThat(r.out()).contains("\"cpuMicrosPerCommand\":", "\"jitCpuMicrosPerCommand\":", "\"byThread\":", "\"loadGenerator\":", "\"n1\":", "\"p999\":",
+                "\"stageTrace\":[", "\"replied\":{\"n\":");
+        assertThat(Double.parseDouble(Json.field(r.out(), "cpuMicrosPerCommand"))).isPositive();
+    }
+
+    @Test
+    void failoverModeTimesTheFirstWriteAfterKillingTheLeader() {
+        Run r = run("bench", "--mode", "failover", "--kills", "1", "--node-java-options", "-Xmx256m -XX:+UseSerialGC",
+                "--dir", dir.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("\"killToFirstWriteMicros\":{\"p50\":", "\"electionTimeoutMillis\":",
+                "\"restartCatchUpMillis\":");
+        assertThat(r.err()).contains("failover  1/1: killed n");
+    }
+}
