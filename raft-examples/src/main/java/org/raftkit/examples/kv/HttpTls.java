@@ -135,6 +135,7 @@ public final class HttpTls {
         }
         requireReadable(certificateChainFile, "HTTPS certificate chain");
         requireReadable(privateKeyFile, "HTTPS private key");
+        TlsConfig.checkKeyPair(certificateChainFile, privateKeyFile);
         try {
             return SslContextBuilder.forServer(certificateChainFile.toFile(), privateKeyFile.toFile())
                     .sslProvider(SslProvider.JDK)

@@ -217,6 +217,20 @@ class KvHttpsTest {
     }
 
     @Test
+    void anHttpsKeyThatIsNotTheCertificatesIsNamedAndTheNodeDoesNotStart() throws IOException {
+        Path data = dir.resolve("never-started-2");
+        String raft = "127.0.0.1:" + freePort().getPort();
+        Path otherKey = dir.resolve("n2/tls/node.key"); // n2's key with n1's certificate
+        Run serve = cli("serve", "--id", "n1", "--raft", raft,
+                "--http", "127.0.0.1:" + freePort().getPort(), "--peers", "n1=" + raft, "--data", data.toString(),
+                "--tls-cert", dir.resolve("n1/tls/node.pem").toString(), "--tls-key", dir.resolve("n1/tls/node.key").toString(),
+                "--tls-ca", ca.toString(), "--http-tls-key", otherKey.toString());
+        assertThat(serve.code()).as(serve.err()).isEqualTo(1);
+        assertThat(serve.err()).contains(otherKey.toString()).contains("does not belong to");
+        assertThat(data).as("nothing was opened").doesNotExist();
+    }
+
+    @Test
     void httpsMayUseOtherFilesThanTheRaftPort() throws Exception {
         // Plaintext Raft, HTTPS with files of its own (here n2's throwaway certificate, which names 127.0.0.1).
         Flags f = Flags.parse("serve", new String[] {"--http-tls-cert", dir.resolve("n2/tls/node.pem").toString(),

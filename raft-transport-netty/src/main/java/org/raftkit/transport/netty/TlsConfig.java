@@ -75,6 +75,19 @@ public final class TlsConfig {
     }
 
     /**
+     * Checks that {@code privateKeyFile} is the key of the first certificate in
+     * {@code certificateChainFile} (both PEM), as a TLS server's files must be. For an application
+     * that serves other TLS endpoints (an HTTPS API) from files of its own, so that a mismatch is
+     * found at start rather than at the first handshake.
+     *
+     * @throws IllegalArgumentException naming the file if either is missing, unreadable, not PEM
+     *                                  of the expected kind, or the key does not belong to the certificate
+     */
+    public static void checkKeyPair(Path certificateChainFile, Path privateKeyFile) {
+        TlsMaterial.checkKeyPair(certificateChainFile, privateKeyFile);
+    }
+
+    /**
      * The identity a node's certificate must carry as a URI subject alternative name:
      * {@code raftkit://<clusterId>/<nodeId>}, with characters a URI cannot hold percent-encoded.
      */

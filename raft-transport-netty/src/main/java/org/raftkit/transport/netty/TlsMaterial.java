@@ -259,6 +259,15 @@ final class TlsMaterial {
         throw new IllegalArgumentException("the private key " + file + " is not an EC, RSA or EdDSA PKCS#8 key");
     }
 
+    /** See {@link TlsConfig#checkKeyPair}. */
+    static void checkKeyPair(Path chainFile, Path keyFile) {
+        List<X509Certificate> chain = certificates(chainFile, "certificate chain");
+        if (chain.isEmpty()) {
+            throw new IllegalArgumentException("the certificate chain " + chainFile + " holds no certificate");
+        }
+        requireKeyMatches(privateKey(keyFile), chain.get(0), keyFile, chainFile);
+    }
+
     /** Signs a random challenge with {@code key} and checks it with the certificate's public key. */
     private static void requireKeyMatches(PrivateKey key, X509Certificate cert, Path keyFile, Path chainFile) {
         String algorithm = switch (key.getAlgorithm()) {
