@@ -130,7 +130,28 @@ public final class RaftServer implements AutoCloseable {
      * @throws IllegalStateException if the server was not started
      */
     public CompletableFuture<byte[]> staleRead(byte[] query) {
-        return runtime.staleRead(query);
+        return runtime.staleRead(query, -1);
+    }
+
+    /**
+     * A stale read with a bound on how far behind this node may be (thesis §6.4's weaker reads,
+     * with a limit): answered from this node's state if it has applied everything up to
+     * {@code maxLagEntries} entries before the leader's commit index as this node last heard it, and
+     * it heard from a leader within the minimum election timeout (a leader answers from its own
+     * commit index). Otherwise it fails with {@link TooFarBehindException} and reads nothing. The
+     * bound is on what this node knows: a leader's commit index races ahead of what its followers
+     * heard by up to a heartbeat interval of writes, so this is no substitute for {@link #read}.
+     *
+     * @param query         handed to {@link StateMachine#query}
+     * @param maxLagEntries how many committed entries this node may not have applied yet (0: none)
+     * @throws IllegalArgumentException if {@code maxLagEntries} is negative
+     * @throws IllegalStateException    if the server was not started
+     */
+    public CompletableFuture<byte[]> staleRead(byte[] query, long maxLagEntries) {
+        if (maxLagEntries < 0) {
+            throw new IllegalArgumentException("maxLagEntries must be >= 0, was " + maxLagEntries);
+        }
+        return runtime.staleRead(query, maxLagEntries);
     }
 
     /**

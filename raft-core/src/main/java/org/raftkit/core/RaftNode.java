@@ -561,6 +561,7 @@ public final class RaftNode {
     void becomeFollower(long term, String newLeader) {
         Role was = role;
         String leaderWas = leaderId;
+        long termWas = currentTerm;
         if (term > currentTerm) {
             currentTerm = term;
             votedFor = null;
@@ -572,6 +573,9 @@ public final class RaftNode {
         }
         role = Role.FOLLOWER;
         tally = null;
+        if (newLeader == null || !newLeader.equals(leaderWas) || term != termWas) {
+            replication.leaderCommitSeen = 0; // another leader's (or none's) word
+        }
         leaderId = newLeader;
         if (transfer != null && newLeader != null) {
             transfer.onLeader(newLeader);
@@ -735,6 +739,25 @@ public final class RaftNode {
 
     public long appliedIndex() {
         return appliedIndex;
+    }
+
+    /**
+     * The highest commit index this node knows the leader has: its own as leader; as follower, the
+     * largest {@code leaderCommit} the current leader sent in AppendEntries this term (uncapped,
+     * unlike this node's own commit index, which stops at what it holds). For bounded stale reads.
+     */
+    public long knownLeaderCommit() {
+        return role == Role.LEADER ? log.commitIndex() : Math.max(log.commitIndex(), replication.leaderCommitSeen);
+    }
+
+    /**
+     * Whether this node leads, or follows a leader it heard from within the minimum election
+     * timeout (so it knows roughly how far behind it is). For bounded stale reads.
+     */
+    public boolean leaderHeardRecently() {
+        return role == Role.LEADER
+                || (role == Role.FOLLOWER && leaderId != null
+                        && electionTimeout.elapsedTicks() < config.electionTimeoutMinTicks());
     }
 
     /** The voters of this node's latest configuration (both parts while joint), in order. */

@@ -148,8 +148,16 @@ final class Replication {
      * AppendEntries receiver (Figure 2). Rule 1 (reply false if term < currentTerm) is applied in
      * {@link RaftNode#step}.
      */
+    /**
+     * Follower: the largest {@code leaderCommit} the current leader sent this term in AppendEntries
+     * (heartbeats carry a value capped at our matchIndex, so they do not count). Only reported,
+     * never trusted for commitment; reset when the leader changes.
+     */
+    long leaderCommitSeen;
+
     void handleAppendEntries(AppendEntries ae) {
         acceptLeader(ae.from());
+        leaderCommitSeen = Math.max(leaderCommitSeen, ae.leaderCommit());
         long prevLogIndex = ae.prevLogIndex();
         if (prevLogIndex < node.log.commitIndex()) {
             // Everything up to our commit index already matches the leader (Leader Completeness),

@@ -14,6 +14,7 @@ import org.raftkit.ReadTimeoutException;
 import org.raftkit.Role;
 import org.raftkit.ServerBusyException;
 import org.raftkit.StateMachineException;
+import org.raftkit.TooFarBehindException;
 import org.raftkit.UnknownOutcomeException;
 import org.raftkit.core.RaftNode;
 import org.raftkit.core.ReadState;
@@ -339,8 +340,13 @@ final class ClientCalls {
     private void route(Request r) {
         r.attempts++;
         if (r.kind == Request.Kind.STALE_READ) {
+            String tooFar = r.maxLagEntries < 0 ? null : tooFarBehind(r.maxLagEntries);
+            if (tooFar != null) {
+                r.fail(new TooFarBehindException(tooFar));
+                return;
+            }
             r.stage = Request.Stage.APPLYING;
-            applier.submit(r);
+            applier.submit(r); // the applied index only grows from here
             return;
         }
         if (node.role() == Role.LEADER) {
@@ -422,6 +428,17 @@ final class ClientCalls {
         } else {
             waitForLeader(r);
         }
+    }
+
+    /** Why a stale read bounded by {@code maxLag} may not be answered here, or null if it may. */
+    private String tooFarBehind(long maxLag) {
+        if (!node.leaderHeardRecently()) {
+            return id + " has not heard from a leader within an election timeout, so it cannot tell how far behind it is";
+        }
+        long lag = node.knownLeaderCommit() - node.appliedIndex();
+        return lag > maxLag ? id + " has applied up to " + node.appliedIndex() + ", " + lag
+                + " entries behind the leader's commit index it knows of (" + node.knownLeaderCommit() + "); the bound is "
+                + maxLag : null;
     }
 
     private void forward(Request r, String leader) {

@@ -245,9 +245,12 @@ public final class RaftRuntime {
         return call(Request.Kind.READ, Objects.requireNonNull(query, "query"));
     }
 
-    /** A read of the local state without guarantees; see {@code RaftServer.staleRead}. Any thread. */
-    public CompletableFuture<byte[]> staleRead(byte[] query) {
-        return call(Request.Kind.STALE_READ, Objects.requireNonNull(query, "query"));
+    /**
+     * A read of the local state, at most {@code maxLagEntries} behind (-1: no bound); see
+     * {@code RaftServer.staleRead}. Any thread.
+     */
+    public CompletableFuture<byte[]> staleRead(byte[] query, long maxLagEntries) {
+        return call(Request.Kind.STALE_READ, Objects.requireNonNull(query, "query"), maxLagEntries);
     }
 
     /** Takes a snapshot now; see {@code RaftServer.snapshot}. Any thread. */
@@ -437,6 +440,11 @@ public final class RaftRuntime {
     }
 
     private CompletableFuture<byte[]> call(Request.Kind kind, byte[] payload) {
+        return call(kind, payload, -1);
+    }
+
+    /** @param maxLagEntries for a stale read, how many committed entries this node may lack (-1: no bound) */
+    private CompletableFuture<byte[]> call(Request.Kind kind, byte[] payload, long maxLagEntries) {
         RaftStatus.State s = state.get();
         if (s == RaftStatus.State.NEW) {
             throw new IllegalStateException(id + " is not started");
@@ -464,6 +472,7 @@ public final class RaftRuntime {
                     scheduler.nanoTime() + timeoutNanos, budget, session, sequence);
         } else {
             r = new LocalRequest(kind, payload, scheduler.nanoTime() + timeoutNanos, budget);
+            r.maxLagEntries = maxLagEntries;
         }
         if (trace != null && kind == Request.Kind.WRITE) {
             r.sample = trace.start();

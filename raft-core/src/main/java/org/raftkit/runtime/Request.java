@@ -92,6 +92,8 @@ abstract class Request {
      * not happen: the earlier copy may still be committed, so such failures become unknown outcomes.
      */
     boolean copyAbandoned;
+    /** Stale reads: how many committed entries this node may lack; -1 for no bound. Set before queuing. */
+    long maxLagEntries = -1;
     /** A write sampled by the {@link CommandTrace}, set before the call is queued; null when not traced. */
     CommandTrace.Sample sample;
 

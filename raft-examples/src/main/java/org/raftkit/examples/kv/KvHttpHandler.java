@@ -230,7 +230,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         String key = key(path.substring(KV_PREFIX.length()));
         if (method.equals(HttpMethod.GET)) {
-            return get(key, consistency(uri));
+            return get(key, consistency(uri), maxLag(uri));
         } else if (method.equals(HttpMethod.PUT)) {
             // The aggregator (KvHttpServer) has already refused a body over the value limit with 413.
             return write(key, idempotent(request, KvCommand.put(key, request.content().nioBuffer(),
@@ -245,9 +245,14 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return done(methodNotAllowed("GET, HEAD, PUT, DELETE"));
     }
 
-    private CompletableFuture<FullHttpResponse> get(String key, boolean stale) {
+    /** @param maxLag for a stale read, how many committed entries this node may lack; -1 for no bound */
+    private CompletableFuture<FullHttpResponse> get(String key, boolean stale, long maxLag) {
+        if (maxLag >= 0 && !stale) {
+            throw new BadRequest("max-lag applies to consistency=stale only");
+        }
         byte[] query = KvCommand.get(key);
-        CompletableFuture<byte[]> read = stale ? server.staleRead(query) : server.read(query);
+        CompletableFuture<byte[]> read = !stale ? server.read(query)
+                : maxLag >= 0 ? server.staleRead(query, maxLag) : server.staleRead(query);
         return read.thenApply(bytes -> {
             Result result = KvCommand.decodeResult(bytes);
             switch (result.outcome()) {
@@ -375,6 +380,24 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     }
 
     /** Whether the read is stale ({@code ?consistency=stale}); linearizable by default. */
+    /** {@code max-lag=N} (entries) for a bounded stale read; -1 when absent. */
+    private static long maxLag(QueryStringDecoder uri) {
+        List<String> values = uri.parameters().get("max-lag");
+        if (values == null || values.isEmpty()) {
+            return -1;
+        }
+        String value = values.get(values.size() - 1);
+        try {
+            long lag = Long.parseLong(value);
+            if (lag >= 0) {
+                return lag;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new BadRequest("max-lag must be a number of entries, 0 or more, was '" + value + "'");
+    }
+
     private static boolean consistency(QueryStringDecoder uri) {
         List<String> values;
         try {
@@ -474,6 +497,9 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (cause instanceof CommandTooLargeException tooLarge) {
             // The HTTP limit is below the command limit, so only a misconfigured node gets here.
             return error(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, "value_too_large", tooLarge.getMessage());
+        }
+        if (cause instanceof org.raftkit.TooFarBehindException) {
+            return retryLater(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "too_far_behind", cause.getMessage()));
         }
         if (cause instanceof ServerBusyException) {
             return retryLater(error(HttpResponseStatus.SERVICE_UNAVAILABLE, "busy", cause.getMessage()));

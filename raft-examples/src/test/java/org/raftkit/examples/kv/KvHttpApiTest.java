@@ -187,6 +187,15 @@ class KvHttpApiTest {
     }
 
     @Test
+    void aBoundedStaleReadAnswersOnAnUpToDateNodeAndRefusesBadBounds() {
+        assertThat(put(0, "lag", "v").statusCode()).isEqualTo(200);
+        HttpResponse<String> read = get(1, "/v1/kv/lag?consistency=stale&max-lag=1000000");
+        assertThat(read.statusCode()).as(read.body()).isIn(200, 404); // 404 only if n1 has not applied it yet
+        assertError(get(1, "/v1/kv/lag?consistency=stale&max-lag=-1"), 400, "bad_request");
+        assertError(get(1, "/v1/kv/lag?max-lag=3"), 400, "bad_request");
+    }
+
+    @Test
     void absentKeysAre404() {
         assertError(get(1, "/v1/kv/never-written"), 404, "not_found");
         assertError(delete(1, "never-written"), 404, "not_found");
