@@ -137,7 +137,7 @@ final class ClusterView {
                 + ",\"url\":" + Json.quote(hostPort == null ? null : scheme + "://" + hostPort + PAGE_PATH);
         if (id.equals(server.id())) {
             return CompletableFuture.completedFuture(head + ",\"up\":true,\"status\":"
-                    + KvHttpHandler.statusJson(server.status()) + "}");
+                    + KvHttpHandler.statusJson(server.status(), server.configuration()) + "}");
         }
         if (address == null) {
             return CompletableFuture.completedFuture(head + ",\"up\":false,\"error\":\"no HTTP address known\"}");

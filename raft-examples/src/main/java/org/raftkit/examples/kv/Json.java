@@ -85,4 +85,141 @@ final class Json {
         String raw = json.substring(start, end).trim();
         return raw.equals("null") ? null : raw;
     }
+    /**
+     * Parses a request body that must be one flat JSON object whose values are strings, booleans,
+     * numbers or null (the membership endpoints' bodies): each value as a String, Boolean, the
+     * number's text, or null. Strict, so a malformed body is refused rather than half read.
+     *
+     * @throws IllegalArgumentException saying what is wrong and where
+     */
+    static java.util.Map<String, Object> parseFlatObject(String json) {
+        FlatParser p = new FlatParser(json);
+        java.util.Map<String, Object> fields = new java.util.LinkedHashMap<>();
+        p.skipSpace();
+        p.expect('{');
+        p.skipSpace();
+        if (!p.take('}')) {
+            do {
+                p.skipSpace();
+                String name = p.string();
+                p.skipSpace();
+                p.expect(':');
+                p.skipSpace();
+                if (fields.containsKey(name)) {
+                    throw new IllegalArgumentException("field " + quote(name) + " appears twice");
+                }
+                fields.put(name, p.scalar());
+                p.skipSpace();
+            } while (p.take(','));
+            p.expect('}');
+        }
+        p.skipSpace();
+        if (!p.atEnd()) {
+            throw new IllegalArgumentException("unexpected text after the object at offset " + p.at);
+        }
+        return fields;
+    }
+
+    /** A cursor over the text {@link #parseFlatObject} reads. */
+    private static final class FlatParser {
+        private final String s;
+        private int at;
+
+        FlatParser(String s) {
+            this.s = s;
+        }
+
+        boolean atEnd() {
+            return at >= s.length();
+        }
+
+        void skipSpace() {
+            while (at < s.length() && " \t\r\n".indexOf(s.charAt(at)) >= 0) {
+                at++;
+            }
+        }
+
+        boolean take(char c) {
+            if (at < s.length() && s.charAt(at) == c) {
+                at++;
+                return true;
+            }
+            return false;
+        }
+
+        void expect(char c) {
+            if (!take(c)) {
+                throw new IllegalArgumentException("expected '" + c + "' at offset " + at
+                        + (atEnd() ? " (end of body)" : ", found '" + s.charAt(at) + "'"));
+            }
+        }
+
+        String string() {
+            expect('"');
+            StringBuilder b = new StringBuilder();
+            while (at < s.length()) {
+                char c = s.charAt(at++);
+                if (c == '"') {
+                    return b.toString();
+                }
+                if (c < 0x20) {
+                    throw new IllegalArgumentException("control character in a string at offset " + (at - 1));
+                }
+                if (c != '\\') {
+                    b.append(c);
+                    continue;
+                }
+                if (atEnd()) {
+                    break;
+                }
+                char e = s.charAt(at++);
+                switch (e) {
+                    case '"', '\\', '/' -> b.append(e);
+                    case 'b' -> b.append('\b');
+                    case 'f' -> b.append('\f');
+                    case 'n' -> b.append('\n');
+                    case 'r' -> b.append('\r');
+                    case 't' -> b.append('\t');
+                    case 'u' -> {
+                        if (at + 4 > s.length()) {
+                            throw new IllegalArgumentException("short \\u escape at offset " + at);
+                        }
+                        try {
+                            b.append((char) Integer.parseInt(s.substring(at, at + 4), 16));
+                        } catch (NumberFormatException x) {
+                            throw new IllegalArgumentException("bad \\u escape at offset " + at);
+                        }
+                        at += 4;
+                    }
+                    default -> throw new IllegalArgumentException("bad escape '\\" + e + "' at offset " + (at - 1));
+                }
+            }
+            throw new IllegalArgumentException("unterminated string");
+        }
+
+        Object scalar() {
+            if (atEnd()) {
+                throw new IllegalArgumentException("expected a value at the end of the body");
+            }
+            char c = s.charAt(at);
+            if (c == '"') {
+                return string();
+            }
+            for (String word : new String[] {"true", "false", "null"}) {
+                if (s.startsWith(word, at)) {
+                    at += word.length();
+                    return word.equals("null") ? null : Boolean.valueOf(word);
+                }
+            }
+            int start = at;
+            while (at < s.length() && "+-.eE0123456789".indexOf(s.charAt(at)) >= 0) {
+                at++;
+            }
+            if (at == start) {
+                throw new IllegalArgumentException("expected a string, number, true, false or null at offset " + at
+                        + " (objects and arrays are not accepted here)");
+            }
+            return s.substring(start, at);
+        }
+    }
 }

@@ -13,8 +13,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The command-line client: {@code put}, {@code get}, {@code delete}, {@code status} and
- * {@code snapshot} against the HTTP API. It tries the endpoints in turn, moving on when a node is down or answers 503 (no
+ * The command-line client: {@code put}, {@code get}, {@code delete}, {@code status},
+ * {@code snapshot}, {@code member …} and {@code transfer-leader} against the HTTP API. It tries the endpoints in turn, moving on when a node is down or answers 503 (no
  * leader yet, busy), and keeps cycling until its deadline, so it follows the cluster through a
  * leader's crash. A 504 is never retried: the write may have happened.
  *
@@ -120,6 +120,88 @@ final class KvClient {
         }
         out.println("OK " + Json.field(json, "id") + " snapshotIndex=" + Json.field(json, "snapshotIndex")
                 + " firstLogIndex=" + Json.field(json, "firstLogIndex"));
+    }
+
+    /**
+     * {@code member list}: the configuration index, then one line per member:
+     * {@code n1 voter 127.0.0.1:7001}. Any node answers (its view of the configuration).
+     */
+    void memberList(PrintStream out) {
+        HttpResponse<byte[]> r = send("GET", MembersApi.MEMBERS_PATH, HttpRequest.BodyPublishers.noBody(), null, null);
+        expectMembers(r);
+        printMembers(body(r), out);
+    }
+
+    /** {@code member add}: adds the node (as a learner, or as a voter once caught up); prints the new members. */
+    void memberAdd(String id, String raft, boolean learner, PrintStream out) {
+        String body = "{\"id\":" + Json.quote(id) + ",\"raft\":" + Json.quote(raft) + ",\"learner\":" + learner + "}";
+        HttpResponse<byte[]> r = send("POST", MembersApi.MEMBERS_PATH, HttpRequest.BodyPublishers.ofString(body),
+                null, null);
+        expectMembers(r);
+        out.println("OK added " + id + " as a " + (learner ? "learner" : "voter"));
+        printMembers(body(r), out);
+    }
+
+    /** {@code member promote}: the learner becomes a voter; prints the new members. */
+    void memberPromote(String id, PrintStream out) {
+        HttpResponse<byte[]> r = send("POST", MembersApi.MEMBERS_PATH + "/" + id + "/promote",
+                HttpRequest.BodyPublishers.noBody(), null, null);
+        expectMembers(r);
+        out.println("OK promoted " + id + " to voter");
+        printMembers(body(r), out);
+    }
+
+    /** {@code member remove}: prints the new members. */
+    void memberRemove(String id, PrintStream out) {
+        HttpResponse<byte[]> r = send("DELETE", MembersApi.MEMBERS_PATH + "/" + id,
+                HttpRequest.BodyPublishers.noBody(), null, null);
+        expectMembers(r);
+        out.println("OK removed " + id);
+        printMembers(body(r), out);
+    }
+
+    /** {@code transfer-leader --to ID}: prints the new leader. */
+    void transferLeader(String to, PrintStream out) {
+        HttpResponse<byte[]> r = send("POST", MembersApi.LEADER_PATH,
+                HttpRequest.BodyPublishers.ofString("{\"id\":" + Json.quote(to) + "}"), null, null);
+        if (r.statusCode() != 200) {
+            fail(r);
+        }
+        out.println("OK leader is now " + Json.field(body(r), "leader"));
+    }
+
+    private void expectMembers(HttpResponse<byte[]> r) {
+        if (r.statusCode() != 200) {
+            fail(r);
+        }
+    }
+
+    private static void fail(HttpResponse<byte[]> r) {
+        String json = body(r);
+        String code = Json.field(json, "error");
+        String message = Json.field(json, "message");
+        throw new ClientException(r.statusCode() + (code == null ? "" : " " + code) + ": "
+                + (message != null ? message : json));
+    }
+
+    /**
+     * Prints a {@code /v1/members} document: {@code configuration index=N[ (joint)]}, then
+     * {@code ID KIND RAFT} per member.
+     */
+    static void printMembers(String json, PrintStream out) {
+        out.println("configuration index=" + Json.field(json, "index")
+                + ("true".equals(Json.field(json, "joint")) ? " (joint: a change is half done)" : ""));
+        int at = json.indexOf("\"members\":[");
+        if (at < 0) {
+            return;
+        }
+        for (String member : json.substring(at).split("\\{")) {
+            String id = Json.field("{" + member, "id");
+            if (id != null) {
+                String raft = Json.field("{" + member, "raft");
+                out.printf("%-8s %-7s %s%n", id, Json.field("{" + member, "kind"), raft == null ? "(address unknown)" : raft);
+            }
+        }
     }
 
     /** {@code status}: one line per endpoint; fails only if none answers. */

@@ -73,11 +73,27 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /** Most requests read and not yet answered; past it the connection is not read (back-pressure). */
     private final int maxPipelined;
 
+    /** The membership endpoints ({@link MembersApi}). */
+    private final MembersApi members;
+
+    /** A handler whose {@code /v1/members} shows no address for members the configuration names by id alone. */
     KvHttpHandler(RaftServer server, ClusterView view, int maxPipelined) {
+        this(server, view, maxPipelined, new MembersApi(server, java.util.Map.of(), MEMBER_CATCH_UP_MILLIS));
+    }
+
+    /** A handler that serves the membership endpoints with {@code members}. */
+    KvHttpHandler(RaftServer server, ClusterView view, int maxPipelined, MembersApi members) {
         this.server = server;
         this.view = view;
         this.maxPipelined = maxPipelined;
+        this.members = members;
     }
+
+    /**
+     * How long {@code POST /v1/members} adding a voter waits for the new learner to catch up before
+     * it answers with the refusal (the node stays a learner; promote it later).
+     */
+    static final long MEMBER_CATCH_UP_MILLIS = 30_000;
 
     /**
      * A 413 the body aggregator decided on while the client was still sending the body. It is
@@ -211,7 +227,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             if (!method.equals(HttpMethod.GET)) {
                 return done(methodNotAllowed("GET, HEAD"));
             }
-            return done(json(HttpResponseStatus.OK, statusJson(server.status())));
+            return done(json(HttpResponseStatus.OK, statusJson(server.status(), server.configuration())));
         }
         if (path.equals(SNAPSHOT_PATH)) {
             if (!request.method().equals(HttpMethod.POST)) {
@@ -219,14 +235,17 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             }
             return snapshot();
         }
+        if (MembersApi.handles(path)) {
+            return members.route(request, path, method);
+        }
         CompletableFuture<FullHttpResponse> page = view == null ? null : view.route(path, method);
         if (page != null) {
             return page;
         }
         if (!path.startsWith(KV_PREFIX)) {
             return done(error(HttpResponseStatus.NOT_FOUND, "no_route",
-                    "no such resource: " + path + " (try " + KV_PREFIX + "{key}, " + STATUS_PATH + " or POST "
-                            + SNAPSHOT_PATH + ")"));
+                    "no such resource: " + path + " (try " + KV_PREFIX + "{key}, " + STATUS_PATH + ", " + MembersApi.MEMBERS_PATH
+                            + " or POST " + SNAPSHOT_PATH + ")"));
         }
         String key = key(path.substring(KV_PREFIX.length()));
         if (method.equals(HttpMethod.GET)) {
@@ -458,7 +477,28 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     // ---- responses -----------------------------------------------------------------------------
 
+    /** The status document without {@code memberKinds} and {@code configurationIndex} (no configuration given). */
     static String statusJson(RaftStatus s) {
+        return statusJson(s, null);
+    }
+
+    /**
+     * The status document; with {@code configuration}, also {@code "memberKinds"} (each member's
+     * id and kind, voter or learner, learners included) and {@code "configurationIndex"}.
+     * {@code "members"} stays what it always was: the ids the status lists.
+     */
+    static String statusJson(RaftStatus s, org.raftkit.ClusterConfiguration configuration) {
+        StringBuilder kinds = new StringBuilder();
+        if (configuration != null) {
+            kinds.append(",\"memberKinds\":{");
+            boolean first = true;
+            for (org.raftkit.core.Configuration.Member m : configuration.members()) {
+                kinds.append(first ? "" : ",").append(Json.quote(m.id())).append(':')
+                        .append(Json.quote(MembersApi.kind(m.kind())));
+                first = false;
+            }
+            kinds.append("},\"configurationIndex\":").append(configuration.index());
+        }
         StringBuilder members = new StringBuilder("[");
         for (String m : s.members()) {
             members.append(members.length() > 1 ? "," : "").append(Json.quote(m));
@@ -476,6 +516,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 // Only while a snapshot from the leader is arriving: how much of it has.
                 + (s.snapshotReceivedBytes() > 0 ? ",\"snapshotReceivedBytes\":" + s.snapshotReceivedBytes() : "")
                 + ",\"members\":" + members
+                + kinds
                 + ",\"state\":" + Json.quote(s.state().name().toLowerCase(java.util.Locale.ROOT)) + "}";
     }
 
@@ -544,7 +585,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return error(HttpResponseStatus.NOT_FOUND, "not_found", "key " + Json.quote(key) + " not found");
     }
 
-    private static FullHttpResponse methodNotAllowed(String allowed) {
+    static FullHttpResponse methodNotAllowed(String allowed) {
         FullHttpResponse r = error(HttpResponseStatus.METHOD_NOT_ALLOWED, "method_not_allowed",
                 "allowed methods: " + allowed);
         r.headers().set(HttpHeaderNames.ALLOW, allowed);
@@ -559,7 +600,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return json(status, Json.error(code, message));
     }
 
-    private static FullHttpResponse json(HttpResponseStatus status, String body) {
+    static FullHttpResponse json(HttpResponseStatus status, String body) {
         FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.APPLICATION_JSON);

@@ -92,6 +92,18 @@ public final class KvHttpServer implements AutoCloseable {
      */
     static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes, ClusterView view,
                               HttpLimits limits, SslContext https) {
+        return start(server, address, maxValueBytes, view, limits, https, java.util.Map.of());
+    }
+
+    /**
+     * As above; {@code raftPeers} (the node's {@code --peers}) gives {@code /v1/members} the Raft
+     * address of members that the configuration names by id alone.
+     */
+    static KvHttpServer start(RaftServer server, InetSocketAddress address, int maxValueBytes, ClusterView view,
+                              HttpLimits limits, SslContext https, java.util.Map<String, InetSocketAddress> raftPeers) {
+        java.util.Map<String, String> configured = new java.util.HashMap<>();
+        raftPeers.forEach((id, a) -> configured.put(id, a.getHostString() + ":" + a.getPort()));
+        MembersApi members = new MembersApi(server, configured, KvHttpHandler.MEMBER_CATCH_UP_MILLIS);
         HttpGuard.ConnectionCap cap = new HttpGuard.ConnectionCap(limits.maxConnections());
         EventLoopGroup group = new NioEventLoopGroup(2, new DefaultThreadFactory("kv-http-" + server.id(), true));
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -118,7 +130,7 @@ public final class KvHttpServer implements AutoCloseable {
                                 .addLast(new HttpServerCodec(4096, MAX_HEAD_BYTES, 8192))
                                 .addLast(new HttpGuard(limits))
                                 .addLast(new ValueSizeLimit(maxValueBytes))
-                                .addLast(new KvHttpHandler(server, view, limits.maxPipelined()));
+                                .addLast(new KvHttpHandler(server, view, limits.maxPipelined(), members));
                     }
                 });
         try {

@@ -36,6 +36,9 @@ public final class KvMain {
                         the HTTP API then serves HTTPS with the same files, no client certificates)
                         [--http-tls-cert F] [--http-tls-key F] [--http-tls-ca F]  (other files for HTTPS;
                         --http-tls-ca: the CAs the cluster view trusts for peers' HTTPS)
+                        [--join]  (a new node: starts with no configuration and waits until the leader
+                        adds it with 'member add'; --peers then lists the current members and this
+                        node, and a joined node keeps --join on every restart)
                         [tuning]
               tuning:   [--fsync true] [--election-timeout-min 150ms] [--election-timeout-max 300ms]
                         [--heartbeat-interval 50ms] [--snapshot-entries 100000] [--snapshot-bytes 64MiB]
@@ -47,8 +50,15 @@ public final class KvMain {
               status         [--endpoints URL,…]
               snapshot       [--endpoints URL,…] [--timeout 60s]
                         a snapshot on the first node that answers, which then compacts its log
-              put, get, delete, status and snapshot also take [--cacert CA.pem]: the CAs to trust
-                        for https:// endpoints (instead of the JDK's default ones)
+              member list    [--endpoints URL,…]   the members (id, raft address, kind) and the configuration index
+              member add --id ID --raft HOST:PORT [--learner] [--endpoints URL,…] [--timeout 40s]
+                        start the node with 'serve --join' first; without --learner it is added as a
+                        learner and promoted to voter once it has caught up
+              member promote --id ID   [--endpoints URL,…] [--timeout 10s]   a learner becomes a voter
+              member remove --id ID    [--endpoints URL,…] [--timeout 10s]
+              transfer-leader --to ID  [--endpoints URL,…] [--timeout 10s]
+              put, get, delete, status, snapshot, member and transfer-leader also take [--cacert CA.pem]:
+                        the CAs to trust for https:// endpoints (instead of the JDK's default ones)
               bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
                         [--fsync true|false] [--tls] [--out FILE]   (every node in this JVM)
               bench --mode processes [--nodes 3] [--clients 64] [--connections clients/32] [--payload 128]
@@ -86,6 +96,15 @@ public final class KvMain {
                 case "serve" -> {
                     return serve(rest);
                 }
+                case "member" -> {
+                    return member(rest, out);
+                }
+                case "transfer-leader" -> {
+                    Flags f = Flags.parse(command, rest, Set.of("to", "endpoints", "timeout", "cacert"));
+                    f.expectPositional();
+                    clientFor(f, 10_000).transferLeader(f.required("to"), out);
+                    return 0;
+                }
                 case "put", "get", "delete", "status", "snapshot" -> {
                     return client(command, rest, out);
                 }
@@ -101,7 +120,8 @@ public final class KvMain {
                     return 0;
                 }
                 default -> throw new Flags.UsageException("unknown command '" + command
-                        + "' (one of cluster, serve, put, get, delete, status, snapshot, bench, bench-log, bench-snapshot)");
+                        + "' (one of cluster, serve, put, get, delete, status, snapshot, member, transfer-leader, bench, "
+                        + "bench-log, bench-snapshot)");
             }
         } catch (Flags.UsageException e) {
             err.println("error: " + e.getMessage());
@@ -154,7 +174,7 @@ public final class KvMain {
     private static int serve(String[] args) throws InterruptedException {
         Flags f = Flags.parse("serve", args, with(RaftFlags.NAMES, "id", "raft", "http", "peers", "data",
                 "cluster-id", "max-value-bytes", "exit-with", "http-peers", "tls-cert", "tls-key", "tls-ca",
-                "http-tls-cert", "http-tls-key", "http-tls-ca"));
+                "http-tls-cert", "http-tls-key", "http-tls-ca"), Set.of("join"));
         f.expectPositional();
         org.raftkit.RaftConfig config = RaftFlags.config(f);
         KvNode.LogSettings logSettings = RaftFlags.logSettings(f);
@@ -165,7 +185,7 @@ public final class KvMain {
                     Flags.address("http", f.required("http")), Flags.peers("peers", f.required("peers")),
                     Path.of(f.required("data")), RaftFlags.fsync(f),
                     f.integer("max-value-bytes", KvNode.DEFAULT_MAX_VALUE_BYTES, 1, KvNode.MAX_VALUE_BYTES),
-                    f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID), tls, HttpTls.fromFlags(f, tls));
+                    f.string("cluster-id", KvNode.DEFAULT_CLUSTER_ID), tls, HttpTls.fromFlags(f, tls), f.has("join"));
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException(e.getMessage());
         }
@@ -243,6 +263,50 @@ public final class KvMain {
         Set<String> all = new java.util.HashSet<>(shared);
         all.addAll(List.of(names));
         return all;
+    }
+
+    /** {@code member list|add|promote|remove}: the membership endpoints, from the command line. */
+    private static int member(String[] args, PrintStream out) {
+        if (args.length == 0 || args[0].startsWith("-")) {
+            throw new Flags.UsageException("member needs a subcommand: list, add, promote or remove");
+        }
+        String sub = args[0];
+        String[] rest = Arrays.copyOfRange(args, 1, args.length);
+        switch (sub) {
+            case "list" -> {
+                Flags f = Flags.parse("member list", rest, Set.of("endpoints", "timeout", "cacert"));
+                f.expectPositional();
+                clientFor(f, 10_000).memberList(out);
+            }
+            case "add" -> {
+                Flags f = Flags.parse("member add", rest, Set.of("id", "raft", "endpoints", "timeout", "cacert"),
+                        Set.of("learner"));
+                f.expectPositional();
+                // Adding a voter waits for it to catch up (up to 30 s on the node): give it longer.
+                clientFor(f, f.has("learner") ? 10_000 : 40_000).memberAdd(f.required("id"), f.required("raft"),
+                        f.has("learner"), out);
+            }
+            case "promote" -> {
+                Flags f = Flags.parse("member promote", rest, Set.of("id", "endpoints", "timeout", "cacert"));
+                f.expectPositional();
+                clientFor(f, 10_000).memberPromote(f.required("id"), out);
+            }
+            case "remove" -> {
+                Flags f = Flags.parse("member remove", rest, Set.of("id", "endpoints", "timeout", "cacert"));
+                f.expectPositional();
+                clientFor(f, 10_000).memberRemove(f.required("id"), out);
+            }
+            default -> throw new Flags.UsageException("unknown member subcommand '" + sub
+                    + "' (one of list, add, promote, remove)");
+        }
+        return 0;
+    }
+
+    /** A client for {@code --endpoints}, {@code --timeout} (default {@code defaultTimeoutMillis}) and {@code --cacert}. */
+    private static KvClient clientFor(Flags f, long defaultTimeoutMillis) {
+        String cacert = f.string("cacert", null);
+        return new KvClient(KvClient.endpoints(f.string("endpoints", KvClient.DEFAULT_ENDPOINTS)),
+                f.millis("timeout", defaultTimeoutMillis), cacert == null ? null : Path.of(cacert));
     }
 
     private static int client(String command, String[] args, PrintStream out) {

@@ -63,10 +63,22 @@ public final class KvNode implements AutoCloseable {
      * @param clusterId     id shared by every member
      * @param tls           how the Raft port is secured: plaintext or mutual TLS
      * @param https         how the HTTP API is served: plain HTTP or HTTPS (no client certificates)
+     * @param join          {@code serve --join}: the node starts with no configuration and waits
+     *                      until the leader adds it ({@code RaftServer.Builder.join()}); {@code peers}
+     *                      then gives the current members' addresses (their configuration may name
+     *                      them by id alone) and this node's own. False: {@code peers} are the
+     *                      cluster's initial voters
      */
     public record Settings(String id, InetSocketAddress raftAddress, InetSocketAddress httpAddress,
                            Map<String, InetSocketAddress> peers, Path dataDir, boolean fsync, int maxValueBytes,
-                           String clusterId, TlsConfig tls, HttpTls https) {
+                           String clusterId, TlsConfig tls, HttpTls https, boolean join) {
+
+        /** Settings of a node that is one of the cluster's initial voters ({@code join} false). */
+        public Settings(String id, InetSocketAddress raftAddress, InetSocketAddress httpAddress,
+                        Map<String, InetSocketAddress> peers, Path dataDir, boolean fsync, int maxValueBytes,
+                        String clusterId, TlsConfig tls, HttpTls https) {
+            this(id, raftAddress, httpAddress, peers, dataDir, fsync, maxValueBytes, clusterId, tls, https, false);
+        }
 
         /** Settings whose HTTP API uses the Raft port's files: HTTPS when {@code tls} is on ({@link HttpTls#sameAs}). */
         public Settings(String id, InetSocketAddress raftAddress, InetSocketAddress httpAddress,
@@ -185,9 +197,13 @@ public final class KvNode implements AutoCloseable {
                     .tls(s.tls())
                     .build()));
             NettyTransportMetrics.register(metrics, s.id(), transport);
-            RaftServer server = RaftServer.builder()
-                    .id(s.id())
-                    .peers(s.peers().keySet())
+            RaftServer.Builder builder = RaftServer.builder().id(s.id());
+            if (s.join()) {
+                builder.join();
+            } else {
+                builder.peers(s.peers().keySet());
+            }
+            RaftServer server = builder
                     .stateMachine(new KvStateMachine())
                     .logStorage(logStorage)
                     .termVoteStore(termVote)
@@ -207,10 +223,11 @@ public final class KvNode implements AutoCloseable {
                 Map<String, InetSocketAddress> members = new java.util.HashMap<>(httpPeers);
                 members.putIfAbsent(s.id(), s.httpAddress());
                 httpServer = KvHttpServer.start(server, s.httpAddress(), s.maxValueBytes(),
-                        new ClusterView(server, members, registry::scrape, peerTrust), HttpLimits.DEFAULTS, httpsContext);
+                        new ClusterView(server, members, registry::scrape, peerTrust), HttpLimits.DEFAULTS, httpsContext,
+                        s.peers());
             }
-            log.info("{} started: raft {} ({}), http {} ({}), data {}, fsync {}, snapshots every {} entries, {} bytes or {} ms "
-                            + "keeping {} entries behind", s.id(), s.raftAddress(),
+            log.info("{} started{}: raft {} ({}), http {} ({}), data {}, fsync {}, snapshots every {} entries, {} bytes or {} ms "
+                            + "keeping {} entries behind", s.id(), s.join() ? " (joining: waits to be added)" : "", s.raftAddress(),
                     s.tls().enabled() ? "mutual TLS" : "plaintext", s.httpAddress() == null ? "off" : s.httpAddress(),
                     s.https().enabled() ? "HTTPS" : "plain HTTP",
                     s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)", snapshots.everyEntries(), snapshots.everyBytes(),
