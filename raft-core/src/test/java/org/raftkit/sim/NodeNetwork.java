@@ -87,6 +87,14 @@ final class NodeNetwork {
             return;
         }
         long[] times = net.deliveryTimes(m.from(), m.to(), ctx.now());
+        if (m instanceof ClientRequest && times.length > 1) {
+            // A TCP connection never delivers a forwarded call twice, and the library relies on it:
+            // a leader's BUSY or NOT_LEADER answer tells the forwarding node that this call was not
+            // appended, which a second copy could make untrue (long-run seed 5358). The session
+            // table makes copies harmless for what is applied; the library's own resends (failover)
+            // are covered by Request#copyAbandoned.
+            times = new long[] {times[0]};
+        }
         for (long time : times) {
             if (lateRate > 0 && random.nextDouble() < lateRate) {
                 time += 1_000_000 + random.nextLong(4_000_000); // 1 to 5 s late, across restarts
