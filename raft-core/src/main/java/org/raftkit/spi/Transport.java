@@ -7,7 +7,10 @@ import org.raftkit.message.Message;
  *
  * <p>Raft tolerates loss, duplication and reordering: every message is retried or superseded by
  * a later one. So the transport may drop a message whenever it must (peer down, outbound buffer
- * full) and never needs to retry on its own.
+ * full) and never needs to retry on its own. It must not deliver a {@code ClientRequest} (a write
+ * forwarded to the leader) twice, as a TCP connection never does: the leader's BUSY or NOT_LEADER
+ * answer to it is taken to mean that the write was not appended, which a second copy could make
+ * untrue. A transport that replays messages after reconnecting must leave those out.
  */
 public interface Transport extends AutoCloseable {
 
