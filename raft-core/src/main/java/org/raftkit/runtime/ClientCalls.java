@@ -196,15 +196,8 @@ final class ClientCalls {
         if (soft.leaderId() != null && !forwarded.isEmpty()) {
             resendToNewLeader(soft.leaderId());
         }
-        if (soft.leaderId() == null || waitingForLeader.isEmpty()) {
-            return;
-        }
-        List<Request> waiting = new ArrayList<>(waitingForLeader);
-        waitingForLeader.clear();
-        for (Request r : waiting) {
-            if (!r.isFinished()) {
-                route(r);
-            }
+        if (soft.leaderId() != null) {
+            routeWaitingForLeader();
         }
     }
 
@@ -213,7 +206,14 @@ final class ClientCalls {
      * now (this node again, if the transfer failed and it still leads).
      */
     void onTransferEnded() {
-        if (waitingForLeader.isEmpty() || (node.role() != Role.LEADER && node.leaderId() == null)) {
+        if (node.role() == Role.LEADER || node.leaderId() != null) {
+            routeWaitingForLeader();
+        }
+    }
+
+    /** A leader is known: calls waiting for one go on. */
+    private void routeWaitingForLeader() {
+        if (waitingForLeader.isEmpty()) {
             return;
         }
         List<Request> waiting = new ArrayList<>(waitingForLeader);
