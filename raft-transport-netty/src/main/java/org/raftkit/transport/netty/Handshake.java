@@ -14,11 +14,18 @@ import org.raftkit.transport.netty.wire.Pong;
  */
 final class Handshake {
 
-    /** The protocol version this code speaks: raft.proto as it is. */
-    static final int PROTOCOL_VERSION = 1;
+    /**
+     * The protocol version this code speaks: raft.proto as it is. Version 2 is version 1 with
+     * InstallSnapshot, TimeoutNow, configuration entries and session commands, which the runtime
+     * now sends (every write is a session command), and which a version-1 node cannot decode.
+     */
+    static final int PROTOCOL_VERSION = 2;
 
-    /** The oldest version this code accepts from a peer. */
-    static final int MIN_PROTOCOL_VERSION = 1;
+    /**
+     * The oldest version this code accepts from a peer, as dialer or acceptor: 2, since a
+     * version-1 node would drop every write's entry as undecodable (docs/TRANSPORT.md, "Versioning").
+     */
+    static final int MIN_PROTOCOL_VERSION = 2;
 
     /**
      * Largest first frame either end reads (the Hello, or the answer to it), in bytes. A Hello of
@@ -85,7 +92,7 @@ final class Handshake {
         Hello hello = first.getHello();
         if (hello.getProtocolVersion() < MIN_PROTOCOL_VERSION) {
             return new Refusal(RejectReason.UNSUPPORTED_VERSION, "protocol version " + hello.getProtocolVersion()
-                    + " is older than " + MIN_PROTOCOL_VERSION);
+                    + " is older than " + MIN_PROTOCOL_VERSION + ": upgrade that node");
         }
         if (!hello.getClusterId().equals(config.clusterId())) {
             return new Refusal(RejectReason.WRONG_CLUSTER, "cluster id " + PeerText.quote(hello.getClusterId())

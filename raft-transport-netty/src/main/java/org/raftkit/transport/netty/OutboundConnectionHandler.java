@@ -66,6 +66,12 @@ final class OutboundConnectionHandler extends ConnectionHandler {
                                     + link.peerId());
                     return;
                 }
+                if (reply.getHelloAck().getProtocolVersion() < Handshake.MIN_PROTOCOL_VERSION) {
+                    guard.reject(ctx.channel(), label, RejectReason.UNSUPPORTED_VERSION, link.peerId()
+                            + " speaks protocol version " + reply.getHelloAck().getProtocolVersion() + ", older than "
+                            + Handshake.MIN_PROTOCOL_VERSION + ": upgrade that node");
+                    return;
+                }
                 onHandshaken(ctx);
                 return;
             case HELLO_REJECT:

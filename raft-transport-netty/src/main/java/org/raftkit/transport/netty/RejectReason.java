@@ -15,7 +15,7 @@ public enum RejectReason {
     MALFORMED_FRAME,
     /** The first frame was not a {@code Hello}, or a handshake message came after the handshake. */
     PROTOCOL_VIOLATION,
-    /** The dialer speaks a protocol version this node does not support. */
+    /** The peer (dialer or acceptor) speaks a protocol version older than this node supports. */
     UNSUPPORTED_VERSION,
     /** The dialer belongs to another cluster. */
     WRONG_CLUSTER,

@@ -111,6 +111,43 @@ class BadInputTest {
     }
 
     @Test
+    void aDialerOfAnOlderProtocolVersionIsToldWhyAndClosed() throws IOException {
+        expectRejected(RejectReason.UNSUPPORTED_VERSION, peer -> {
+            peer.send(Envelope.newBuilder().setFrom("n2").setTo(TARGET).setHello(org.raftkit.transport.netty.wire.Hello
+                    .newBuilder().setProtocolVersion(1).setClusterId(LoopbackCluster.CLUSTER_ID)).build());
+            assertThat(peer.readFrame(WAIT).getHelloReject().getReason()).isEqualTo("UNSUPPORTED_VERSION");
+        });
+    }
+
+    /** A fake n3 of protocol version 1 accepts the leader's hello; the leader's transport leaves it. */
+    @Test
+    void anAcceptorOfAnOlderProtocolVersionIsLeftByTheDialer() throws Exception {
+        String leader = cluster.awaitLeader(WAIT);
+        String fakeId = cluster.ids().stream().filter(id -> !id.equals(leader)).reduce((a, b) -> b).orElseThrow();
+        NettyTransport leaderTransport = cluster.transport(leader);
+        long before = leaderTransport.stats().rejected(RejectReason.UNSUPPORTED_VERSION);
+        InetSocketAddress fakeAddress = cluster.address(fakeId);
+        cluster.stop(fakeId);
+        try (ServerSocket fake = new ServerSocket()) {
+            fake.setReuseAddress(true);
+            fake.bind(fakeAddress);
+            fake.setSoTimeout((int) WAIT.toMillis());
+            try (Socket s = fake.accept()) {
+                RawPeer peer = RawPeer.of(s);
+                Envelope hello = peer.readFrame(WAIT);
+                assertThat(hello.getHello().getProtocolVersion()).isEqualTo(Handshake.PROTOCOL_VERSION);
+                peer.send(Envelope.newBuilder().setFrom(fakeId).setTo(hello.getFrom())
+                        .setHelloAck(org.raftkit.transport.netty.wire.HelloAck.newBuilder().setProtocolVersion(1))
+                        .build());
+                Await.await(WAIT, () -> leaderTransport.stats().rejected(RejectReason.UNSUPPORTED_VERSION) == before + 1,
+                        () -> "the leader to leave a version-1 peer: " + leaderTransport.stats());
+                assertThat(leaderTransport.stats().connectedPeers().get(fakeId)).isFalse();
+            }
+        }
+        cluster.start(fakeId);
+    }
+
+    @Test
     void anUnknownNodeIdIsRefused() throws IOException {
         expectRejected(RejectReason.UNKNOWN_NODE,
                 peer -> assertThat(peer.hello(LoopbackCluster.CLUSTER_ID, "n9", TARGET).hasHelloReject()).isTrue());
