@@ -2,6 +2,8 @@ package org.raftkit.examples.kv;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The KV store's commands and queries as bytes: what {@code RaftServer.submit} and {@code read}
@@ -16,6 +18,10 @@ import java.nio.charset.StandardCharsets;
  *                 | a write command as above (HTTP {@code Idempotency-Key})
  * read query:     op (1 B: GET=3) | key (UTF-8, rest)
  * read answer:    outcome (1 B) | revision (8 B) | value (rest)
+ * member started: op (1 B: MEMBER_STARTED=5) | node id (UTF-8, rest); answered OK with the index
+ *                 that first recorded it as the revision
+ * started query:  op (1 B: STARTED_MEMBERS=6); answered OK with the value
+ *                 "id index\n" per member that ever recorded its start, sorted by id
  * </pre>
  */
 public final class KvCommand {
@@ -24,7 +30,14 @@ public final class KvCommand {
     public enum Op {
         PUT(1), DELETE(2), GET(3),
         /** A write wrapped with the client's idempotency key (see {@link #idempotent}). */
-        IDEMPOTENT(4);
+        IDEMPOTENT(4),
+        /**
+         * A node records that it has run as a member (see {@link DataLossGuard}); written by the
+         * node itself, never by the HTTP API.
+         */
+        MEMBER_STARTED(5),
+        /** The query for the members that recorded their start. */
+        STARTED_MEMBERS(6);
 
         final byte code;
 
@@ -159,6 +172,49 @@ public final class KvCommand {
         String key = new String(command, 3, length, StandardCharsets.UTF_8);
         byte[] write = java.util.Arrays.copyOfRange(command, 3 + length, command.length);
         return new Idempotent(key, write);
+    }
+
+    /** Encodes the record that node {@code id} has run as a member. */
+    public static byte[] memberStarted(String id) {
+        byte[] b = id.getBytes(StandardCharsets.UTF_8);
+        return ByteBuffer.allocate(1 + b.length).put(Op.MEMBER_STARTED.code).put(b).array();
+    }
+
+    /** The node id a member-started record names, or null if the bytes are not one. */
+    public static String decodeMemberStarted(byte[] command) {
+        if (command.length < 2 || command[0] != Op.MEMBER_STARTED.code) {
+            return null;
+        }
+        return new String(command, 1, command.length - 1, StandardCharsets.UTF_8);
+    }
+
+    /** Encodes the query for the members that recorded their start. */
+    public static byte[] startedMembers() {
+        return new byte[] {Op.STARTED_MEMBERS.code};
+    }
+
+    /** Whether {@code query} is {@link #startedMembers()}. */
+    static boolean isStartedMembers(byte[] query) {
+        return query.length == 1 && query[0] == Op.STARTED_MEMBERS.code;
+    }
+
+    /** Encodes the started members' answer value: "id index\n" per member, in the map's order. */
+    static byte[] encodeStarted(Map<String, Long> started) {
+        StringBuilder b = new StringBuilder();
+        started.forEach((id, index) -> b.append(id).append(' ').append(index).append('\n'));
+        return b.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Decodes {@link #encodeStarted}: node id to the index that first recorded its start. */
+    public static Map<String, Long> decodeStarted(byte[] value) {
+        Map<String, Long> started = new TreeMap<>();
+        for (String line : new String(value, StandardCharsets.UTF_8).split("\n")) {
+            int space = line.lastIndexOf(' ');
+            if (space > 0) {
+                started.put(line.substring(0, space), Long.parseLong(line.substring(space + 1)));
+            }
+        }
+        return started;
     }
 
     /** Encodes a GET of {@code key}. */

@@ -32,6 +32,9 @@ public final class KvMain {
               serve     --id n1 --raft 127.0.0.1:7001 --http 127.0.0.1:8001
                         --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 --data DIR
                         [--cluster-id raft-kv] [--max-value-bytes 1048576] [--http-peers n1=HOST:PORT,…]
+                        (--http-peers: the other nodes' HTTP API, for the cluster view, and asked by a
+                        node with an empty data directory whether it ran before: if it did, its data
+                        was lost, and it refuses to start)
                         [--tls-cert CHAIN.pem --tls-key KEY.pem --tls-ca CA.pem]  (mutual TLS, Raft port;
                         the HTTP API then serves HTTPS with the same files, no client certificates)
                         [--http-tls-cert F] [--http-tls-key F] [--http-tls-ca F]  (other files for HTTPS;

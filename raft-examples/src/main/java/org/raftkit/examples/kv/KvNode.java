@@ -14,6 +14,7 @@ import org.raftkit.RaftListener;
 import org.raftkit.RaftServer;
 import org.raftkit.Role;
 import org.raftkit.SnapshotConfig;
+import org.raftkit.storage.FileIdentityStore;
 import org.raftkit.storage.FileSnapshotStore;
 import org.raftkit.storage.FileTermVoteStore;
 import org.raftkit.storage.SegmentedLogStorage;
@@ -108,10 +109,13 @@ public final class KvNode implements AutoCloseable {
 
     private final RaftServer server;
     private final KvHttpServer http;
+    /** Records this node's start in the replicated state ({@link DataLossGuard}). */
+    private final AutoCloseable startRecord;
 
-    private KvNode(RaftServer server, KvHttpServer http) {
+    private KvNode(RaftServer server, KvHttpServer http, AutoCloseable startRecord) {
         this.server = server;
         this.http = http;
+        this.startRecord = startRecord;
     }
 
     /**
@@ -189,6 +193,13 @@ public final class KvNode implements AutoCloseable {
             FileSnapshotStore snapshotStore = open(opened, "the snapshots in " + s.dataDir().resolve(SNAPSHOT_DIR),
                     () -> FileSnapshotStore.open(s.dataDir().resolve(SNAPSHOT_DIR),
                             FileSnapshotStore.Options.defaults().withSyncPolicy(sync)));
+            FileIdentityStore identity = open(opened, "the identity file in " + s.dataDir(),
+                    () -> FileIdentityStore.open(s.dataDir()));
+            boolean raftDataEmpty = logStorage.lastIndex() == 0 && logStorage.firstIndex() <= 1
+                    && termVote.load().currentTerm() == 0 && snapshotStore.list().isEmpty();
+            if (raftDataEmpty && s.httpAddress() != null) {
+                refuseLostData(s, identity.load() != null, httpPeers, peerTrust);
+            }
             NettyTransport transport = open(opened, null, () -> NettyTransport.create(NettyTransportConfig.builder()
                     .clusterId(s.clusterId())
                     .nodeId(s.id())
@@ -204,6 +215,8 @@ public final class KvNode implements AutoCloseable {
                 builder.peers(s.peers().keySet());
             }
             RaftServer server = builder
+                    .clusterId(s.clusterId())
+                    .identityStore(identity)
                     .stateMachine(new KvStateMachine())
                     .logStorage(logStorage)
                     .termVoteStore(termVote)
@@ -218,6 +231,8 @@ public final class KvNode implements AutoCloseable {
             opened.clear();
             opened.push(server);
             server.start();
+            AutoCloseable startRecord = DataLossGuard.recordStart(server, s.id());
+            opened.push(startRecord);
             KvHttpServer httpServer = null;
             if (s.httpAddress() != null) {
                 Map<String, InetSocketAddress> members = new java.util.HashMap<>(httpPeers);
@@ -232,11 +247,29 @@ public final class KvNode implements AutoCloseable {
                     s.https().enabled() ? "HTTPS" : "plain HTTP",
                     s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)", snapshots.everyEntries(), snapshots.everyBytes(),
                     snapshots.intervalMillis(), snapshots.trailingEntries());
-            return new KvNode(server, httpServer);
+            return new KvNode(server, httpServer, startRecord);
         } catch (RuntimeException e) {
             closeAll(opened, e);
             throw e;
         }
+    }
+
+    /**
+     * A node whose Raft data (log, term and vote, snapshots) is empty may be new, or may have lost
+     * its data: refuses the second ({@link DataLossGuard}). If its identity record survived, the
+     * node ran before and lost its Raft data alone: refused at once, unless it starts with
+     * {@code --join} and its peers do not count it as a voter. Otherwise its peers are asked.
+     */
+    private static void refuseLostData(Settings s, boolean identityRecorded, Map<String, InetSocketAddress> httpPeers,
+                                       javax.net.ssl.SSLContext peerTrust) {
+        if (identityRecorded && !s.join()) {
+            throw new IllegalStateException(s.id() + "'s data directory " + s.dataDir() + " records that it is node "
+                    + s.id() + " of cluster " + s.clusterId() + ", but its log, term and snapshots are gone: its Raft "
+                    + "data was lost, and it must not come back as the voter it was. Remove it ('member remove --id "
+                    + s.id() + "'), empty its data directory, start it with --join and add it again ('member add --id "
+                    + s.id() + " --raft HOST:PORT'); docs/OPERATIONS.md, \"Replacing a node\", shows each step");
+        }
+        DataLossGuard.checkEmptyStart(s.id(), s.join(), s.dataDir(), httpPeers, peerTrust);
     }
 
     /** Where a node's snapshots live, under its data directory. */
@@ -297,6 +330,11 @@ public final class KvNode implements AutoCloseable {
     public void close() {
         if (http != null) {
             http.close();
+        }
+        try {
+            startRecord.close();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
         }
         server.close();
     }

@@ -12,6 +12,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 
 import org.raftkit.StateMachine;
 import org.raftkit.examples.kv.KvCommand.Outcome;
@@ -32,10 +33,13 @@ import org.raftkit.examples.kv.KvCommand.Write;
 public final class KvStateMachine implements StateMachine {
 
     /**
-     * Format version written at the head of a snapshot: 2 adds the idempotency keys after the
-     * entries; 1 (without them) is still read.
+     * Format version written at the head of a snapshot: 3 adds the members that recorded their
+     * start after the idempotency keys; 2 adds the idempotency keys after the entries; 1 and 2 are
+     * still read.
      */
-    private static final int SNAPSHOT_VERSION = 2;
+    private static final int SNAPSHOT_VERSION = 3;
+    /** Longest node id a member-started record may name, in UTF-8 bytes. */
+    static final int MAX_MEMBER_ID_BYTES = 255;
     /**
      * Writes after which an idempotency key is forgotten, counted in log entries so that every node
      * forgets it at the same index (a node's clock would differ).
@@ -55,6 +59,11 @@ public final class KvStateMachine implements StateMachine {
     private HashTrieMap<Versioned> map = new HashTrieMap<>();
     /** Idempotency keys in the order they were first used (oldest first). */
     private LinkedHashMap<String, Remembered> idempotency = new LinkedHashMap<>();
+    /**
+     * Node id to the index that first recorded that the node ran as a member
+     * ({@link KvCommand#memberStarted}); only grows. {@link DataLossGuard} asks for it.
+     */
+    private TreeMap<String, Long> started = new TreeMap<>();
     private long lastAppliedIndex;
 
     @Override
@@ -64,7 +73,21 @@ public final class KvStateMachine implements StateMachine {
         if (idempotent != null) {
             return applyIdempotent(index, idempotent);
         }
+        String startedId = KvCommand.decodeMemberStarted(command);
+        if (startedId != null) {
+            return applyMemberStarted(index, startedId);
+        }
         return applyWrite(index, command);
+    }
+
+    /** Records that {@code id} ran as a member, once: a repeat answers the first record's index. */
+    private byte[] applyMemberStarted(long index, String id) {
+        if (id.indexOf('\n') >= 0 || id.isBlank()
+                || id.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_MEMBER_ID_BYTES) {
+            return KvCommand.result(Outcome.MALFORMED, 0, null);
+        }
+        Long first = started.putIfAbsent(id, index);
+        return KvCommand.result(Outcome.OK, first == null ? index : first, null);
     }
 
     /**
@@ -136,6 +159,9 @@ public final class KvStateMachine implements StateMachine {
 
     @Override
     public byte[] query(byte[] query) {
+        if (KvCommand.isStartedMembers(query)) {
+            return KvCommand.result(Outcome.OK, 0, KvCommand.encodeStarted(started));
+        }
         String key = KvCommand.decodeGet(query);
         if (key == null) {
             return KvCommand.result(Outcome.MALFORMED, 0, null);
@@ -159,10 +185,24 @@ public final class KvStateMachine implements StateMachine {
         long applied = lastAppliedIndex;
         // Bounded (MAX_IDEMPOTENCY_KEYS), so a copy costs at most a few milliseconds.
         List<Map.Entry<String, Remembered>> remembered = new ArrayList<>(idempotency.entrySet());
+        // One per node that ever ran: a handful.
+        Map<String, Long> startedCopy = new TreeMap<>(started);
         return out -> {
             write(view, applied, out);
             writeIdempotency(remembered, out);
+            writeStarted(startedCopy, out);
         };
+    }
+
+    /** The members that recorded their start, after the idempotency keys: count, then (id, index). Snapshot thread. */
+    private static void writeStarted(Map<String, Long> started, OutputStream out) throws IOException {
+        DataOutputStream data = new DataOutputStream(out);
+        data.writeInt(started.size());
+        for (Map.Entry<String, Long> e : started.entrySet()) {
+            data.writeUTF(e.getKey());
+            data.writeLong(e.getValue());
+        }
+        data.flush();
     }
 
     /** The idempotency keys after the entries: count, then (key, index, fingerprint, result). Snapshot thread. */
@@ -281,7 +321,7 @@ public final class KvStateMachine implements StateMachine {
     public void restore(InputStream in) throws IOException {
         DataInputStream data = new DataInputStream(in);
         int version = data.readInt();
-        if (version != 1 && version != SNAPSHOT_VERSION) {
+        if (version < 1 || version > SNAPSHOT_VERSION) {
             throw new IOException("KV snapshot version " + version + " is not supported (expected 1 to "
                     + SNAPSHOT_VERSION + ")");
         }
@@ -322,8 +362,19 @@ public final class KvStateMachine implements StateMachine {
                 remembered.put(key, new Remembered(fingerprint, result, index));
             }
         }
+        TreeMap<String, Long> startedRestored = new TreeMap<>();
+        if (version >= 3) {
+            int members = data.readInt();
+            if (members < 0) {
+                throw new IOException("KV snapshot has a negative started-member count: " + members);
+            }
+            for (int i = 0; i < members; i++) {
+                startedRestored.put(data.readUTF(), data.readLong());
+            }
+        }
         map = restored;
         idempotency = remembered;
+        started = startedRestored;
         lastAppliedIndex = applied;
     }
 

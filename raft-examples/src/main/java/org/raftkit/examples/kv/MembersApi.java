@@ -22,7 +22,7 @@ import org.raftkit.core.Configuration;
 
 /**
  * The membership endpoints of docs/OPERATIONS.md ("Membership"): {@code GET /v1/members},
- * {@code POST /v1/members}, {@code POST /v1/members/{id}/promote}, {@code DELETE /v1/members/{id}}
+ * {@code GET /v1/members/{id}}, {@code POST /v1/members}, {@code POST /v1/members/{id}/promote}, {@code DELETE /v1/members/{id}}
  * and {@code POST /v1/leader}. Each change is one call on {@link RaftServer}, which serves it on the
  * leader only: on another node the answer is 503 {@code not_leader} naming the leader, so a client
  * that moves on at 503 (the CLI does) reaches it. A refused change leaves the configuration as it
@@ -107,10 +107,35 @@ final class MembersApi {
             return server.promote(id).thenApply(this::membersOk);
         }
         String id = id(rest);
+        if (method.equals(HttpMethod.GET)) {
+            return member(id);
+        }
         if (!method.equals(HttpMethod.DELETE)) {
-            return done(KvHttpHandler.methodNotAllowed("DELETE"));
+            return done(KvHttpHandler.methodNotAllowed("GET, HEAD, DELETE"));
         }
         return server.removeMember(id).thenApply(this::membersOk);
+    }
+
+    /**
+     * {@code GET /v1/members/{id}}: what this node knows of one member, from its own state without
+     * asking the leader (so it answers while the cluster has none):
+     * {@code {"id":"n3","kind":"voter","raft":"host:port","configurationIndex":N,"startedAt":I}},
+     * {@code kind} and {@code raft} null if the configuration this node uses does not name it,
+     * {@code startedAt} the index of the entry that first recorded that the node ran as a member
+     * (null if none has; see {@link DataLossGuard}). A node whose data is empty asks its peers this
+     * before it starts.
+     */
+    private CompletableFuture<FullHttpResponse> member(String id) {
+        ClusterConfiguration c = server.configuration();
+        Configuration.Member m = c.members().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
+        return server.staleRead(KvCommand.startedMembers()).thenApply(answer -> {
+            Long startedAt = KvCommand.decodeStarted(KvCommand.decodeResult(answer).value()).get(id);
+            return KvHttpHandler.json(HttpResponseStatus.OK, "{\"id\":" + Json.quote(id)
+                    + ",\"kind\":" + (m == null ? "null" : Json.quote(kind(m.kind())))
+                    + ",\"raft\":" + (m == null ? "null" : Json.quote(addressOf(m)))
+                    + ",\"configurationIndex\":" + c.index()
+                    + ",\"startedAt\":" + (startedAt == null ? "null" : startedAt.toString()) + "}");
+        });
     }
 
     /**

@@ -1,6 +1,7 @@
 package org.raftkit.examples.kv;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -180,13 +181,101 @@ class KvMembershipTest {
         assertThat(err.toString(StandardCharsets.UTF_8)).contains("409 already_member");
     }
 
+    @Test
+    void aVoterWhoseDataWasLostRefusesToComeBackAsThatVoterAndRejoinsThroughAMembershipChange() throws Exception {
+        for (String id : List.of("n1", "n2", "n3")) {
+            raft.put(id, freePort());
+        }
+        // Each starts with its peers' HTTP addresses, as serve --http-peers gives them: n2 and n3
+        // start empty while peers run, and are let in (they never ran).
+        for (String id : List.of("n1", "n2", "n3")) {
+            start(id, raft, false, httpOfRunning());
+        }
+        String leader = awaitLeader();
+        assertThat(send(leader, "PUT", "/v1/kv/before", "1").statusCode()).isEqualTo(200);
+        String lost = otherThan(leader);
+        Await.await(WAIT, () -> send(leader, "GET", "/v1/members/" + lost, null).body().matches(".*\"startedAt\":[0-9]+.*"),
+                () -> lost + "'s start to be recorded");
+        assertThat(send(lost, "GET", "/v1/members/" + lost, null).body())
+                .startsWith("{\"id\":\"" + lost + "\",\"kind\":\"voter\",\"raft\":\"" + address(lost) + "\"");
+
+        // Its whole data directory is lost: started with its member list, it must refuse.
+        nodes.remove(lost).close();
+        deleteRecursively(dir.resolve(lost));
+        assertThatThrownBy(() -> start(lost, raft, false, httpOfRunning()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining(lost + "'s data directory")
+                .hasMessageContaining("already ran as a member")
+                .hasMessageContaining("member remove --id " + lost);
+        // Started to join while the configuration still has it as a voter: refused too.
+        assertThatThrownBy(() -> start(lost, raft, true, httpOfRunning()))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("still has " + lost + " as a voter");
+        String other = otherThan(leader, lost);
+        assertThat(send(other, "PUT", "/v1/kv/meanwhile", "2").statusCode()).as("the other two serve").isEqualTo(200);
+
+        // The way back: removed, then started to join and added again; it catches up.
+        assertThat(retryWhile503(leader, "DELETE", "/v1/members/" + lost, null).statusCode()).isEqualTo(200);
+        deleteRecursively(dir.resolve(lost));
+        start(lost, raft, true, httpOfRunning());
+        HttpResponse<String> added = retryWhile503(leader, "POST", "/v1/members",
+                "{\"id\":\"" + lost + "\",\"raft\":\"" + address(lost) + "\"}");
+        assertThat(added.statusCode()).as(added.body()).isEqualTo(200);
+        Await.await(WAIT, () -> send(lost, "GET", "/v1/kv/meanwhile?consistency=stale", null).body().equals("2"),
+                () -> lost + " to catch up");
+    }
+
+    @Test
+    void aNodeThatKeptItsIdentityButLostItsRaftDataRefusesAtOnce() throws Exception {
+        raft.put("n1", freePort());
+        start("n1", raft, false);
+        awaitLeader();
+        assertThat(send("n1", "PUT", "/v1/kv/k", "v").statusCode()).isEqualTo(200);
+        nodes.remove("n1").close();
+        try (var files = java.nio.file.Files.list(dir.resolve("n1"))) {
+            for (Path p : files.toList()) {
+                if (!p.getFileName().toString().equals(org.raftkit.storage.FileIdentityStore.FILE_NAME)) {
+                    deleteRecursively(p);
+                }
+            }
+        }
+
+        assertThatThrownBy(() -> start("n1", raft, false))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("records that it is node n1 of cluster " + KvNode.DEFAULT_CLUSTER_ID)
+                .hasMessageContaining("its Raft data was lost");
+    }
+
     // ---- helpers -------------------------------------------------------------------------------
 
+    /** The HTTP addresses of the running nodes, as {@code --http-peers} gives them. */
+    private Map<String, InetSocketAddress> httpOfRunning() {
+        Map<String, InetSocketAddress> http = new LinkedHashMap<>();
+        nodes.forEach((id, node) -> http.put(id, node.httpAddress()));
+        return http;
+    }
+
+    private static void deleteRecursively(Path path) throws IOException {
+        if (!java.nio.file.Files.exists(path)) {
+            return;
+        }
+        try (var walk = java.nio.file.Files.walk(path)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                java.nio.file.Files.delete(p);
+            }
+        }
+    }
+
     private void start(String id, Map<String, InetSocketAddress> peers, boolean join) {
+        start(id, peers, join, Map.of());
+    }
+
+    private void start(String id, Map<String, InetSocketAddress> peers, boolean join,
+                       Map<String, InetSocketAddress> httpPeers) {
         KvNode.Settings settings = new KvNode.Settings(id, raft.get(id), new InetSocketAddress("127.0.0.1", 0), peers,
                 dir.resolve(id), false, KvNode.DEFAULT_MAX_VALUE_BYTES, KvNode.DEFAULT_CLUSTER_ID,
                 TlsConfig.plaintext(), HttpTls.sameAs(TlsConfig.plaintext()), join);
-        nodes.put(id, KvNode.start(settings, InProcessKvCluster.FAST, Map.of(), KvNode.loggingListener()));
+        nodes.put(id, KvNode.start(settings, InProcessKvCluster.FAST, httpPeers, KvNode.loggingListener()));
     }
 
     private String awaitLeader() {

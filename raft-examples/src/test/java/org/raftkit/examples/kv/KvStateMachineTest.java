@@ -100,6 +100,37 @@ class KvStateMachineTest {
     }
 
     @Test
+    void aMemberStartIsRecordedOnceTravelsInTheSnapshotAndAVersionTwoSnapshotStillRestores() throws Exception {
+        Result first = apply(4, KvCommand.memberStarted("n3"));
+        assertThat(first.outcome()).isEqualTo(Outcome.OK);
+        assertThat(first.revision()).isEqualTo(4);
+        assertThat(apply(9, KvCommand.memberStarted("n3")).revision()).as("the first record stays").isEqualTo(4);
+        apply(10, KvCommand.memberStarted("n1"));
+        assertThat(apply(11, KvCommand.memberStarted("bad\nid")).outcome()).isEqualTo(Outcome.MALFORMED);
+        assertThat(started(kv)).containsExactly(java.util.Map.entry("n1", 10L), java.util.Map.entry("n3", 4L));
+        assertThat(get("n3").outcome()).as("not a key").isEqualTo(Outcome.NOT_FOUND);
+
+        KvStateMachine restored = new KvStateMachine();
+        restored.restore(new ByteArrayInputStream(snapshot(kv)));
+        assertThat(started(restored)).containsExactly(java.util.Map.entry("n1", 10L), java.util.Map.entry("n3", 4L));
+
+        // Version 2: entries and idempotency keys, nothing after them.
+        ByteArrayOutputStream v2 = new ByteArrayOutputStream();
+        java.io.DataOutputStream data = new java.io.DataOutputStream(v2);
+        data.writeInt(2);
+        data.writeLong(9);
+        data.writeInt(0);
+        data.writeInt(0);
+        KvStateMachine fromV2 = new KvStateMachine();
+        fromV2.restore(new ByteArrayInputStream(v2.toByteArray()));
+        assertThat(started(fromV2)).isEmpty();
+    }
+
+    private static java.util.Map<String, Long> started(KvStateMachine machine) {
+        return KvCommand.decodeStarted(KvCommand.decodeResult(machine.query(KvCommand.startedMembers())).value());
+    }
+
+    @Test
     void compareAndSetByRevision() {
         apply(1, KvCommand.put("k", bytes("v1"), Condition.NONE, 0));
         Result stale = apply(2, KvCommand.put("k", bytes("v2"), Condition.REVISION_IS, 5));
@@ -218,7 +249,7 @@ class KvStateMachineTest {
         kv.apply(5, KvCommand.put(key, value, Condition.NONE, 0));
         ByteArrayOutputStream expected = new ByteArrayOutputStream();
         java.io.DataOutputStream data = new java.io.DataOutputStream(expected);
-        data.writeInt(2);
+        data.writeInt(3);
         data.writeLong(5);
         data.writeInt(1);
         data.writeUTF(key);
@@ -226,6 +257,7 @@ class KvStateMachineTest {
         data.writeInt(value.length);
         data.write(value);
         data.writeInt(0); // no idempotency keys
+        data.writeInt(0); // no members recorded as started
         assertThat(snapshot(kv)).isEqualTo(expected.toByteArray());
 
         KvStateMachine restored = new KvStateMachine();

@@ -70,10 +70,12 @@ final class LocalCluster implements AutoCloseable {
         return this;
     }
 
-    /** Starts (or restarts) a node on its data directory. */
-    void start(String id) {
+    /** Starts (or restarts) a node on its data directory; {@code extraFlags} follow the cluster's. */
+    void start(String id, String... extraFlags) {
+        List<String> flags = new ArrayList<>(serveFlags);
+        flags.addAll(List.of(extraFlags));
         List<String> command = ClusterLauncher.serveCommand(members.get(id),
-                List.copyOf(members.values()), serveFlags, "-Xmx256m", "-XX:+UseSerialGC");
+                List.copyOf(members.values()), flags, "-Xmx256m", "-XX:+UseSerialGC");
         try {
             Process p = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(id + ".log").toFile())).start();
@@ -97,6 +99,26 @@ final class LocalCluster implements AutoCloseable {
                 throw new AssertionError(e);
             }
         }
+    }
+
+    /** Waits until {@code id}'s process has exited, and returns its exit code. */
+    int awaitExit(String id) {
+        Process p = processes.get(id);
+        try {
+            if (p == null || !p.waitFor(DEADLINE.toSeconds(), TimeUnit.SECONDS)) {
+                throw new AssertionError(id + " did not exit within " + DEADLINE + ":\n" + logTail(id));
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError(e);
+        }
+        processes.remove(id);
+        return p.exitValue();
+    }
+
+    /** The Raft address of {@code id}, as {@code member add --raft} takes it. */
+    String raftAddress(String id) {
+        return ClusterLauncher.HOST + ":" + members.get(id).raft().getPort();
     }
 
     boolean isRunning(String id) {
