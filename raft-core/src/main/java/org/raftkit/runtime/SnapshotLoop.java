@@ -65,6 +65,9 @@ final class SnapshotLoop {
         long lastProgressNanos;
         /** Answers in a row naming {@code acked} while chunks after it are in flight. */
         int repeatedAcks;
+        /** The last offset below {@code acked} an answer named, and how many answers in a row named it. */
+        long lowOffset = -1;
+        int lowAcks;
 
         Transfer(Send send, long now) {
             this.send = send;
@@ -228,14 +231,30 @@ final class SnapshotLoop {
         }
         if (r.nextOffset() > t.acked) {
             t.acked = Math.min(r.nextOffset(), t.send.info().sizeBytes());
+            // Never send again what the follower holds (after a resend, answers to the chunks
+            // sent before it may move the acknowledged offset past the send offset).
+            t.nextOffset = Math.max(t.nextOffset, t.acked);
             t.lastProgressNanos = clock.nanoTime();
             t.repeatedAcks = 0;
+            t.lowAcks = 0;
         } else if (r.nextOffset() < t.acked) {
-            // The follower holds less than it acknowledged: it started the file over (it restarted,
-            // or another snapshot replaced this one). Start over from where it is.
-            t.acked = r.nextOffset();
-            t.nextOffset = r.nextOffset();
-            t.repeatedAcks = 0;
+            // Below what the follower acknowledged: either it started the file over (it restarted,
+            // another snapshot replaced this one, the file failed a check), or this is an old
+            // answer overtaken by newer ones. Going back on every such answer resent what the
+            // follower had, and each resend drew more of them (long-run seed 51462: a million
+            // chunks). A follower that starts over answers 0 to every chunk but the first, and
+            // keeps answering its own offset after that; an overtaken answer is one among current
+            // ones. So: go back at once to 0, and to another offset once it is named
+            // REPEATED_ACKS_BEFORE_RESEND times in a row.
+            t.lowAcks = r.nextOffset() == t.lowOffset ? t.lowAcks + 1 : 1;
+            t.lowOffset = r.nextOffset();
+            if (r.nextOffset() == 0 || t.lowAcks >= REPEATED_ACKS_BEFORE_RESEND) {
+                t.acked = r.nextOffset();
+                t.nextOffset = r.nextOffset();
+                t.repeatedAcks = 0;
+                t.lowAcks = 0;
+            }
+            return;
         } else if (t.nextOffset > t.acked && ++t.repeatedAcks == REPEATED_ACKS_BEFORE_RESEND) {
             // The follower keeps answering later chunks with the same offset: the chunk there was
             // lost. Resend from it once; more of the same answers are the chunks already in flight
