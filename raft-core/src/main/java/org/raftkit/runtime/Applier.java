@@ -335,6 +335,12 @@ final class Applier {
                         "another leader's entry was committed at index " + r.index + "; this one was not applied"));
             } else if (failure != null) {
                 r.fail(failure);
+            } else if (result == Sessions.GIVEN_UP) {
+                // The client's own floor said it had given this call up; it was not applied.
+                // Nobody should still wait for it (ClientSession's invariant); if someone does,
+                // success would be a lie.
+                r.fail(new UnknownOutcomeException("the command at index " + r.index + " was below its session's "
+                        + "floor (given up by its client) and was not applied"));
             } else {
                 r.complete(result);
             }

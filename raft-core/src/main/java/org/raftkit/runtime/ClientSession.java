@@ -14,7 +14,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * again and the replicated table may forget its result.
  *
  * <p>Thread-safe: {@link #open} on the calling thread of {@code submit}, {@link #close} on
- * whichever thread ends the call.
+ * whichever thread ends the call. Invariant: a floor computed after {@link #open} returned
+ * {@code s} and before {@link #close}{@code (s)} is at most {@code s}.
  */
 final class ClientSession {
 
@@ -30,8 +31,13 @@ final class ClientSession {
         return clientId;
     }
 
-    /** Opens a call: its sequence number, with the call counted open until {@link #close}. */
-    long open() {
+    /**
+     * Opens a call: its sequence number, with the call counted open until {@link #close}. Drawing
+     * the number and counting it open is one step: between the two, another thread's floor could
+     * pass the number, and the command would then be taken for an old duplicate and never applied
+     * (while its caller was told it succeeded). Found by the membership benchmarks under load.
+     */
+    synchronized long open() {
         long sequence = nextSequence.getAndIncrement();
         open.add(sequence);
         return sequence;

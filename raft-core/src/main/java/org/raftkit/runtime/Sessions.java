@@ -92,6 +92,12 @@ final class Sessions {
     }
 
     /** The header of a session command's payload, or null if it cannot be one. */
+    /**
+     * The answer, by identity, to a command below its client's floor: not applied. The applier
+     * fails a call still waiting for it instead of completing it with this.
+     */
+    static final byte[] GIVEN_UP = new byte[0];
+
     static Header header(byte[] payload) {
         if (payload.length < HEADER_BYTES) {
             return null;
@@ -115,7 +121,8 @@ final class Sessions {
      * Before applying the session command at {@code index}: whether it was applied before (then
      * its first result), after forgetting what the client says it no longer needs and what expired.
      * A command below the client's floor was given up by the client; it is not applied either,
-     * and answered with an empty result (nobody waits for it).
+     * and answered with {@link #GIVEN_UP} (nobody should wait for it; one who does is told that
+     * the outcome is unknown, never that it succeeded).
      */
     Outcome before(long index, Header h) {
         expire(index);
@@ -142,7 +149,7 @@ final class Sessions {
         }
         if (h.sequence() < c.floor) {
             duplicates++;
-            return new Outcome(true, RemoteRequest.EMPTY);
+            return new Outcome(true, GIVEN_UP);
         }
         return new Outcome(false, null);
     }

@@ -124,6 +124,28 @@ class ApplierTest {
         assertThat(budget.requests()).isZero();
     }
 
+    /**
+     * The defence behind ClientSessionTest's invariant: if a call is still waiting for a command
+     * that its session's floor had already passed (which that invariant rules out), the command is
+     * not applied and the caller hears "unknown outcome", never success with an empty result.
+     */
+    @Test
+    void aWaitingCallBelowItsSessionsFloorIsNotToldItSucceeded() {
+        LocalRequest ahead = write("x", 1, 1);
+        LocalRequest behind = write("y", 2, 1);
+        applier.submit(ahead);
+        applier.submit(behind);
+
+        applier.submitCommitted(List.of(
+                new Entry(1, 1, org.raftkit.message.EntryType.SESSION_COMMAND, Sessions.wrap(7, 2, 2, bytes("x"))),
+                new Entry(2, 1, org.raftkit.message.EntryType.SESSION_COMMAND, Sessions.wrap(7, 1, 1, bytes("y")))));
+
+        assertThat(string(Await.value(ahead.future(), WAIT))).isEqualTo("1:x");
+        assertThat(Await.failure(behind.future(), WAIT)).isInstanceOf(org.raftkit.UnknownOutcomeException.class)
+                .hasMessageContaining("below its session's floor");
+        assertThat(machine.commands()).containsExactly("x");
+    }
+
     private LocalRequest write(String command, long index, long term) {
         assertThat(budget.tryAcquire(command.length())).isTrue();
         LocalRequest r = new LocalRequest(Request.Kind.WRITE, bytes(command), FAR, budget);
