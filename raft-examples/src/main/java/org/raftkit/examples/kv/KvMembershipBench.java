@@ -73,6 +73,7 @@ final class KvMembershipBench {
                 KvProcessBench.splitOptions(f.string("node-java-options", "")), KvProcessBench.nodeJar(f), err);
     }
 
+    /** The JSON fields both modes start with (the object is left open). */
     private static String header(ServeProcesses nodes, String mode, Flags f, int clients, RaftConfig config) {
         return "{\"mode\":\"" + mode + "\",\"clients\":" + clients + ",\"target\":\"" + f.string("target", "leader")
                 + "\",\"fsync\":" + f.bool("fsync", true) + ",\"electionTimeoutMillis\":{\"min\":"
@@ -85,6 +86,7 @@ final class KvMembershipBench {
     // bench --mode replace
     // ---------------------------------------------------------------------------------------------
 
+    /** Replaces a killed follower under load; returns the JSON result. */
     static String replace(Flags f, Path dir, PrintStream err) throws InterruptedException {
         checkFlags("replace", f);
         int clients = f.integer("clients", 16, 1, 1024);
@@ -160,6 +162,7 @@ final class KvMembershipBench {
     // bench --mode rolling-restart
     // ---------------------------------------------------------------------------------------------
 
+    /** Restarts every node in turn under load, followers first; returns the JSON result. */
     static String rollingRestart(Flags f, Path dir, PrintStream err) throws InterruptedException {
         checkFlags("rolling-restart", f);
         int clients = f.integer("clients", 16, 1, 1024);
