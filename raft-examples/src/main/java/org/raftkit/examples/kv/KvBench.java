@@ -31,12 +31,13 @@ import org.raftkit.transport.netty.TlsConfig;
  * transport and segmented storage in temporary directories, driven through {@code RaftServer.submit}
  * on the leader with a fixed number of writes in flight. A progress line goes to stderr every
  * second; the result is one JSON object on stdout (and in {@code --out FILE}). That is
- * {@code --mode in-jvm}, the default; {@code --mode processes} and {@code --mode failover} run each
- * node in a process of its own instead ({@link KvProcessBench}).
+ * {@code --mode in-jvm}, the default; {@code --mode processes} and {@code --mode failover} ({@link KvProcessBench})
+ * and {@code --mode replace} and {@code --mode rolling-restart} ({@link KvMembershipBench}) run each
+ * node in a process of its own instead.
  */
 final class KvBench {
 
-    /** The flags of every mode; {@link #PROCESS_FLAGS} only with {@code --mode processes} or {@code failover}. */
+    /** The flags of every mode; {@link #PROCESS_FLAGS} only with a mode that runs a process per node. */
     static final Set<String> FLAGS;
     /**
      * Flags of the modes with a process per node; the nodes' tuning flags ({@link RaftFlags#NAMES}:
@@ -47,7 +48,8 @@ final class KvBench {
     static {
         Set<String> processFlags = new java.util.HashSet<>(RaftFlags.NAMES);
         processFlags.remove("fsync");
-        processFlags.addAll(List.of("connections", "target", "trace-every", "node-java-options", "node-jar", "kills", "dir"));
+        processFlags.addAll(List.of("connections", "target", "trace-every", "node-java-options", "node-jar", "kills", "dir",
+                "phase", "stop", "pause"));
         PROCESS_FLAGS = Set.copyOf(processFlags);
         Set<String> all = new java.util.HashSet<>(processFlags);
         all.addAll(List.of("nodes", "clients", "payload", "duration", "warmup", "fsync", "out", "mode"));
@@ -67,19 +69,30 @@ final class KvBench {
             case "in-jvm" -> {
                 for (String flag : PROCESS_FLAGS) {
                     if (f.has(flag)) {
-                        throw new Flags.UsageException("--" + flag + " is for --mode processes or failover");
+                        throw new Flags.UsageException("--" + flag + " is for --mode processes, failover, replace or "
+                                + "rolling-restart");
                     }
                 }
                 return inJvm(f, out, err);
             }
             case "processes", "failover" -> {
+                for (String flag : List.of("phase", "stop", "pause")) {
+                    if (f.has(flag)) {
+                        throw new Flags.UsageException("--" + flag + " is for --mode replace or rolling-restart");
+                    }
+                }
                 return inProcesses(mode, f, out, err);
             }
-            default -> throw new Flags.UsageException("--mode must be in-jvm, processes or failover, was '" + mode + "'");
+            case "replace", "rolling-restart" -> {
+                KvMembershipBench.checkFlags(mode, f);
+                return inProcesses(mode, f, out, err);
+            }
+            default -> throw new Flags.UsageException("--mode must be in-jvm, processes, failover, replace or "
+                    + "rolling-restart, was '" + mode + "'");
         }
     }
 
-    /** {@code --mode processes} or {@code failover}: nodes in processes of their own ({@link KvProcessBench}). */
+    /** A mode with nodes in processes of their own ({@link KvProcessBench}, {@link KvMembershipBench}). */
     private static int inProcesses(String mode, Flags f, PrintStream out, PrintStream err) throws InterruptedException {
         if (f.has(TlsFlags.GENERATE)) {
             throw new Flags.UsageException("--tls is for --mode in-jvm");
@@ -93,8 +106,12 @@ final class KvBench {
             throw new UncheckedIOException("cannot create the benchmark's directory", e);
         }
         try {
-            String json = mode.equals("processes") ? KvProcessBench.processes(f, base, err)
-                    : KvProcessBench.failover(f, base, err);
+            String json = switch (mode) {
+                case "processes" -> KvProcessBench.processes(f, base, err);
+                case "failover" -> KvProcessBench.failover(f, base, err);
+                case "replace" -> KvMembershipBench.replace(f, base, err);
+                default -> KvMembershipBench.rollingRestart(f, base, err);
+            };
             out.println(json);
             String outFile = f.string("out", null);
             if (outFile != null) {

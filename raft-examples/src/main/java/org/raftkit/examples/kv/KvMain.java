@@ -70,6 +70,14 @@ public final class KvMain {
                         each node a serve process, load over HTTP from this one; CPU per write from /proc
               bench --mode failover [--kills 20] [--fsync true|false] [--node-java-options …] [--node-jar JAR] [--dir DIR]
                         kill -9 the leader, time the first write through a follower, restart, repeat
+              bench --mode replace [--clients 16] [--phase 10s] [--warmup 5s] [--target leader|all]
+                        [--fsync true|false] [--node-java-options …] [--node-jar JAR] [--dir DIR] [--out FILE]
+                        under load: kill -9 a follower, start a node with serve --join, add it (learner,
+                        promoted) and remove the dead one over HTTP; latency before/during/after
+              bench --mode rolling-restart [--stop graceful|kill] [--pause 2s] [--clients 16] [--phase 10s]
+                        [--warmup 5s] [--target leader|all] [--fsync …] [--node-java-options …] [--node-jar JAR]
+                        under load: restart each node in turn, followers first and the leader last, with
+                        SIGTERM (a leader hands over first) or kill -9; the longest gap between writes
               bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]
               bench-snapshot [--mode snapshot|restart] [--keys N] [--writes 10000000] [--payload 128]
                         [--clients 256] [--phase 10s] [--rounds 2] [--snapshot-entries N]

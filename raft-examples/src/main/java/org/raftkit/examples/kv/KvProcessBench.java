@@ -480,7 +480,7 @@ final class KvProcessBench {
      * {@code --node-jar}: the nodes run another build's {@code raft-kv.jar} (its {@code serve} must take
      * the same flags), so that two builds are compared under the same load generator in one session.
      */
-    private static Path nodeJar(Flags f) {
+    static Path nodeJar(Flags f) {
         String jar = f.string("node-jar", null);
         if (jar == null) {
             return null;

@@ -13,7 +13,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code bench --mode processes} and {@code --mode failover}: their parts (CPU time from /proc, the
- * load generator's response parser), their flags, and one short run of each on real processes.
+ * load generator's response parser), their flags, and one short run of each on real processes; the
+ * flags of {@code --mode replace} and {@code rolling-restart} and their gap arithmetic (no run: they
+ * take half a minute and more).
  */
 class KvProcessBenchTest {
 
@@ -68,14 +70,40 @@ class KvProcessBenchTest {
 
     @Test
     void eachModeRefusesTheOthersFlags() {
-        assertThat(run("bench", "--mode", "sideways").err()).contains("--mode must be in-jvm, processes or failover");
-        assertThat(run("bench", "--kills", "3").err()).contains("--kills is for --mode processes or failover");
+        assertThat(run("bench", "--mode", "sideways").err()).contains("--mode must be in-jvm, processes, failover, replace or rolling-restart");
+        assertThat(run("bench", "--kills", "3").err()).contains("--kills is for --mode processes, failover, replace or");
         assertThat(run("bench", "--mode", "processes", "--tls").err()).contains("--tls is for --mode in-jvm");
         assertThat(run("bench", "--mode", "failover", "--clients", "8", "--dir", dir.toString()).err())
                 .contains("--clients is for --mode processes");
         Run tooDeep = run("bench", "--mode", "processes", "--clients", "256", "--connections", "1", "--dir", dir.toString());
         assertThat(tooDeep.code()).isEqualTo(2);
         assertThat(tooDeep.err()).contains("64 pipelined requests a connection");
+    }
+
+    @Test
+    void theMembershipModesRefuseFlagsTheyWouldIgnore() {
+        assertThat(run("bench", "--mode", "rolling-restart", "--stop", "gently", "--dir", dir.toString()).err())
+                .contains("--stop must be graceful or kill, was 'gently'");
+        assertThat(run("bench", "--mode", "replace", "--stop", "kill", "--dir", dir.toString()).err())
+                .contains("--stop is for --mode rolling-restart");
+        assertThat(run("bench", "--mode", "replace", "--duration", "10s", "--dir", dir.toString()).err())
+                .contains("--duration is not for --mode replace");
+        assertThat(run("bench", "--mode", "rolling-restart", "--target", "n1", "--dir", dir.toString()).err())
+                .contains("--target must be leader or all");
+        assertThat(run("bench", "--mode", "failover", "--phase", "5s", "--dir", dir.toString()).err())
+                .contains("--phase is for --mode replace or rolling-restart");
+        assertThat(run("bench", "--pause", "1s").err()).contains("--pause is for --mode processes, failover, replace");
+    }
+
+    @Test
+    void theLongestGapBetweenWritesCountsTheWindowsEdges() {
+        // Writes done at 10, 20 and 70 ms in a window of 0 to 100 ms: the gap from 20 to 70 is the longest.
+        long ms = 1_000_000;
+        assertThat(KvMembershipBench.gap(new long[]{10 * ms, 20 * ms, 70 * ms}, 0, 100 * ms, 0, "start"))
+                .isEqualTo("\"maxGapBetweenWritesMillis\":50.0,\"maxGapStartedMillisAfter_start\":20");
+        // No write after 40 ms: the window's end closes the gap.
+        assertThat(KvMembershipBench.gap(new long[]{10 * ms, 40 * ms}, 0, 200 * ms, 0, "start"))
+                .isEqualTo("\"maxGapBetweenWritesMillis\":160.0,\"maxGapStartedMillisAfter_start\":40");
     }
 
     @Test
