@@ -75,18 +75,31 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     /** The membership endpoints ({@link MembersApi}). */
     private final MembersApi members;
+    /** Requests read and not yet answered on every connection of the server, and whether it drains. */
+    private final Drain drain;
+
+    /**
+     * What a graceful stop needs to know of all connections: how many requests are read and not yet
+     * answered, and whether the server drains (each answer from then on closes its connection, so
+     * clients move to another node instead of sending more here). Thread-safe.
+     */
+    static final class Drain {
+        final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+        volatile boolean draining;
+    }
 
     /** A handler whose {@code /v1/members} shows no address for members the configuration names by id alone. */
     KvHttpHandler(RaftServer server, ClusterView view, int maxPipelined) {
-        this(server, view, maxPipelined, new MembersApi(server, java.util.Map.of(), MEMBER_CATCH_UP_MILLIS));
+        this(server, view, maxPipelined, new MembersApi(server, java.util.Map.of(), MEMBER_CATCH_UP_MILLIS), new Drain());
     }
 
-    /** A handler that serves the membership endpoints with {@code members}. */
-    KvHttpHandler(RaftServer server, ClusterView view, int maxPipelined, MembersApi members) {
+    /** A handler that serves the membership endpoints with {@code members}, counting its requests in {@code drain}. */
+    KvHttpHandler(RaftServer server, ClusterView view, int maxPipelined, MembersApi members, Drain drain) {
         this.server = server;
         this.view = view;
         this.maxPipelined = maxPipelined;
         this.members = members;
+        this.drain = drain;
     }
 
     /**
@@ -110,6 +123,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             Pending slot = new Pending(false);
             slot.halfClose = true;
             pending.add(slot);
+            drain.inFlight.incrementAndGet();
             complete(ctx, slot, oversized.response());
             return;
         }
@@ -119,8 +133,10 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
         // After a request the decoder could not parse, the stream may be out of step: close it.
-        Pending slot = new Pending(HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess());
+        Pending slot = new Pending(HttpUtil.isKeepAlive(request) && request.decoderResult().isSuccess()
+                && !drain.draining);
         pending.add(slot);
+        drain.inFlight.incrementAndGet();
         readOnlyWhileBounded(ctx);
         CompletableFuture<FullHttpResponse> answer;
         try {
@@ -149,6 +165,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         boolean wrote = false;
         while (!pending.isEmpty() && pending.peek().response != null) {
             Pending head = pending.poll();
+            drain.inFlight.decrementAndGet();
             HttpUtil.setKeepAlive(head.response, head.keepAlive);
             if (head.keepAlive) {
                 ctx.write(head.response);
@@ -164,12 +181,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 } else {
                     ctx.writeAndFlush(head.response).addListener(ChannelFutureListener.CLOSE);
                 }
-                pending.forEach(p -> {
-                    if (p.response != null) {
-                        p.response.release();
-                    }
-                });
-                pending.clear();
+                releaseAll();
                 return;
             }
             wrote = true;
@@ -200,11 +212,17 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        releaseAll();
+    }
+
+    /** Forgets the requests still owed an answer (the connection is closing); event loop only. */
+    private void releaseAll() {
         pending.forEach(p -> {
             if (p.response != null) {
                 p.response.release();
             }
         });
+        drain.inFlight.addAndGet(-pending.size());
         pending.clear();
     }
 

@@ -56,7 +56,10 @@ public final class KvHttpServer implements AutoCloseable {
     private final EventLoopGroup group;
     private final Channel channel;
 
-    private KvHttpServer(EventLoopGroup group, Channel channel) {
+    private final KvHttpHandler.Drain drain;
+
+    private KvHttpServer(EventLoopGroup group, Channel channel, KvHttpHandler.Drain drain) {
+        this.drain = drain;
         this.group = group;
         this.channel = channel;
     }
@@ -105,6 +108,7 @@ public final class KvHttpServer implements AutoCloseable {
         raftPeers.forEach((id, a) -> configured.put(id, a.getHostString() + ":" + a.getPort()));
         MembersApi members = new MembersApi(server, configured, KvHttpHandler.MEMBER_CATCH_UP_MILLIS);
         HttpGuard.ConnectionCap cap = new HttpGuard.ConnectionCap(limits.maxConnections());
+        KvHttpHandler.Drain drain = new KvHttpHandler.Drain();
         EventLoopGroup group = new NioEventLoopGroup(2, new DefaultThreadFactory("kv-http-" + server.id(), true));
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
@@ -130,7 +134,7 @@ public final class KvHttpServer implements AutoCloseable {
                                 .addLast(new HttpServerCodec(4096, MAX_HEAD_BYTES, 8192))
                                 .addLast(new HttpGuard(limits))
                                 .addLast(new ValueSizeLimit(maxValueBytes))
-                                .addLast(new KvHttpHandler(server, view, limits.maxPipelined(), members));
+                                .addLast(new KvHttpHandler(server, view, limits.maxPipelined(), members, drain));
                     }
                 });
         try {
@@ -138,7 +142,7 @@ public final class KvHttpServer implements AutoCloseable {
             String scheme = https == null ? "http" : "https";
             log.info("{} serves {} on {}://{}:{}", server.id(), scheme.toUpperCase(java.util.Locale.ROOT), scheme,
                     address.getHostString(), ((InetSocketAddress) channel.localAddress()).getPort());
-            return new KvHttpServer(group, channel);
+            return new KvHttpServer(group, channel, drain);
         } catch (Exception e) { // Netty rethrows the checked BindException undeclared
             group.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.MILLISECONDS);
             throw new IllegalStateException("cannot bind the HTTP address " + address.getHostString() + ":"
@@ -149,6 +153,31 @@ public final class KvHttpServer implements AutoCloseable {
     /** The address actually bound (its port is the real one when asked for port 0). */
     public InetSocketAddress address() {
         return (InetSocketAddress) channel.localAddress();
+    }
+
+    /**
+     * The first half of a graceful stop: stops accepting connections, makes every answer from now
+     * on close its connection (so clients go to another node), and waits until every request
+     * already read is answered, or {@code timeoutMillis} passed. Then {@link #close}.
+     *
+     * @return whether every request was answered in time
+     */
+    public boolean drain(long timeoutMillis) {
+        drain.draining = true;
+        channel.close().syncUninterruptibly();
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (drain.inFlight.get() > 0) {
+            if (System.nanoTime() >= deadline) {
+                return false;
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5));
+        }
+        return true;
+    }
+
+    /** Requests read and not yet answered, over every connection. */
+    int inFlight() {
+        return drain.inFlight.get();
     }
 
     /** Stops accepting and closes every connection; waits for the event loops to end. */

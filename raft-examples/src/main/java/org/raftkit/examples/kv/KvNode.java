@@ -112,10 +112,14 @@ public final class KvNode implements AutoCloseable {
     /** Records this node's start in the replicated state ({@link DataLossGuard}). */
     private final AutoCloseable startRecord;
 
-    private KvNode(RaftServer server, KvHttpServer http, AutoCloseable startRecord) {
+    /** How long a stopping leader waits for another voter to take over: two maximum election timeouts. */
+    private final long handOverMillis;
+
+    private KvNode(RaftServer server, KvHttpServer http, AutoCloseable startRecord, long handOverMillis) {
         this.server = server;
         this.http = http;
         this.startRecord = startRecord;
+        this.handOverMillis = handOverMillis;
     }
 
     /**
@@ -247,10 +251,32 @@ public final class KvNode implements AutoCloseable {
                     s.https().enabled() ? "HTTPS" : "plain HTTP",
                     s.dataDir(), s.fsync() ? "on" : "OFF (unsafe)", snapshots.everyEntries(), snapshots.everyBytes(),
                     snapshots.intervalMillis(), snapshots.trailingEntries());
-            return new KvNode(server, httpServer, startRecord);
+            return new KvNode(server, httpServer, startRecord, 2 * config.electionTimeoutMaxMillis());
         } catch (RuntimeException e) {
             closeAll(opened, e);
             throw e;
+        }
+    }
+
+    /** If this node leads, hands leadership to another voter; bounded, and a failure only logged. */
+    private void handOverLeadership() {
+        if (!server.status().isLeader()) {
+            return;
+        }
+        String target = server.configuration().members().stream()
+                .filter(m -> m.kind() == org.raftkit.core.Configuration.Kind.VOTER && !m.id().equals(server.id()))
+                .map(org.raftkit.core.Configuration.Member::id).sorted().findFirst().orElse(null);
+        if (target == null) {
+            return;
+        }
+        try {
+            String leader = server.transferLeadership(target).get(handOverMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            log.info("{} handed leadership to {} before stopping", server.id(), leader);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            log.info("{} stops without handing leadership to {} first: {}", server.id(), target,
+                    e instanceof java.util.concurrent.ExecutionException ? e.getCause().getMessage() : "timed out");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -325,10 +351,24 @@ public final class KvNode implements AutoCloseable {
         return http == null ? null : http.address();
     }
 
-    /** Stops the HTTP API first (no new requests), then Raft, transport and storage. */
+    /** Longest wait for the HTTP requests already read to be answered when the node stops. */
+    static final long DRAIN_MILLIS = 5_000;
+
+    /**
+     * Stops gracefully, so that a rolling restart costs clients no failed request: a leader first
+     * hands leadership to another voter (thesis §3.10) while the HTTP API still serves (writes
+     * arriving meanwhile wait for the new leader); then the API stops accepting, answers what it
+     * has read (each answer closing its connection, so clients go elsewhere) for at most
+     * {@link #DRAIN_MILLIS}; then Raft, transport and storage close.
+     */
     @Override
     public void close() {
+        handOverLeadership();
         if (http != null) {
+            if (!http.drain(DRAIN_MILLIS)) {
+                log.warn("{} stops with {} HTTP requests unanswered after {} ms", server.id(), http.inFlight(),
+                        DRAIN_MILLIS);
+            }
             http.close();
         }
         try {

@@ -125,8 +125,14 @@ final class WriteClients {
                 out.write(request.toByteArray());
                 out.flush();
                 sent = true;
-                int status = readResponse(in);
+                int response = readResponse(in);
                 long done = System.nanoTime();
+                int status = Math.abs(response);
+                if (response < 0) {
+                    // "Connection: close": the node (stopping gracefully) reads nothing more on it.
+                    closeQuietly(socket);
+                    socket = null;
+                }
                 if (status / 100 == 2) {
                     record(client, start, done);
                     lastAcknowledged[client] = seq;
@@ -165,7 +171,10 @@ final class WriteClients {
         errors.computeIfAbsent(what, k -> new AtomicLong()).incrementAndGet();
     }
 
-    /** Reads one response (status line, headers, {@code Content-Length} body); returns its status. */
+    /**
+     * Reads one response (status line, headers, {@code Content-Length} body); returns its status,
+     * negated if the response says {@code Connection: close}.
+     */
     private static int readResponse(InputStream in) throws IOException {
         String statusLine = line(in);
         if (statusLine.length() < 12) {
@@ -173,13 +182,16 @@ final class WriteClients {
         }
         int status = Integer.parseInt(statusLine.substring(9, 12));
         int length = 0;
+        boolean close = false;
         for (String header = line(in); !header.isEmpty(); header = line(in)) {
             if (header.regionMatches(true, 0, "content-length:", 0, 15)) {
                 length = Integer.parseInt(header.substring(15).trim());
+            } else if (header.regionMatches(true, 0, "connection:", 0, 11)) {
+                close = header.substring(11).trim().equalsIgnoreCase("close");
             }
         }
         in.skipNBytes(length); // EOFException if the connection closes in the body
-        return status;
+        return close ? -status : status;
     }
 
     private static String line(InputStream in) throws IOException {

@@ -246,6 +246,50 @@ class KvMembershipTest {
                 .hasMessageContaining("its Raft data was lost");
     }
 
+    /**
+     * A leader stopped gracefully (SIGTERM runs {@code KvNode.close()}) hands leadership over while
+     * its API still serves, then answers every request it has read, each answer closing its
+     * connection: clients writing through it see no failed write, only a refused connection when
+     * they come back, and move to the next node. Before, the API closed first and every client
+     * lost a write in flight.
+     */
+    @Test
+    void aLeaderStoppedGracefullyFailsNoWriteOfItsClients() throws Exception {
+        for (String id : List.of("n1", "n2", "n3")) {
+            raft.put(id, freePort());
+        }
+        for (String id : List.of("n1", "n2", "n3")) {
+            start(id, raft, false);
+        }
+        String leader = awaitLeader();
+        List<InetSocketAddress> endpoints = new ArrayList<>();
+        endpoints.add(nodes.get(leader).httpAddress());
+        nodes.forEach((id, node) -> {
+            if (!id.equals(leader)) {
+                endpoints.add(node.httpAddress());
+            }
+        });
+        WriteClients load = new WriteClients(8, endpoints, 0, false);
+        load.start();
+        try {
+            Await.await(WAIT, () -> java.util.stream.IntStream.range(0, 8).allMatch(c -> load.lastAcknowledged(c) > 10),
+                    () -> "every client to have written through " + leader);
+
+            nodes.remove(leader).close();
+            long[] after = new long[8];
+            for (int c = 0; c < 8; c++) {
+                after[c] = load.lastAcknowledged(c);
+            }
+            Await.await(WAIT, () -> java.util.stream.IntStream.range(0, 8).allMatch(c -> load.lastAcknowledged(c) > after[c] + 10),
+                    () -> "every client to write on through another node: " + load.errors());
+        } finally {
+            load.stop();
+        }
+        Map<String, Long> failed = new LinkedHashMap<>(load.errors());
+        failed.remove(WriteClients.CONNECT_REFUSED);
+        assertThat(failed).as("failed writes (a refused connection sent nothing)").isEmpty();
+    }
+
     // ---- helpers -------------------------------------------------------------------------------
 
     /** The HTTP addresses of the running nodes, as {@code --http-peers} gives them. */
