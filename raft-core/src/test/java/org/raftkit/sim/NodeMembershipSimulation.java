@@ -97,7 +97,9 @@ public final class NodeMembershipSimulation {
     /** Who led each term. */
     private final Map<Long, String> leaders = new HashMap<>();
     private String violation;
+    /** Granted votes sent by servers that were not voters of their own configuration (allowed; never counted). */
     private long learnerVotes;
+    private boolean healed;
 
     /** What a run produced. */
     public record Result(long seed, boolean passed, String failure, int nodes, long operations, long okOperations,
@@ -134,6 +136,9 @@ public final class NodeMembershipSimulation {
         network.onSend = this::onSend;
         this.clients = new NodeClients(ctx, cluster, 2 + random.nextInt(6), 1 + random.nextInt(8));
         this.nemesis = new NodeNemesis(ctx, cluster, network);
+        // During the faults clients call any server brought up, removed ones too (a client with a
+        // stale list); once healed, the members, as a client that refreshed its list.
+        clients.targets = () -> new ArrayList<>(healed ? new java.util.TreeSet<>(lastCommitted()) : operator.brought);
         nemesis.clients = clients;
         cluster.onCrash = clients::onCrash;
     }
@@ -156,6 +161,8 @@ public final class NodeMembershipSimulation {
             operator.stop();
             nemesis.stopAndHeal();
             clients.faultsOver();
+            healed = true;
+            ctx.note(learnerVotes + " votes granted by non-voters so far (never counted)");
             runChecked(FAULT_PHASE + HEALED_PHASE);
             clients.stop();
             cluster.awaitConvergence(CONVERGENCE_DEADLINE, () -> {
