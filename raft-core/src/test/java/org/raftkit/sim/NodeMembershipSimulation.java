@@ -104,7 +104,7 @@ public final class NodeMembershipSimulation {
     /** What a run produced. */
     public record Result(long seed, boolean passed, String failure, int nodes, long operations, long okOperations,
                          int membershipCalls, int membershipOk, int configurationsCommitted, String finalConfiguration,
-                         String trace) {
+                         long nonVoterVotes, String trace) {
     }
 
     public NodeMembershipSimulation(long seed) {
@@ -183,7 +183,7 @@ public final class NodeMembershipSimulation {
         }
         return new Result(seed, failure == null, failure, operator.brought.size(), clients.history().size(),
                 clients.okOperations(), operator.calls.size(), ok, committedConfigurations.size() - 1,
-                String.valueOf(committedConfigurations.lastEntry().getValue()), ctx.trace());
+                String.valueOf(committedConfigurations.lastEntry().getValue()), learnerVotes, ctx.trace());
     }
 
     private void runChecked(long until) {
@@ -408,6 +408,10 @@ public final class NodeMembershipSimulation {
                 case "changeMembership" -> {
                     if (call.rival != null && call.rival.succeeded()) {
                         yield "both changes made from index " + call.expectedIndex + " succeeded: " + call.rival;
+                    }
+                    if (call.rival != null && call.rival.failure instanceof org.raftkit.UnknownOutcomeException) {
+                        // Unknown means accepted, then not seen through: both were accepted from one read.
+                        yield "its rival from the same index was accepted too: " + call.rival;
                     }
                     if (call.rival == null) {
                         yield "a change from a stale configuration index succeeded";

@@ -28,6 +28,7 @@ class NodeMembershipSimulationTest {
         long calls = 0;
         long callsOk = 0;
         long changes = 0;
+        long nonVoterVotes = 0;
         long started = System.nanoTime();
         for (long seed = first; seed < first + count; seed++) {
             NodeMembershipSimulation.Result r = new NodeMembershipSimulation(seed).run();
@@ -36,6 +37,7 @@ class NodeMembershipSimulationTest {
             calls += r.membershipCalls();
             callsOk += r.membershipOk();
             changes += r.configurationsCommitted();
+            nonVoterVotes += r.nonVoterVotes();
             if (!r.passed()) {
                 failures.add(r);
                 System.out.println("FAILED seed=" + seed + " (" + r.nodes() + " nodes): " + r.failure());
@@ -48,8 +50,8 @@ class NodeMembershipSimulationTest {
         }
         double seconds = (System.nanoTime() - started) / 1e9;
         System.out.printf("SIMULATION seeds=%d failures=%d (first seed %d; %d client calls, %d ok; %d membership calls,"
-                + " %d ok; %d configurations committed; %.1f s)%n", count, failures.size(), first, operations, ok, calls,
-                callsOk, changes, seconds);
+                + " %d ok; %d configurations committed; %d votes granted by non-voters, never counted; %.1f s)%n",
+                count, failures.size(), first, operations, ok, calls, callsOk, changes, nonVoterVotes, seconds);
         assertThat(failures).as("failed seeds (see FAILED lines above)").isEmpty();
     }
 }
