@@ -242,8 +242,10 @@ public final class RaftServer implements AutoCloseable {
      * joint change (thesis §4.3). Completes with the final configuration. The catch-up waits at
      * most {@link RaftConfig#requestTimeoutMillis()}, then fails with
      * {@link MembershipChangeException.Reason#LEARNER_NOT_CAUGHT_UP}, leaving the learner in place
-     * (call again, or {@link #promote} and {@link #removeMember} later). Other failures as
-     * {@link #changeMembership}.
+     * (call again, or {@link #promote} and {@link #removeMember} later). Fails with
+     * {@link MembershipChangeException.Reason#NOT_A_MEMBER}, changing nothing more, if {@code oldId}
+     * or the new learner leaves the configuration (another call removed it) before the last step.
+     * Other failures as {@link #changeMembership}.
      */
     public CompletableFuture<ClusterConfiguration> replaceMember(String oldId, String newId, String newAddress) {
         return runtime.replaceMember(Objects.requireNonNull(oldId, "oldId"), Objects.requireNonNull(newId, "newId"),

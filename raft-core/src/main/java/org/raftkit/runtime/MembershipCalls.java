@@ -370,6 +370,13 @@ final class MembershipCalls {
                     + " left the configuration while " + c.id() + " caught up"));
             return;
         }
+        if (!now.contains(c.id())) {
+            // Removed by another call while it caught up: promoting nobody and removing oldId alone
+            // would lower the number of voters, which a replacement never does.
+            c.future().completeExceptionally(new MembershipChangeException(Reason.NOT_A_MEMBER, c.id()
+                    + " left the configuration while it caught up to replace " + c.oldId() + "; nothing was changed"));
+            return;
+        }
         List<Member> target = minus(withKind(now.members(), c.id(), Kind.VOTER), c.oldId());
         Membership.ChangeResult r = node.proposeConfigurationChange(node.configurationIndex(), target);
         if (r.isAccepted()) {

@@ -52,6 +52,11 @@ final class NodeClients {
     private long highestAcknowledgedIndex;
     /** A check that failed inside a future's callback, thrown from the next client event. */
     private String violation;
+    /**
+     * The nodes a client may call (null: all of {@code cluster.ids()}); a simulation whose membership
+     * changes points clients at the members. Draws the same as the default for the same list.
+     */
+    java.util.function.Supplier<List<String>> targets;
 
     NodeClients(SimContext ctx, NodeCluster cluster, int clientCount, int keyCount) {
         this.ctx = ctx;
@@ -111,6 +116,10 @@ final class NodeClients {
         }
     }
 
+    private List<String> targets() {
+        return targets != null ? targets.get() : cluster.ids();
+    }
+
     /** Throws if a callback found a violation. */
     void check() {
         if (violation != null) {
@@ -168,7 +177,8 @@ final class NodeClients {
             String value = "v" + nextOpId + "x".repeat((int) cluster.config().maxCommandBytes());
             call = new Call(client, OpKind.WRITE, false, key, value, null, SimKv.write(key, value));
         }
-        String target = cluster.ids().get(random.nextInt(cluster.ids().size()));
+        List<String> targets = targets();
+        String target = targets.get(random.nextInt(targets.size()));
         RaftServer server = cluster.server(target);
         if (server == null) {
             finish(call, Outcome.FAILED, null); // connection refused: the call never arrived
@@ -200,7 +210,8 @@ final class NodeClients {
         if (stopped) {
             return;
         }
-        String target = cluster.ids().get(random.nextInt(cluster.ids().size()));
+        List<String> targets = targets();
+        String target = targets.get(random.nextInt(targets.size()));
         ctx.note("a burst of " + count + " writes through " + target);
         burstThrough(target, count, false);
     }

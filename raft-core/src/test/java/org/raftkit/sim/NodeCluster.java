@@ -79,6 +79,26 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
     /** Called when a node crashes in the middle of a turn (an aimed crash), to schedule its restart. */
     Runnable onMidTurnCrash = () -> { };
 
+    // The hooks below let a simulation whose membership changes (NodeMembershipSimulation) use this
+    // cluster. Their defaults are the fixed-membership behaviour, and none draws from the random,
+    // so a simulation that leaves them alone runs exactly as before for every seed.
+
+    /** The voters every node not in {@link #joiners} starts with ({@code peers}); null: all of {@link #ids()}. */
+    List<String> initialVoters;
+    /** Nodes started with {@code RaftServer.Builder.join()}: brand-new servers that wait to be added. */
+    final java.util.Set<String> joiners = new java.util.HashSet<>();
+    /** Whether a node may be started now (false for a spare no one has brought up yet). */
+    java.util.function.Predicate<Member> mayStart = m -> true;
+    /** Which nodes the convergence check covers (the members of the final configuration, say). */
+    java.util.function.Predicate<Member> inConvergence = m -> true;
+    /**
+     * How many of a crashed node's last synced entries it may lose without losing anything
+     * committed; null: those a majority of {@link #ids()} other than it hold (fixed membership).
+     */
+    java.util.function.ToLongFunction<Member> safelyLosable;
+    /** Called after every checked turn of a Raft loop, with the node's core (null: nothing). */
+    java.util.function.BiConsumer<Member, RaftNode> afterRaftTurn;
+
     /** One node across its incarnations. */
     static final class Member {
         final String id;
@@ -161,7 +181,7 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
 
     /** Builds and starts a new incarnation from what the node's disk holds. */
     void restart(Member m) {
-        if (m.isUp()) {
+        if (m.isUp() || !mayStart.test(m)) {
             return;
         }
         m.incarnation++;
@@ -175,7 +195,7 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         m.leaderTerm = -1;
         m.applied = 0;
         RaftServer.Builder builder = RaftServer.builder()
-                .id(m.id).peers(ids)
+                .id(m.id)
                 .stateMachine(machine)
                 .logStorage(disk.openLog())
                 .termVoteStore(disk.openTermVoteStore())
@@ -183,6 +203,11 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
                 .config(config)
                 .random(random.nextLong())
                 .scheduler(m.scheduler);
+        if (joiners.contains(m.id)) {
+            builder.join();
+        } else {
+            builder.peers(initialVoters != null ? initialVoters : ids);
+        }
         if (snapshotConfig != null) {
             m.snapshots = m.snapshots.copy();
             builder.snapshotStore(m.snapshots).snapshotConfig(snapshotConfig);
@@ -220,7 +245,7 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         onCrash.accept(m, m.incarnation);
         String lost = "";
         if (loss != Loss.NONE) {
-            long safe = safelyLosable(m);
+            long safe = safelyLosable != null ? safelyLosable.applyAsLong(m) : safelyLosable(m);
             if (safe > 0) {
                 long count = loss == Loss.ALL_SAFE ? safe : 1 + random.nextLong(safe);
                 m.disk.loseTail(count);
@@ -278,6 +303,9 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         Member leader = null;
         RaftStatus leaderStatus = null;
         for (Member m : members.values()) {
+            if (!inConvergence.test(m)) {
+                continue;
+            }
             if (!m.isUp()) {
                 return m.id + " is down";
             }
@@ -292,6 +320,9 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         }
         long last = leaderStatus.lastLogIndex();
         for (Member m : members.values()) {
+            if (!inConvergence.test(m)) {
+                continue;
+            }
             RaftStatus s = m.server.status();
             if (!leader.id.equals(s.leaderId()) || s.term() != leaderStatus.term()) {
                 return m.id + " follows " + s.leaderId() + " at term " + s.term();
@@ -305,6 +336,9 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         }
         RaftNode leaderCore = RuntimeAccess.core(RaftServerAccess.runtime(leader.server));
         for (Member m : members.values()) {
+            if (!inConvergence.test(m)) {
+                continue;
+            }
             RaftNode core = RuntimeAccess.core(RaftServerAccess.runtime(m.server));
             long from = Math.max(core.firstIndex(), leaderCore.firstIndex());
             if (!core.entries(from, last + 1).equals(leaderCore.entries(from, last + 1))) {
@@ -344,6 +378,9 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         }
         if (kind == SimScheduler.Kind.RAFT) {
             checkCore(m, RuntimeAccess.core(runtime));
+            if (afterRaftTurn != null) {
+                afterRaftTurn.accept(m, RuntimeAccess.core(runtime));
+            }
         }
         long waiting = RuntimeAccess.storageQueuedBytes(runtime);
         if (waiting > diskBacklogBound) {

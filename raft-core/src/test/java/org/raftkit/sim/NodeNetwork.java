@@ -51,6 +51,8 @@ final class NodeNetwork {
     java.util.function.ToLongFunction<String> lastIndexOf = id -> -1;
     /** Set when a pair exceeded {@link #MAX_REJECTIONS_WITHOUT_PROGRESS}; the run fails with it. */
     String storm;
+    /** Sees every message a node sends, before the network's faults (null: nobody looks); draws nothing. */
+    java.util.function.Consumer<Message> onSend;
 
     NodeNetwork(SimContext ctx, SimNetwork net, long maxEntryBytes) {
         this.ctx = ctx;
@@ -71,6 +73,9 @@ final class NodeNetwork {
     private void send(Endpoint from, Message m) {
         if (!from.open || !m.from().equals(from.nodeId) || from.mute.getAsBoolean()) {
             return;
+        }
+        if (onSend != null) {
+            onSend.accept(m);
         }
         sent++;
         if (m instanceof org.raftkit.message.InstallSnapshot && ++snapshotChunks > MAX_SNAPSHOT_CHUNKS && storm == null) {
