@@ -87,8 +87,12 @@ final class NodeForger {
             case 3 -> new AppendEntries(spoofed, to, term, commit, termAt(core, commit),
                     List.of(Entry.command(commit + 1, term + 5, new byte[1])), commit + 1);
             case 4 -> rewriteOfCommitted(core, to, leader);
+            // Beyond any log a run can reach: an acknowledgement a few hundred entries ahead became
+            // a valid one when it reached a leader paused during a flood, whose queued proposals
+            // grew its log past it first (long-run seed 76378). A valid acknowledgement in a
+            // member's name is what only authentication (mutual TLS) can refuse.
             case 5 -> core.role() == Role.LEADER
-                    ? AppendEntriesReply.success(spoofed, to, term, last + 500, last + 1_000) : null;
+                    ? AppendEntriesReply.success(spoofed, to, term, last + 1_000_000_000L, last + 1_000_000_500L) : null;
             case 6 -> core.role() == Role.LEADER ? new HeartbeatReply(spoofed, to, term, Long.MAX_VALUE / 8) : null;
             case 7 -> new ReadIndexReply(otherThan(to, leader), to, term, random.nextLong(), true, 0);
             default -> new ClientReply(leader != null ? leader : spoofed, to, random.nextLong(), ClientReply.Status.OK,
