@@ -44,8 +44,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>What it cannot see, said plainly: a node wiped between its first start and the commit of its
  * record (about one round trip once a leader is known); and a node restarted empty while none of
- * its peers answers over HTTP (the whole cluster down, or no {@code --http-peers}), which is logged
- * as a warning and starts as a new node would. A node whose identity record survived but whose
+ * its peers answers over HTTP (the whole cluster down, or no {@code --http-peers}), which starts as a
+ * new node would, saying so in its log. A node whose identity record survived but whose
  * Raft data did not is refused without asking anyone ({@link KvNode}).
  */
 final class DataLossGuard {
@@ -94,9 +94,11 @@ final class DataLossGuard {
             }
         }
         if (asked > 0 && answers.isEmpty()) {
-            LOG.warn("{} starts with empty data and none of its {} peers answered whether it ran before; it starts "
-                    + "as a new member. If its data was lost, stop it now: see docs/OPERATIONS.md, \"Replacing a "
-                    + "node\"", id, asked);
+            // As every node of a new cluster does on its first start; said plainly, for the rare
+            // node that lost its data while its whole cluster was down.
+            LOG.info("{} starts with empty data; none of its {} peers answers yet (a new cluster's first start), so "
+                    + "it starts as a new member. Had it run before and lost its data, it must be stopped: see "
+                    + "docs/OPERATIONS.md, \"A node whose data was lost\"", id, asked);
         } else if (asked == 0) {
             LOG.warn("{} starts with empty data and without --http-peers, so it cannot ask whether it ran before; "
                     + "if its data was lost, stop it now: see docs/OPERATIONS.md, \"Replacing a node\"", id);
