@@ -264,6 +264,17 @@ public final class RaftServer implements AutoCloseable {
         return runtime.transferLeadership(Objects.requireNonNull(targetId, "targetId"));
     }
 
+    /**
+     * As {@link #transferLeadership(String)}, to the voter whose log is most up to date (the one
+     * that can win soonest): what {@link #close()} does on a leader, for an application that must
+     * hand over before it stops serving its own clients. Fails with {@link NotLeaderException} on
+     * a node that is not the leader, and with {@link LeadershipTransferException} if this leader
+     * is the only voter.
+     */
+    public CompletableFuture<String> transferLeadership() {
+        return runtime.transferLeadership(null);
+    }
+
     /** This node's role, term, leader, indexes, members and lifecycle state. Never blocks. */
     public RaftStatus status() {
         return runtime.status();

@@ -158,6 +158,21 @@ class RaftServerMembershipTest {
     }
 
     @Test
+    void transferLeadershipWithoutATargetPicksAnotherVoter() {
+        cluster = new TestCluster("n", 3, TestCluster.fastConfig()).startAll();
+        String leader = cluster.awaitLeader(WAIT);
+        cluster.submit(leader, "a", WAIT);
+        String follower = cluster.ids().stream().filter(id -> !id.equals(leader)).findFirst().orElseThrow();
+
+        String successor = Await.value(cluster.server(leader).transferLeadership(), WAIT);
+
+        assertThat(successor).isNotEqualTo(leader).isIn(cluster.ids());
+        assertThat(cluster.awaitLeader(WAIT)).isEqualTo(successor);
+        assertThat(Await.failure(cluster.server(follower.equals(successor) ? leader : follower).transferLeadership(), WAIT))
+                .isInstanceOf(org.raftkit.NotLeaderException.class);
+    }
+
+    @Test
     void closingTheLeaderLeavesASuccessorOneTermLaterAndWritesGoOn() {
         cluster = new TestCluster("n", 3, TestCluster.fastConfig()).startAll();
         String leader = cluster.awaitLeader(WAIT);

@@ -258,22 +258,19 @@ public final class KvNode implements AutoCloseable {
         }
     }
 
-    /** If this node leads, hands leadership to another voter; bounded, and a failure only logged. */
+    /**
+     * If this node leads, hands leadership to its most caught-up voter, as {@code RaftServer.close()}
+     * would, but while the HTTP API still serves; bounded, and a failure only logged.
+     */
     private void handOverLeadership() {
-        if (!server.status().isLeader()) {
-            return;
-        }
-        String target = server.configuration().members().stream()
-                .filter(m -> m.kind() == org.raftkit.core.Configuration.Kind.VOTER && !m.id().equals(server.id()))
-                .map(org.raftkit.core.Configuration.Member::id).sorted().findFirst().orElse(null);
-        if (target == null) {
+        if (!server.status().isLeader() || server.configuration().voters().size() < 2) {
             return;
         }
         try {
-            String leader = server.transferLeadership(target).get(handOverMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
+            String leader = server.transferLeadership().get(handOverMillis, java.util.concurrent.TimeUnit.MILLISECONDS);
             log.info("{} handed leadership to {} before stopping", server.id(), leader);
         } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-            log.info("{} stops without handing leadership to {} first: {}", server.id(), target,
+            log.info("{} stops without handing leadership over first: {}", server.id(),
                     e instanceof java.util.concurrent.ExecutionException ? e.getCause().getMessage() : "timed out");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
