@@ -25,9 +25,6 @@ import org.raftkit.message.EntryType;
 import org.raftkit.message.Message;
 import org.raftkit.message.RequestVoteReply;
 import org.raftkit.sim.NodeCluster.Member;
-import org.raftkit.sim.lin.CheckResult;
-import org.raftkit.sim.lin.LinearizabilityChecker;
-import org.raftkit.sim.lin.Verdict;
 
 /**
  * One seeded run of whole nodes whose membership changes while everything else goes wrong: the
@@ -362,35 +359,17 @@ public final class NodeMembershipSimulation {
             throw new IllegalStateException("the cluster ended with fewer than three voters: " + last);
         }
         checkCalls();
-        String digest = null;
+        List<Member> members = new ArrayList<>();
         for (Member m : cluster.members()) {
             if (!last.contains(m.id)) {
                 continue;
             }
-            if (m.server.status().appliedIndex() < clients.highestAcknowledgedIndex()) {
-                throw new IllegalStateException(m.id + " applied only up to " + m.server.status().appliedIndex()
-                        + ", below the acknowledged write at " + clients.highestAcknowledgedIndex());
-            }
             if (!m.server.configuration().configuration().equals(last)) {
                 throw new IllegalStateException(m.id + " uses " + m.server.configuration() + ", not the committed " + last);
             }
-            String d = ((NodeKvMachine) m.machine).digest();
-            if (digest != null && !digest.equals(d)) {
-                throw new IllegalStateException("state machines differ after convergence: " + m.id + " holds " + d
-                        + ", another " + digest);
-            }
-            digest = d;
+            members.add(m);
         }
-        CheckResult result = new LinearizabilityChecker().check(clients.history());
-        if (result.verdict() == Verdict.NOT_LINEARIZABLE) {
-            throw new IllegalStateException("history not linearizable: key " + result.key() + ": " + result.explanation());
-        }
-        if (clients.okOperations() == 0) {
-            throw new IllegalStateException("no client call succeeded in the whole run");
-        }
-        if (clients.okAfterHeal() == 0) {
-            throw new IllegalStateException("no client call succeeded after everything healed");
-        }
+        NodeSimulation.checkEnd(members, clients);
     }
 
     /** Every membership call that succeeded is in the committed configuration sequence, as asked. */

@@ -151,8 +151,18 @@ public final class NodeSimulation {
     }
 
     private void checkEnd() {
+        checkEnd(cluster.members(), clients);
+    }
+
+    /**
+     * The end-of-run checks of a whole-node simulation, over {@code members} once the cluster has
+     * converged: each applied every acknowledged write, all state machines are equal, the history
+     * is linearizable, and calls succeeded during the run and after the heal. Shared with
+     * {@link NodeMembershipSimulation}, which passes the members of the final configuration.
+     */
+    static void checkEnd(Iterable<Member> members, NodeClients clients) {
         String digest = null;
-        for (Member m : cluster.members()) {
+        for (Member m : members) {
             if (m.server.status().appliedIndex() < clients.highestAcknowledgedIndex()) {
                 throw new IllegalStateException(m.id + " applied only up to " + m.server.status().appliedIndex()
                         + ", below the acknowledged write at " + clients.highestAcknowledgedIndex());

@@ -170,27 +170,16 @@ class SnapshotScenariosTest {
      */
     @Test
     void aSnapshotTransferOnAReorderingNetworkDoesNotResendForEver() {
-        NodeScenario s = new NodeScenario(53, 3, CONFIG, SNAPSHOTS.withChunks(64, 4), id -> new NodeKvMachine());
-        Member leader = s.awaitLeader();
-        Member follower = s.other(leader);
-        s.cluster.crash(follower, NodeCluster.Loss.NONE);
-        write(s, leader, 120, "key-with-some-length-");
-        SimNetwork links = s.network.links();
-        links.jitterMicros = 20_000;
-        links.reorder = true;
-        long before = s.network.snapshotChunks;
+        Transfer t = catchUpBySnapshotOver(links -> {
+            links.jitterMicros = 20_000;
+            links.reorder = true;
+        });
 
-        s.cluster.restart(follower);
-        s.runFor(20_000);
-
-        long size = leader.snapshots.list().get(0).sizeBytes();
-        long chunks = s.network.snapshotChunks - before;
-        assertThat(follower.server.status().snapshotIndex()).isGreaterThan(0);
         // Reordering (which TCP never does within a connection; this network does) still costs
         // resends, but the sender must not feed on its own: this scenario sent 15,128 chunks with
         // the old sender, 6,034 once it resent once per three repeated answers, and 1,964 once the
         // follower also kept up to 16 chunks that overtook a missing one.
-        assertThat(chunks).as("chunks sent for a snapshot of %d bytes in 64-byte chunks", size)
+        assertThat(t.chunks()).as("chunks sent for a snapshot of %d bytes in 64-byte chunks", t.size())
                 .isLessThan(4_000);
     }
 
@@ -205,25 +194,39 @@ class SnapshotScenariosTest {
      */
     @Test
     void anOvertakenAnswerDoesNotSendTheLeaderBack() {
+        Transfer t = catchUpBySnapshotOver(links -> {
+            links.jitterMicros = 12_000;
+            links.reorder = true;
+            links.duplicateRate = 0.04;
+            links.lossRate = 0.05;
+        });
+
+        assertThat(t.chunks()).as("chunks sent for a snapshot of %d bytes in 64-byte chunks", t.size())
+                .isLessThan(3 * t.size() / 64);
+    }
+
+    /** Chunks sent for one snapshot, and the snapshot's size in bytes. */
+    private record Transfer(long chunks, long size) {
+    }
+
+    /**
+     * A follower, down while 120 writes are compacted away, restarts and catches up by a snapshot
+     * of a few KiB in 64-byte chunks, four in flight, over links with {@code weather}; checks that
+     * it installed one.
+     */
+    private static Transfer catchUpBySnapshotOver(java.util.function.Consumer<SimNetwork> weather) {
         NodeScenario s = new NodeScenario(53, 3, CONFIG, SNAPSHOTS.withChunks(64, 4), id -> new NodeKvMachine());
         Member leader = s.awaitLeader();
         Member follower = s.other(leader);
         s.cluster.crash(follower, NodeCluster.Loss.NONE);
         write(s, leader, 120, "key-with-some-length-");
-        SimNetwork links = s.network.links();
-        links.jitterMicros = 12_000;
-        links.reorder = true;
-        links.duplicateRate = 0.04;
-        links.lossRate = 0.05;
+        weather.accept(s.network.links());
         long before = s.network.snapshotChunks;
 
         s.cluster.restart(follower);
         s.runFor(20_000);
 
-        long size = leader.snapshots.list().get(0).sizeBytes();
-        long chunks = s.network.snapshotChunks - before;
         assertThat(follower.server.status().snapshotIndex()).isGreaterThan(0);
-        assertThat(chunks).as("chunks sent for a snapshot of %d bytes in 64-byte chunks", size)
-                .isLessThan(3 * size / 64);
+        return new Transfer(s.network.snapshotChunks - before, leader.snapshots.list().get(0).sizeBytes());
     }
 }
