@@ -2,7 +2,6 @@ package org.raftkit.examples.kv;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -12,7 +11,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -40,30 +38,20 @@ import org.raftkit.RaftConfig;
  */
 final class KvProcessBench {
 
-    /** How long the nodes get to elect a leader, and a restarted node to catch up. */
-    private static final long WAIT_MILLIS = 30_000;
-
-    private final List<ClusterLauncher.Member> members = new ArrayList<>();
-    private final Map<String, Process> processes = new LinkedHashMap<>();
-    private final List<String> serveFlags;
-    private final List<String> jvmFlags;
-    /** The jar the nodes run ({@code --node-jar}), or null for this JVM's own class path. */
-    private final Path nodeJar;
+    /** The node processes. */
+    private final ServeProcesses nodes;
+    private final List<ClusterLauncher.Member> members;
+    private final Map<String, Process> processes;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500))
             .version(HttpClient.Version.HTTP_1_1).build();
     private final PrintStream err;
 
     private KvProcessBench(int nodes, Path dir, List<String> serveFlags, List<String> jvmFlags, Path nodeJar,
                            PrintStream err) {
-        this.nodeJar = nodeJar;
-        this.serveFlags = serveFlags;
-        this.jvmFlags = jvmFlags;
+        this.nodes = new ServeProcesses(nodes, dir, serveFlags, jvmFlags, nodeJar, err);
+        this.members = this.nodes.members;
+        this.processes = this.nodes.processes;
         this.err = err;
-        for (int i = 1; i <= nodes; i++) {
-            members.add(new ClusterLauncher.Member("n" + i,
-                    new InetSocketAddress(ClusterLauncher.HOST, KvBench.freePort()),
-                    new InetSocketAddress(ClusterLauncher.HOST, KvBench.freePort()), dir.resolve("n" + i)));
-        }
     }
 
     // ---------------------------------------------------------------------------------------------
@@ -95,10 +83,10 @@ final class KvProcessBench {
         }
         KvProcessBench bench = new KvProcessBench(nodes, dir, RaftFlags.forServe(f), jvm, nodeJar(f), err);
         try {
-            bench.startAll();
-            String leader = bench.awaitLeader(null);
+            bench.nodes.startAll();
+            String leader = bench.nodes.awaitLeader();
             List<InetSocketAddress> targets = target.equals("leader")
-                    ? List.of(bench.member(leader).http()) : bench.members.stream().map(ClusterLauncher.Member::http).toList();
+                    ? List.of(bench.nodes.member(leader).http()) : bench.members.stream().map(ClusterLauncher.Member::http).toList();
             HttpLoad load = new HttpLoad(targets, connections, clients, payload);
             long[] cpuBefore = new long[nodes + 1];
             long[] cpuAfter = new long[nodes + 1];
@@ -116,8 +104,9 @@ final class KvProcessBench {
                             bench.readCpu(cpuAfter, threadsAfter);
                         }
                     });
-            String still = bench.awaitLeader(null);
-            List<String> traces = bench.stopAll(traceEvery > 0);
+            String still = bench.nodes.awaitLeader();
+            bench.nodes.stopAll();
+            List<String> traces = traceEvery > 0 ? bench.nodes.stageTraces() : List.of();
             double seconds = r.windowNanos() / 1e9;
             long[] lat = r.sortedLatencyMicros();
             StringBuilder cpu = new StringBuilder();
@@ -143,7 +132,7 @@ final class KvProcessBench {
             String json = "{\"mode\":\"processes\",\"nodes\":" + nodes + ",\"clients\":" + clients + ",\"connections\":"
                     + connections + ",\"target\":\"" + target + "\",\"payloadBytes\":" + payload + ",\"fsync\":" + fsync
                     + ",\"serveFlags\":\"" + String.join(" ", RaftFlags.forServe(f)) + "\""
-                    + ",\"nodeJar\":" + (bench.nodeJar == null ? "null" : Json.quote(bench.nodeJar.toString()))
+                    + ",\"nodeJar\":" + (bench.nodes.nodeJar() == null ? "null" : Json.quote(bench.nodes.nodeJar().toString()))
                     + ",\"warmupSeconds\":" + warmupMillis / 1000.0 + ",\"durationSeconds\":" + seconds
                     + ",\"operations\":" + r.completed() + ",\"opsPerSecond\":" + Math.round(r.completed() / seconds)
                     + ",\"latencyMicros\":{\"p50\":" + KvBench.percentile(lat, 0.50) + ",\"p99\":" + KvBench.percentile(lat, 0.99)
@@ -157,7 +146,7 @@ final class KvProcessBench {
                     + (traceEvery > 0 ? ",\"stageTrace\":[" + String.join(",", traces) + "]" : "") + "}";
             return json;
         } finally {
-            bench.stopAll(false);
+            bench.nodes.stopAll();
         }
     }
 
@@ -276,13 +265,13 @@ final class KvProcessBench {
         int[] attempts = new int[kills];
         Thread background = null;
         try {
-            bench.startAll();
-            bench.awaitLeader(null);
+            bench.nodes.startAll();
+            bench.nodes.awaitLeader();
             background = new Thread(() -> bench.lightLoad(loading), "bench-light-load");
             background.setDaemon(true);
             background.start();
             for (int k = 0; k < kills; k++) {
-                String leader = bench.awaitLeader(null);
+                String leader = bench.nodes.awaitLeader();
                 ClusterLauncher.Member follower = bench.members.stream().filter(m -> !m.id().equals(leader))
                         .toList().get(k % 2);
                 Thread.sleep(200); // let the light load put writes in flight on the leader
@@ -290,7 +279,7 @@ final class KvProcessBench {
                 long killedAt = System.nanoTime();
                 victim.destroyForcibly(); // SIGKILL: no shutdown hook, no goodbye to the others
                 int tries = 0;
-                long deadline = killedAt + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
+                long deadline = killedAt + TimeUnit.MILLISECONDS.toNanos(ServeProcesses.WAIT_MILLIS);
                 while (true) {
                     tries++;
                     int status = bench.put(follower, "failover-" + k + "-" + tries, Duration.ofSeconds(10));
@@ -299,17 +288,17 @@ final class KvProcessBench {
                     }
                     if (System.nanoTime() - deadline > 0) {
                         throw new IllegalStateException("no write succeeded through " + follower.id() + " within "
-                                + WAIT_MILLIS + " ms of killing " + leader + " (last status " + status + ")");
+                                + ServeProcesses.WAIT_MILLIS + " ms of killing " + leader + " (last status " + status + ")");
                     }
                 }
                 long succeededAt = System.nanoTime();
                 failoverMicros[k] = (succeededAt - killedAt) / 1_000;
                 attempts[k] = tries;
                 victim.waitFor();
-                String next = bench.awaitLeader(leader);
+                String next = bench.nodes.awaitLeader(leader);
                 long restartedAt = System.nanoTime();
-                bench.start(bench.member(leader));
-                bench.awaitCaughtUp(bench.member(leader), bench.member(next));
+                bench.nodes.start(bench.nodes.member(leader), bench.members, false);
+                bench.nodes.awaitCaughtUp(bench.nodes.member(leader), bench.nodes.member(next));
                 catchUpMillis[k] = (System.nanoTime() - restartedAt) / 1_000_000;
                 err.printf("failover %2d/%d: killed %s; a write through %s succeeded after %,d µs (%d tries); new leader %s;"
                                 + " %s restarted and caught up in %,d ms%n", k + 1, kills, leader, follower.id(),
@@ -320,7 +309,7 @@ final class KvProcessBench {
             if (background != null) {
                 background.join(15_000);
             }
-            bench.stopAll(false);
+            bench.nodes.stopAll();
         }
         long[] sorted = failoverMicros.clone();
         Arrays.sort(sorted);
@@ -371,110 +360,6 @@ final class KvProcessBench {
     // ---------------------------------------------------------------------------------------------
     // The node processes
     // ---------------------------------------------------------------------------------------------
-
-    private ClusterLauncher.Member member(String id) {
-        return members.stream().filter(m -> m.id().equals(id)).findFirst()
-                .orElseThrow(() -> new IllegalStateException("no member " + id));
-    }
-
-    private void startAll() {
-        for (ClusterLauncher.Member m : members) {
-            start(m);
-        }
-    }
-
-    private void start(ClusterLauncher.Member m) {
-        try {
-            Files.createDirectories(m.dataDir());
-            List<String> command = new ArrayList<>(
-                    ClusterLauncher.serveCommand(m, members, serveFlags, jvmFlags.toArray(String[]::new)));
-            if (nodeJar != null) {
-                command.set(command.indexOf("-cp") + 1, nodeJar.toString());
-            }
-            Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.appendTo(m.dataDir().resolve("node.log").toFile())).start();
-            processes.put(m.id(), p);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot start node " + m.id(), e);
-        }
-    }
-
-    /** Waits for a live node other than {@code not} (null: any) to call itself leader; returns its id. */
-    private String awaitLeader(String not) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
-        while (System.nanoTime() < deadline) {
-            for (ClusterLauncher.Member m : members) {
-                Process p = processes.get(m.id());
-                if (p != null && p.isAlive() && !m.id().equals(not) && "leader".equals(ClusterLauncher.role(http, m))) {
-                    return m.id();
-                }
-            }
-            Thread.sleep(5);
-        }
-        throw new IllegalStateException("no leader within " + WAIT_MILLIS + " ms; see " + members.get(0).dataDir().getParent()
-                + "/n*/node.log");
-    }
-
-    /** Waits until {@code node} has applied at least what {@code leader} had committed when {@code node} first answered. */
-    private void awaitCaughtUp(ClusterLauncher.Member node, ClusterLauncher.Member leader) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
-        long goal = -1;
-        while (System.nanoTime() < deadline) {
-            String status = status(node);
-            if (status != null) {
-                if (goal < 0) {
-                    String leaderStatus = status(leader);
-                    if (leaderStatus == null) {
-                        throw new IllegalStateException("leader " + leader.id() + " stopped answering");
-                    }
-                    goal = Long.parseLong(Json.field(leaderStatus, "commitIndex"));
-                }
-                if (Long.parseLong(Json.field(status, "appliedIndex")) >= goal) {
-                    return;
-                }
-            }
-            Thread.sleep(10);
-        }
-        throw new IllegalStateException(node.id() + " did not catch up within " + WAIT_MILLIS + " ms");
-    }
-
-    private String status(ClusterLauncher.Member m) throws InterruptedException {
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(m.httpUri().resolve(KvHttpHandler.STATUS_PATH))
-                    .timeout(Duration.ofSeconds(1)).build(), HttpResponse.BodyHandlers.ofString());
-            return r.statusCode() == 200 ? r.body() : null;
-        } catch (IOException e) {
-            return null;
-        }
-    }
-
-    /**
-     * Stops every node politely (its shutdown hook closes the node, which logs its stage trace),
-     * then forcibly after 10 s. Returns the nodes' stage trace lines if {@code collectTraces}.
-     */
-    private List<String> stopAll(boolean collectTraces) throws InterruptedException {
-        for (Process p : processes.values()) {
-            p.destroy();
-        }
-        for (Process p : processes.values()) {
-            if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                p.destroyForcibly().waitFor();
-            }
-        }
-        processes.clear();
-        List<String> traces = new ArrayList<>();
-        if (collectTraces) {
-            for (ClusterLauncher.Member m : members) {
-                try (var lines = Files.lines(m.dataDir().resolve("node.log"))) {
-                    lines.filter(l -> l.contains(" stage trace: ")).reduce((a, b) -> b)
-                            .ifPresent(l -> traces.add(l.substring(l.indexOf(" stage trace: ") + 14)));
-                } catch (IOException | UncheckedIOException e) {
-                    err.println("bench: cannot read " + m.dataDir().resolve("node.log") + ": " + e.getMessage());
-                }
-            }
-        }
-        return traces;
-    }
 
     /**
      * {@code --node-jar}: the nodes run another build's {@code raft-kv.jar} (its {@code serve} must take

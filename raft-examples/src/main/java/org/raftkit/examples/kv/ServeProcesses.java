@@ -39,12 +39,17 @@ final class ServeProcesses {
     final PrintStream err;
 
     ServeProcesses(Path dir, List<String> serveFlags, List<String> jvmFlags, Path nodeJar, PrintStream err) {
+        this(3, dir, serveFlags, jvmFlags, nodeJar, err);
+    }
+
+    /** {@code nodes} initial members, n1 to n{@code nodes}, not started. */
+    ServeProcesses(int nodes, Path dir, List<String> serveFlags, List<String> jvmFlags, Path nodeJar, PrintStream err) {
         this.dir = dir;
         this.serveFlags = serveFlags;
         this.jvmFlags = jvmFlags;
         this.nodeJar = nodeJar;
         this.err = err;
-        for (int i = 1; i <= 3; i++) {
+        for (int i = 1; i <= nodes; i++) {
             members.add(newMember("n" + i));
         }
     }
@@ -106,11 +111,16 @@ final class ServeProcesses {
 
     /** Waits for a live node to call itself leader; returns its id. */
     String awaitLeader() throws InterruptedException {
+        return awaitLeader(null);
+    }
+
+    /** Waits for a live node other than {@code not} (null: any) to call itself leader; returns its id. */
+    String awaitLeader(String not) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MILLIS);
         while (System.nanoTime() < deadline) {
             for (ClusterLauncher.Member m : members) {
                 Process p = processes.get(m.id());
-                if (p != null && p.isAlive() && "leader".equals(ClusterLauncher.role(http, m))) {
+                if (p != null && p.isAlive() && !m.id().equals(not) && "leader".equals(ClusterLauncher.role(http, m))) {
                     return m.id();
                 }
             }
@@ -220,7 +230,24 @@ final class ServeProcesses {
         return counts;
     }
 
-    /** Stops every node politely, then forcibly after 10 s. */
+    /**
+     * The last stage-trace line ({@code -Draftkit.trace.every}) of each member's node.log, which a
+     * node writes when it closes: read them after {@link #stopAll}.
+     */
+    List<String> stageTraces() {
+        List<String> traces = new ArrayList<>();
+        for (ClusterLauncher.Member m : members) {
+            try (var lines = Files.lines(m.dataDir().resolve("node.log"))) {
+                lines.filter(l -> l.contains(" stage trace: ")).reduce((a, b) -> b)
+                        .ifPresent(l -> traces.add(l.substring(l.indexOf(" stage trace: ") + 14)));
+            } catch (IOException | UncheckedIOException e) {
+                err.println("bench: cannot read " + m.dataDir().resolve("node.log") + ": " + e.getMessage());
+            }
+        }
+        return traces;
+    }
+
+    /** Stops every node politely (its shutdown hook closes it), then forcibly after 10 s. */
     void stopAll() throws InterruptedException {
         for (Process p : processes.values()) {
             p.destroy();
