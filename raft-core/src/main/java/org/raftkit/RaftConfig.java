@@ -32,6 +32,17 @@ package org.raftkit;
  * @param maxPromotionLagEntries   how far behind the leader's last index a learner may be and still be
  *                                 promoted to voter (thesis §4.2.1: a voter that must first catch up
  *                                 would stall commitment); 0 requires it to hold the whole log
+ * @param leaseReads               allow lease-based reads ({@code RaftServer.leaseRead}, thesis §6.4.1):
+ *                                 the leader sends a read round with every heartbeat and answers a
+ *                                 lease read without a round of its own while a majority acknowledged
+ *                                 one recently; every node then also refuses to vote for the minimum
+ *                                 election timeout after it starts, since a restarted node has forgotten
+ *                                 the leader it heard. Must be the same on every node; needs
+ *                                 {@code checkQuorum}. Off by default: safe only if clocks keep to
+ *                                 {@code clockDriftBound}
+ * @param clockDriftBound          how much faster one node's clock may run than another's over an
+ *                                 election timeout, as a ratio (1.1: 10 %); the lease is shortened by
+ *                                 it. Used only with {@code leaseReads}
  */
 public record RaftConfig(
         long tickMillis,
@@ -49,7 +60,9 @@ public record RaftConfig(
         long maxPendingBytes,
         long requestTimeoutMillis,
         long maxCommandBytes,
-        long maxPromotionLagEntries) {
+        long maxPromotionLagEntries,
+        boolean leaseReads,
+        double clockDriftBound) {
 
     public static final long DEFAULT_TICK_MILLIS = 10;
     public static final long DEFAULT_ELECTION_TIMEOUT_MIN_MILLIS = 150;
@@ -73,7 +86,20 @@ public record RaftConfig(
     /** A learner within this many entries of the leader may become a voter: a few round trips' worth. */
     public static final long DEFAULT_MAX_PROMOTION_LAG_ENTRIES = 1_000;
 
+    /**
+     * 1.1: a clock 10 % fast against another over 150 ms. Crystal clocks drift by parts per million;
+     * what this covers is a virtual machine's clock being slewed or a host under steal time.
+     */
+    public static final double DEFAULT_CLOCK_DRIFT_BOUND = 1.1;
+
     public RaftConfig {
+        if (!(clockDriftBound >= 1.0 && clockDriftBound <= 2.0)) {
+            throw new IllegalArgumentException("clockDriftBound must be in [1, 2], was " + clockDriftBound);
+        }
+        if (leaseReads && !checkQuorum) {
+            throw new IllegalArgumentException("leaseReads needs checkQuorum: without it a leader cut off from the "
+                    + "majority would not step down, and followers would not refuse votes while they hear from it");
+        }
         if (maxPromotionLagEntries < 0) {
             throw new IllegalArgumentException("maxPromotionLagEntries must not be negative, was "
                     + maxPromotionLagEntries);
@@ -119,7 +145,8 @@ public record RaftConfig(
                 DEFAULT_MAX_APPEND_ENTRIES, DEFAULT_MAX_APPEND_BYTES, DEFAULT_MAX_INFLIGHT_MESSAGES,
                 DEFAULT_MAX_INFLIGHT_BYTES, DEFAULT_MAX_APPLY_BATCH_BYTES, DEFAULT_MAX_PENDING_REQUESTS,
                 DEFAULT_MAX_PENDING_BYTES, DEFAULT_REQUEST_TIMEOUT_MILLIS, DEFAULT_MAX_COMMAND_BYTES,
-                DEFAULT_MAX_PROMOTION_LAG_ENTRIES);
+                DEFAULT_MAX_PROMOTION_LAG_ENTRIES,
+                false, DEFAULT_CLOCK_DRIFT_BOUND);
     }
 
     /** Election timeout lower bound in ticks. */
@@ -141,64 +168,64 @@ public record RaftConfig(
         return new RaftConfig(v, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis, preVote,
                 checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
                 maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes,
-                maxPromotionLagEntries);
+                maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     public RaftConfig withElectionTimeoutMillis(long min, long max) {
         return new RaftConfig(tickMillis, min, max, heartbeatIntervalMillis, preVote, checkQuorum, maxAppendEntries,
                 maxAppendBytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes, maxPendingRequests,
-                maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
+                maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     public RaftConfig withHeartbeatIntervalMillis(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, v, preVote, checkQuorum,
                 maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     public RaftConfig withPreVote(boolean v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 v, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
                 maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes,
-                maxPromotionLagEntries);
+                maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     public RaftConfig withCheckQuorum(boolean v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, v, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
                 maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes,
-                maxPromotionLagEntries);
+                maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     public RaftConfig withMaxAppend(int entries, long bytes) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, entries, bytes, maxInflightMessages, maxInflightBytes, maxApplyBatchBytes,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     public RaftConfig withMaxInflight(int messages, long bytes) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, messages, bytes, maxApplyBatchBytes,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     public RaftConfig withMaxApplyBatchBytes(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes, v,
-                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries);
+                maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     public RaftConfig withMaxPending(int requests, long bytes) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
                 maxApplyBatchBytes, requests, bytes, requestTimeoutMillis, Math.min(maxCommandBytes, bytes),
-                maxPromotionLagEntries);
+                maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     public RaftConfig withRequestTimeoutMillis(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, v, maxCommandBytes, maxPromotionLagEntries);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, v, maxCommandBytes, maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     /**
@@ -209,14 +236,37 @@ public record RaftConfig(
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
                 maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, v,
-                maxPromotionLagEntries);
+                maxPromotionLagEntries, leaseReads, clockDriftBound);
     }
 
     /** How far behind the leader a learner may be and still be promoted to voter. */
     public RaftConfig withMaxPromotionLagEntries(long v) {
         return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
                 preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
-                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, v);
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes, v, leaseReads, clockDriftBound);
+    }
+
+    /**
+     * Allows lease-based reads, with the given clock drift bound; see the class comment. Every node
+     * of the cluster must use the same setting.
+     */
+    public RaftConfig withLeaseReads(boolean v, double driftBound) {
+        return new RaftConfig(tickMillis, electionTimeoutMinMillis, electionTimeoutMaxMillis, heartbeatIntervalMillis,
+                preVote, checkQuorum, maxAppendEntries, maxAppendBytes, maxInflightMessages, maxInflightBytes,
+                maxApplyBatchBytes, maxPendingRequests, maxPendingBytes, requestTimeoutMillis, maxCommandBytes,
+                maxPromotionLagEntries, v, driftBound);
+    }
+
+    /**
+     * The lease's length in ticks: a leader may answer a lease read while fewer than this many of
+     * its ticks have passed since it sent a round that a majority acknowledged. The followers that
+     * acknowledged it refuse to vote for at least {@code electionTimeoutMinTicks - 1} of their ticks
+     * after receiving it (the first may end just after), which is that many divided by the drift
+     * bound in the leader's ticks; and the leader's count may lag real time by up to one tick, which
+     * the strict "fewer than" leaves room for. 0 means no lease at all.
+     */
+    public int leaseTicks() {
+        return (int) Math.max(0, Math.floor((electionTimeoutMinTicks() - 1) / clockDriftBound));
     }
 
     private static void positive(String name, long value) {

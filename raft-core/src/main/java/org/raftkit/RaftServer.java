@@ -123,6 +123,29 @@ public final class RaftServer implements AutoCloseable {
     }
 
     /**
+     * A linearizable read that trusts the leader's lease (thesis §6.4.1) instead of confirming
+     * leadership with a round of heartbeats: on the leader, while a majority acknowledged a heartbeat
+     * sent within the lease ({@code RaftConfig.leaseTicks()}, a little under the minimum election
+     * timeout), it is answered from the leader's commit index at once. Otherwise (no lease yet, a
+     * leadership transfer started this term, the configuration just changed), and on a follower,
+     * it is a {@link #read}.
+     *
+     * <p>What it assumes, unlike {@link #read}: that no node's clock runs faster than another's by
+     * more than {@code RaftConfig.clockDriftBound()} over an election timeout, and that every node
+     * runs with {@code RaftConfig.leaseReads()} on (they refuse votes while they hear from a leader,
+     * and for the minimum election timeout after they start). A leader whose Raft thread stalls
+     * longer than it can catch up drops its lease; a stall between the lease check and the read of
+     * the commit index (nanoseconds apart) is not covered.
+     *
+     * @param query handed to {@link StateMachine#query}
+     * @throws IllegalStateException if the server was not started, or was built without
+     *                               {@code RaftConfig.withLeaseReads}
+     */
+    public CompletableFuture<byte[]> leaseRead(byte[] query) {
+        return runtime.leaseRead(query);
+    }
+
+    /**
      * A read of this node's current state with no consistency guarantee: it may miss acknowledged
      * writes (this node may lag, or be a deposed leader). Cheap, and works without a leader.
      *

@@ -171,6 +171,11 @@ final class Election {
      * has, it refuses to help elect another (thesis §4.2.3 and §9.6).
      */
     boolean inLeaderLease() {
+        if (node.config.leaseReads() && node.ticks < node.config.electionTimeoutMinTicks()) {
+            // Just started: this node may have heard from a leader before it stopped and forgotten
+            // it; that leader's lease may count on this node's refusal (thesis §6.4.1).
+            return true;
+        }
         if (node.role == Role.LEADER) {
             // A leader hears from the current leader: itself. With PreVote on it must refuse like its
             // followers do, or in a three-node cluster its PreVote grant alone gives a rejoining

@@ -1,5 +1,6 @@
 package org.raftkit.core;
 
+import java.util.ArrayDeque;
 import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,6 +28,18 @@ final class LeaderState {
      * round or later.
      */
     private long readRound;
+
+    // Lease-based reads (thesis §6.4.1): when each round was sent, and what a majority confirmed.
+    /** Most rounds remembered while unconfirmed; older ones are forgotten (they only give an older lease). */
+    private static final int MAX_ROUNDS_REMEMBERED = 64;
+    /** {round, tick sent}, oldest first: only kept with {@code RaftConfig.leaseReads}. */
+    private final ArrayDeque<long[]> roundsSent = new ArrayDeque<>();
+    /** Rounds below this give no lease: sent before the configuration changed or time was lost. */
+    private long leaseFromRound = 1;
+    /** The tick at which the latest round a majority confirmed was sent; -1 if none gives a lease. */
+    private long leaseStartTick = -1;
+    /** TimeoutNow was sent this term: a transfer's election ignores leases, so none holds from now on. */
+    private boolean leaseForfeited;
 
     LeaderState(RaftNode node, long nextIndex) {
         this.node = node;
@@ -56,6 +69,8 @@ final class LeaderState {
             }
         }
         votersOf = null; // the cached voter arrays name Progress objects: rebuild them
+        // A lease confirmed by the old voters need not hold among the new ones: start over.
+        dropLease();
     }
 
     /** The latest configuration {@code c} is committed: stop replicating to servers outside it. */
@@ -70,7 +85,54 @@ final class LeaderState {
 
     /** Starts a new confirmation round and returns its number. */
     long nextReadRound() {
-        return ++readRound;
+        ++readRound;
+        if (node.config.leaseReads()) {
+            if (roundsSent.size() == MAX_ROUNDS_REMEMBERED) {
+                roundsSent.pollFirst();
+            }
+            roundsSent.addLast(new long[] {readRound, node.ticks});
+        }
+        return readRound;
+    }
+
+    /**
+     * Rounds up to {@code confirmed} were acknowledged by a majority: the lease runs from when the
+     * latest of them was sent. Every member of that majority refuses to vote for the minimum election
+     * timeout after it heard the round (thesis §4.2.3), so no other leader can be elected before then.
+     */
+    void onRoundConfirmed(long confirmed) {
+        while (!roundsSent.isEmpty() && roundsSent.peekFirst()[0] <= confirmed) {
+            long[] sent = roundsSent.pollFirst();
+            if (sent[0] >= leaseFromRound) {
+                leaseStartTick = Math.max(leaseStartTick, sent[1]);
+            }
+        }
+    }
+
+    /**
+     * Whether a read may be answered from this leader's commit index without a round of its own
+     * (thesis §6.4.1): lease reads are on, no transfer was started this term, and a round sent
+     * fewer than {@code RaftConfig.leaseTicks()} ticks ago was confirmed by a majority.
+     */
+    boolean leaseHolds() {
+        return node.config.leaseReads() && !leaseForfeited && leaseStartTick >= 0
+                && node.ticks - leaseStartTick < node.config.leaseTicks();
+    }
+
+    /** Rounds sent so far give no lease; one sent from now on may. */
+    void dropLease() {
+        leaseStartTick = -1;
+        leaseFromRound = readRound + 1;
+        roundsSent.clear();
+    }
+
+    /**
+     * TimeoutNow was sent: the target's election does not wait for leases to run out (thesis
+     * §3.10), so none holds for the rest of this term, even if the transfer fails.
+     */
+    void forfeitLease() {
+        leaseForfeited = true;
+        dropLease();
     }
 
     /**

@@ -131,6 +131,7 @@ public final class LeadershipTransfer {
         }
         if (pr.matchIndex == node.log.lastIndex()) {
             timeoutNowSent = true;
+            node.leader.forfeitLease();
             node.send(new TimeoutNow(node.id, target, node.currentTerm));
             LOG.info("{} sent TimeoutNow to {} at term {} (it holds the whole log, up to {})", node.id, target,
                     node.currentTerm, pr.matchIndex);

@@ -89,6 +89,8 @@ public final class RaftNode {
     final Timeout electionTimeout;
     /** Leaders only: counts towards the next heartbeat. */
     final Timeout heartbeatTimeout;
+    /** Ticks since this node was created: the lease's clock (thesis §6.4.1). */
+    long ticks;
 
     /** Exists only while leader: per-follower progress and pending reads. */
     LeaderState leader;
@@ -203,6 +205,7 @@ public final class RaftNode {
 
     /** Advances logical time by one tick (config.tickMillis). */
     public void tick() {
+        ticks++;
         reads.onTick();
         if (transfer != null) {
             transfer.onTick();
@@ -428,7 +431,33 @@ public final class RaftNode {
      * @param context the driver's identifier for this read, unique among its reads in flight
      */
     public ReadAccepted readIndex(long context) {
-        return reads.readIndex(context);
+        return reads.readIndex(context, false);
+    }
+
+    /**
+     * Starts a lease-based read (thesis §6.4.1; needs {@code RaftConfig.leaseReads}). A leader whose
+     * lease holds answers at once, in the next {@link Ready}, with its commit index; otherwise, and on
+     * a follower, this is {@link #readIndex}. The driver must have ticked for all the time that
+     * passed (at most one tick behind the clock), or the lease is measured on a stale count: call
+     * {@link #readIndex} instead when it has not.
+     */
+    public ReadAccepted leaseRead(long context) {
+        return reads.readIndex(context, config.leaseReads());
+    }
+
+    /**
+     * The driver skipped ticks (its thread stalled longer than it catches up for): this node's time
+     * ran slower than the others'. A leader stops trusting rounds sent before now for its lease.
+     */
+    public void ticksSkipped() {
+        if (role == Role.LEADER) {
+            leader.dropLease();
+        }
+    }
+
+    /** Reads this node answered under its lease as leader, without a round of their own. */
+    public long leaseReadCount() {
+        return reads.leaseReads;
     }
 
     /**

@@ -41,6 +41,8 @@ final class ReadIndex {
      */
     private final Map<Long, Asked> forwarded = new LinkedHashMap<>();
     private long ticks;
+    /** Reads answered under the leader's lease, without a round of their own. */
+    long leaseReads;
 
     ReadIndex(RaftNode node) {
         this.node = node;
@@ -56,8 +58,15 @@ final class ReadIndex {
     private record Asked(String leader, long term, long tick) {
     }
 
-    RaftNode.ReadAccepted readIndex(long context) {
+    RaftNode.ReadAccepted readIndex(long context, boolean lease) {
         if (node.role == Role.LEADER) {
+            if (lease && node.leader.leaseHolds() && committedInCurrentTerm()) {
+                // Thesis §6.4.1: no other leader can have been elected yet, so the commit index is
+                // still the latest; skip the round.
+                leaseReads++;
+                node.readStates.add(new ReadState(context, node.log.commitIndex()));
+                return RaftNode.ReadAccepted.ACCEPTED;
+            }
             accept(new PendingRead(context, null, 0, 0));
             return RaftNode.ReadAccepted.ACCEPTED;
         }
@@ -140,6 +149,7 @@ final class ReadIndex {
             pr.readRoundAcked = round;
         }
         long confirmed = node.leader.quorumReadRound();
+        node.leader.onRoundConfirmed(confirmed);
         while (!waitingForQuorum.isEmpty() && waitingForQuorum.peekFirst().round <= confirmed) {
             PendingRead read = waitingForQuorum.pollFirst();
             complete(read, read.readIndex);

@@ -115,7 +115,8 @@ final class Replication {
 
     /** Leaders (Figure 2): "send initial empty AppendEntries RPCs (heartbeat) to each server; repeat during idle periods". */
     void onHeartbeatTimeout() {
-        broadcastHeartbeat(node.leader.readRound());
+        // With lease reads on, every heartbeat is a new round, so its acknowledgements renew the lease.
+        broadcastHeartbeat(node.config.leaseReads() ? node.leader.nextReadRound() : node.leader.readRound());
         long last = node.log.lastIndex();
         for (Progress pr : node.leader.followers()) {
             node.snapshots.onHeartbeat(pr);

@@ -63,6 +63,8 @@ final class ClientCalls {
     private final RequestBudget budget;
     private final LiveStatus status;
     private final Scheduler clock;
+    /** When the Raft loop ticks the core next (set by it after every tick); for lease reads. */
+    long nextTickNanos;
     private final RuntimeMetrics metrics;
     private final StorageWriter storage;
     private final long leaderWaitNanos;
@@ -422,7 +424,11 @@ final class ClientCalls {
     }
 
     private void readIndex(Request r) {
-        if (node.readIndex(r.id) == RaftNode.ReadAccepted.ACCEPTED) {
+        // The lease is measured in the core's ticks, so only while they are up to date with the
+        // clock: no tick due yet. Otherwise (a turn that has not ticked yet) it is a ReadIndex read.
+        boolean lease = r.lease && clock.nanoTime() - nextTickNanos < 0;
+        RaftNode.ReadAccepted accepted = lease ? node.leaseRead(r.id) : node.readIndex(r.id);
+        if (accepted == RaftNode.ReadAccepted.ACCEPTED) {
             r.stage = Request.Stage.READING;
             readsInCore.put(r.id, r);
         } else {

@@ -245,6 +245,14 @@ public final class RaftRuntime {
         return call(Request.Kind.READ, Objects.requireNonNull(query, "query"));
     }
 
+    /** A lease-based read; see {@code RaftServer.leaseRead}. Any thread. */
+    public CompletableFuture<byte[]> leaseRead(byte[] query) {
+        if (!config.leaseReads()) {
+            throw new IllegalStateException("lease reads are off on " + id + ": build it with RaftConfig.withLeaseReads");
+        }
+        return call(Request.Kind.READ, Objects.requireNonNull(query, "query"), -1, true);
+    }
+
     /**
      * A read of the local state, at most {@code maxLagEntries} behind (-1: no bound); see
      * {@code RaftServer.staleRead}. Any thread.
@@ -443,8 +451,15 @@ public final class RaftRuntime {
         return call(kind, payload, -1);
     }
 
-    /** @param maxLagEntries for a stale read, how many committed entries this node may lack (-1: no bound) */
     private CompletableFuture<byte[]> call(Request.Kind kind, byte[] payload, long maxLagEntries) {
+        return call(kind, payload, maxLagEntries, false);
+    }
+
+    /**
+     * @param maxLagEntries for a stale read, how many committed entries this node may lack (-1: no bound)
+     * @param lease         for a read, whether the leader's lease may answer it
+     */
+    private CompletableFuture<byte[]> call(Request.Kind kind, byte[] payload, long maxLagEntries, boolean lease) {
         RaftStatus.State s = state.get();
         if (s == RaftStatus.State.NEW) {
             throw new IllegalStateException(id + " is not started");
@@ -473,6 +488,7 @@ public final class RaftRuntime {
         } else {
             r = new LocalRequest(kind, payload, scheduler.nanoTime() + timeoutNanos, budget);
             r.maxLagEntries = maxLagEntries;
+            r.lease = lease;
         }
         if (trace != null && kind == Request.Kind.WRITE) {
             r.sample = trace.start();

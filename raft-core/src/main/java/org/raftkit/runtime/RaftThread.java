@@ -104,6 +104,7 @@ final class RaftThread {
         this.tickNanos = TimeUnit.MILLISECONDS.toNanos(config.tickMillis());
         this.maxStorageBacklogBytes = config.maxPendingBytes();
         this.nextTick = clock.nanoTime() + tickNanos;
+        calls.nextTickNanos = nextTick;
     }
 
     /** Stamps sampled writes' stages with {@code trace}; before the loop starts. */
@@ -219,7 +220,9 @@ final class RaftThread {
         }
         if (now - nextTick >= 0) {
             nextTick = now + tickNanos;
+            node.ticksSkipped(); // a leader's lease must not count on the ticks it never saw
         }
+        calls.nextTickNanos = nextTick;
         calls.expire(now);
         membership.onTick(now);
         return nextTick;

@@ -94,6 +94,8 @@ abstract class Request {
     boolean copyAbandoned;
     /** Stale reads: how many committed entries this node may lack; -1 for no bound. Set before queuing. */
     long maxLagEntries = -1;
+    /** A read that may be answered under the leader's lease (thesis §6.4.1). */
+    boolean lease;
     /** A write sampled by the {@link CommandTrace}, set before the call is queued; null when not traced. */
     CommandTrace.Sample sample;
 

@@ -616,6 +616,14 @@ final class ScenarioCluster {
         return result;
     }
 
+    /** Starts a lease-based read on {@code id} (thesis §6.4.1). */
+    RaftNode.ReadAccepted leaseRead(String id, long context) {
+        Slot s = live(id);
+        RaftNode.ReadAccepted result = s.node.leaseRead(context);
+        process(s);
+        return result;
+    }
+
     /** From now on the node's disk stalls: nothing it asks to persist is written until released. */
     void holdPersistence(String id) {
         live(id).persistenceHeld = true;

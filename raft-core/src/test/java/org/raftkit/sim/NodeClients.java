@@ -132,6 +132,8 @@ final class NodeClients {
         final long id = nextOpId++;
         final OpKind kind;
         final boolean stale;
+        /** A linearizable read through {@code leaseRead} (lease simulation only). */
+        boolean lease;
         final String key;
         final String value;
         final String expected;
@@ -166,6 +168,8 @@ final class NodeClients {
             call = new Call(client, OpKind.WRITE, false, key, value, null, SimKv.write(key, value));
         } else if (dice < 65) {
             call = new Call(client, OpKind.READ, false, key, null, null, null);
+            // Drawn only with lease reads on, so every other run draws exactly as before.
+            call.lease = cluster.config().leaseReads() && random.nextBoolean();
         } else if (dice < 90) {
             String expected = random.nextInt(3) == 0 ? null : "v" + random.nextLong(Math.max(1, nextOpId));
             String value = "v" + nextOpId;
@@ -190,7 +194,7 @@ final class NodeClients {
         CompletableFuture<byte[]> future;
         byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
         if (call.kind == OpKind.READ) {
-            future = call.stale ? server.staleRead(keyBytes) : server.read(keyBytes);
+            future = call.stale ? server.staleRead(keyBytes) : call.lease ? server.leaseRead(keyBytes) : server.read(keyBytes);
         } else {
             future = server.submit(call.command);
         }

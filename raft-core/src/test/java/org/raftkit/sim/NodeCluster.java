@@ -104,6 +104,8 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         final String id;
         final SimDisk disk;
         SimScheduler scheduler;
+        /** The rate of this machine's clock, kept across restarts ({@link SimScheduler#clockRate}). */
+        double clockRate = 1.0;
         NodeNetwork.Endpoint endpoint;
         RaftServer server;
         int incarnation;
@@ -186,6 +188,7 @@ final class NodeCluster implements SimScheduler.TurnListener, SimDisk.Observer {
         }
         m.incarnation++;
         m.scheduler = new SimScheduler(ctx, m.id, this);
+        m.scheduler.clockRate = m.clockRate;
         m.endpoint = network.open(m.id);
         SimDisk disk = m.disk;
         m.endpoint.mute = () -> disk.crashing;

@@ -30,6 +30,12 @@ final class NodeNemesis {
     /** Set by the simulation: sends bursts of load (null: none). */
     NodeClients clients;
 
+    /**
+     * Also asks leaders to hand leadership over now and then (the lease simulation). Off by
+     * default, so that other runs draw exactly as before.
+     */
+    boolean transfers;
+
     NodeNemesis(SimContext ctx, NodeCluster cluster, NodeNetwork network) {
         this.ctx = ctx;
         this.random = ctx.random;
@@ -73,6 +79,16 @@ final class NodeNemesis {
             }
         }
         Member anyUp = up.isEmpty() ? null : up.get(random.nextInt(up.size()));
+        if (transfers && random.nextInt(6) == 0) {
+            Member leader = anyLeader(up);
+            if (leader != null) {
+                // The transfer's election does not wait for the old leader's lease (thesis §3.10).
+                ctx.note("leader " + leader.id + " is asked to hand leadership over");
+                leader.server.transferLeadership();
+            }
+            ctx.schedule(ctx.now() + 100 * MILLIS + random.nextLong(2 * SECONDS), new NextFault());
+            return;
+        }
         int dice = random.nextInt(100);
         if (dice < 14) {
             net.heal();

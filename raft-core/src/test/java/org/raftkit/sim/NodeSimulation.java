@@ -54,6 +54,24 @@ public final class NodeSimulation {
     }
 
     public NodeSimulation(long seed) {
+        this(seed, false);
+    }
+
+    /** Lease simulation: reads each incarnation answered under its lease, as its core counted them. */
+    private final java.util.Map<String, Long> leaseReadsByIncarnation = new java.util.HashMap<>();
+
+    /** Reads answered under a leader's lease in this run (0 unless lease reads are on). */
+    public long leaseReadsAnswered() {
+        return leaseReadsByIncarnation.values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /**
+     * @param leaseReads run with {@code RaftConfig.leaseReads} on: half the linearizable reads are
+     *                   lease reads (checked for linearizability like the others), and each
+     *                   machine's clock runs at its own rate, the fastest and slowest differing by up
+     *                   to the drift bound the lease allows for
+     */
+    public NodeSimulation(long seed, boolean leaseReads) {
         this.seed = seed;
         this.ctx = new SimContext(seed);
         SplittableRandom random = ctx.random;
@@ -61,7 +79,9 @@ public final class NodeSimulation {
         for (int i = 1; i <= size; i++) {
             ids.add("n" + i);
         }
-        this.config = randomConfig(random);
+        RaftConfig drawn = randomConfig(random);
+        this.config = leaseReads ? drawn.withCheckQuorum(true).withLeaseReads(true, RaftConfig.DEFAULT_CLOCK_DRIFT_BOUND)
+                : drawn;
         this.snapshotConfig = randomSnapshotConfig(random);
         long carries = Math.max(Math.max(config.maxAppendBytes(), config.maxCommandBytes() + Entry.SESSION_HEADER_BYTES + Entry.OVERHEAD_BYTES),
                 snapshotConfig == null ? 0 : snapshotConfig.chunkBytes() + 64L);
@@ -74,6 +94,15 @@ public final class NodeSimulation {
         nemesis.clients = clients;
         cluster.onCrash = clients::onCrash;
         this.forger = random.nextInt(4) == 0 ? new NodeForger(ctx, cluster, network) : null;
+        if (leaseReads) {
+            nemesis.transfers = true;
+            cluster.afterRaftTurn = (m, core) -> leaseReadsByIncarnation.put(m.id + "#" + m.incarnation, core.leaseReadCount());
+            double spread = Math.sqrt(config.clockDriftBound());
+            for (String id : ids) {
+                // In [1/√b, √b): any two clocks differ by less than the bound b.
+                cluster.member(id).clockRate = 1 / spread + random.nextDouble() * (spread - 1 / spread);
+            }
+        }
     }
 
     /** The core simulator's random configs, with limits small enough for the faults to reach them. */

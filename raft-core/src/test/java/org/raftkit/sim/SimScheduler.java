@@ -36,6 +36,12 @@ final class SimScheduler implements Scheduler {
 
     /** Added to virtual time; a clock jump moves it forward (a monotonic clock never goes back). */
     long clockOffsetNanos;
+    /**
+     * How fast this node's clock runs against virtual time (1: exactly). Lease reads assume two
+     * clocks differ by at most {@code RaftConfig.clockDriftBound()}; the lease simulation draws rates
+     * within it. 1 everywhere else, where the arithmetic below is exact.
+     */
+    double clockRate = 1.0;
     /** Virtual time (µs) before which no loop runs: a pause. */
     long pausedUntil;
     /** Disk latency per storage turn (µs), before the slow-disk factor. */
@@ -55,7 +61,10 @@ final class SimScheduler implements Scheduler {
 
     @Override
     public long nanoTime() {
-        return ctx.now() * 1_000 + clockOffsetNanos;
+        if (clockRate == 1.0) {
+            return ctx.now() * 1_000 + clockOffsetNanos;
+        }
+        return (long) Math.floor(ctx.now() * 1_000 * clockRate) + clockOffsetNanos;
     }
 
     @Override
@@ -87,7 +96,8 @@ final class SimScheduler implements Scheduler {
 
     /** The virtual time (µs) at which the scheduler's clock reads {@code nanos}, rounded up. */
     private long virtualTime(long nanos) {
-        long micros = Math.floorDiv(nanos - clockOffsetNanos + 999, 1_000);
+        long micros = clockRate == 1.0 ? Math.floorDiv(nanos - clockOffsetNanos + 999, 1_000)
+                : (long) Math.ceil((nanos - clockOffsetNanos) / (1_000 * clockRate));
         return Math.max(ctx.now(), micros);
     }
 

@@ -91,9 +91,9 @@ final class KvClient {
         out.println("OK revision=" + Json.field(body(r), "revision"));
     }
 
-    /** {@code get KEY}: prints the value. */
-    void get(String key, boolean stale, PrintStream out) {
-        String path = kvPath(key) + (stale ? "?consistency=stale" : "");
+    /** {@code get KEY}: prints the value. {@code consistency}: linearizable, lease or stale. */
+    void get(String key, String consistency, PrintStream out) {
+        String path = kvPath(key) + (consistency.equals("linearizable") ? "" : "?consistency=" + consistency);
         HttpResponse<byte[]> r = send("GET", path, HttpRequest.BodyPublishers.noBody(), null, null);
         expect(r, 200, key);
         out.write(r.body(), 0, r.body().length);

@@ -282,14 +282,28 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return done(methodNotAllowed("GET, HEAD, PUT, DELETE"));
     }
 
+    /** How a GET reads: {@code ?consistency=linearizable} (the default), {@code lease} or {@code stale}. */
+    enum Consistency {
+        LINEARIZABLE, LEASE, STALE
+    }
+
     /** @param maxLag for a stale read, how many committed entries this node may lack; -1 for no bound */
-    private CompletableFuture<FullHttpResponse> get(String key, boolean stale, long maxLag) {
-        if (maxLag >= 0 && !stale) {
+    private CompletableFuture<FullHttpResponse> get(String key, Consistency consistency, long maxLag) {
+        if (maxLag >= 0 && consistency != Consistency.STALE) {
             throw new BadRequest("max-lag applies to consistency=stale only");
         }
         byte[] query = KvCommand.get(key);
-        CompletableFuture<byte[]> read = !stale ? server.read(query)
-                : maxLag >= 0 ? server.staleRead(query, maxLag) : server.staleRead(query);
+        CompletableFuture<byte[]> read = switch (consistency) {
+            case LINEARIZABLE -> server.read(query);
+            case LEASE -> {
+                try {
+                    yield server.leaseRead(query);
+                } catch (IllegalStateException e) {
+                    throw new BadRequest("consistency=lease: this node runs without lease reads (serve --lease-reads false)");
+                }
+            }
+            case STALE -> maxLag >= 0 ? server.staleRead(query, maxLag) : server.staleRead(query);
+        };
         return read.thenApply(bytes -> {
             Result result = KvCommand.decodeResult(bytes);
             switch (result.outcome()) {
@@ -416,7 +430,6 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         return key;
     }
 
-    /** Whether the read is stale ({@code ?consistency=stale}); linearizable by default. */
     /** {@code max-lag=N} (entries) for a bounded stale read; -1 when absent. */
     private static long maxLag(QueryStringDecoder uri) {
         List<String> values = uri.parameters().get("max-lag");
@@ -435,7 +448,8 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         throw new BadRequest("max-lag must be a number of entries, 0 or more, was '" + value + "'");
     }
 
-    private static boolean consistency(QueryStringDecoder uri) {
+    /** {@code ?consistency=}: linearizable (ReadIndex) by default. */
+    private static Consistency consistency(QueryStringDecoder uri) {
         List<String> values;
         try {
             values = uri.parameters().get("consistency");
@@ -443,16 +457,15 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             throw new BadRequest("the query string does not decode: " + e.getMessage());
         }
         if (values == null || values.isEmpty()) {
-            return false;
+            return Consistency.LINEARIZABLE;
         }
         String value = values.get(values.size() - 1);
-        if (value.equals("stale")) {
-            return true;
-        }
-        if (value.equals("linearizable")) {
-            return false;
-        }
-        throw new BadRequest("consistency must be 'linearizable' or 'stale', was '" + value + "'");
+        return switch (value) {
+            case "linearizable" -> Consistency.LINEARIZABLE;
+            case "lease" -> Consistency.LEASE;
+            case "stale" -> Consistency.STALE;
+            default -> throw new BadRequest("consistency must be 'linearizable', 'lease' or 'stale', was '" + value + "'");
+        };
     }
 
     private static Condition conditionOf(FullHttpRequest request) {

@@ -44,11 +44,11 @@ public final class KvMain {
                         node, and a joined node keeps --join on every restart)
                         [tuning]
               tuning:   [--fsync true] [--election-timeout-min 150ms] [--election-timeout-max 300ms]
-                        [--heartbeat-interval 50ms] [--snapshot-entries 100000] [--snapshot-bytes 64MiB]
+                        [--heartbeat-interval 50ms] [--lease-reads true] [--snapshot-entries 100000] [--snapshot-bytes 64MiB]
                         [--snapshot-interval 1h] [--snapshot-trailing 10000] [--segment-bytes 64MiB]
               put KEY VALUE  [--if-match REV] [--if-none-match '*'] [--endpoints URL,…] [--timeout 10s]
                         ('--' ends the flags: put -- -key value)
-              get KEY        [--consistency linearizable|stale] [--endpoints URL,…] [--timeout 10s]
+              get KEY        [--consistency linearizable|lease|stale] [--endpoints URL,…] [--timeout 10s]
               delete KEY     [--if-match REV] [--endpoints URL,…] [--timeout 10s]
               status         [--endpoints URL,…]
               snapshot       [--endpoints URL,…] [--timeout 60s]
@@ -341,10 +341,10 @@ public final class KvMain {
             case "get" -> {
                 f.expectPositional("KEY");
                 String consistency = f.string("consistency", "linearizable");
-                if (!consistency.equals("linearizable") && !consistency.equals("stale")) {
-                    throw new Flags.UsageException("--consistency must be linearizable or stale, was '" + consistency + "'");
+                if (!List.of("linearizable", "lease", "stale").contains(consistency)) {
+                    throw new Flags.UsageException("--consistency must be linearizable, lease or stale, was '" + consistency + "'");
                 }
-                client.get(f.positional().get(0), consistency.equals("stale"), out);
+                client.get(f.positional().get(0), consistency, out);
             }
             case "delete" -> {
                 f.expectPositional("KEY");

@@ -128,7 +128,7 @@ public final class KvNode implements AutoCloseable {
      * @param listener told of role changes and failure (fail-stop), in addition to the log
      */
     public static KvNode start(Settings s, RaftListener listener) {
-        return start(s, RaftConfig.defaults(), Map.of(), listener);
+        return start(s, RaftConfig.defaults().withLeaseReads(true, RaftConfig.DEFAULT_CLOCK_DRIFT_BOUND), Map.of(), listener);
     }
 
     /**

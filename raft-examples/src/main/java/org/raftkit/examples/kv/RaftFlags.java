@@ -17,7 +17,8 @@ final class RaftFlags {
 
     /** Flag names, without the dashes. */
     static final Set<String> NAMES = Set.of("fsync", "election-timeout-min", "election-timeout-max",
-            "heartbeat-interval", "snapshot-entries", "snapshot-bytes", "snapshot-interval", "snapshot-trailing", "segment-bytes");
+            "heartbeat-interval", "snapshot-entries", "snapshot-bytes", "snapshot-interval", "snapshot-trailing", "segment-bytes",
+            "lease-reads");
 
     private RaftFlags() {
     }
@@ -28,8 +29,12 @@ final class RaftFlags {
         long min = f.millis("election-timeout-min", defaults.electionTimeoutMinMillis());
         long max = f.millis("election-timeout-max", Math.max(defaults.electionTimeoutMaxMillis(), 2 * min));
         long heartbeat = f.millis("heartbeat-interval", Math.min(defaults.heartbeatIntervalMillis(), min / 3));
+        // Lease reads are on unless turned off: they are only used by a GET that asks for them
+        // (?consistency=lease), and every node must agree on the setting.
+        boolean leaseReads = f.bool("lease-reads", true);
         try {
-            return defaults.withElectionTimeoutMillis(min, max).withHeartbeatIntervalMillis(heartbeat);
+            return defaults.withElectionTimeoutMillis(min, max).withHeartbeatIntervalMillis(heartbeat)
+                    .withLeaseReads(leaseReads, RaftConfig.DEFAULT_CLOCK_DRIFT_BOUND);
         } catch (IllegalArgumentException e) {
             throw new Flags.UsageException("--election-timeout-min " + min + "ms, --election-timeout-max " + max
                     + "ms and --heartbeat-interval " + heartbeat + "ms do not fit: " + e.getMessage());

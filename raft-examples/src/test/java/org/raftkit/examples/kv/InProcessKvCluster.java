@@ -25,9 +25,9 @@ final class InProcessKvCluster implements AutoCloseable {
         KvHttpServer start(String id, RaftServer server);
     }
 
-    /** Fast elections, so tests do not wait for them. */
+    /** Fast elections, so tests do not wait for them; lease reads on, as {@code serve} has them. */
     static final RaftConfig FAST = RaftConfig.defaults().withTickMillis(5).withHeartbeatIntervalMillis(20)
-            .withElectionTimeoutMillis(100, 200);
+            .withElectionTimeoutMillis(100, 200).withLeaseReads(true, RaftConfig.DEFAULT_CLOCK_DRIFT_BOUND);
 
     final List<RaftServer> servers = new ArrayList<>();
     /** The HTTP servers of the nodes that have one, in node order. */

@@ -187,6 +187,20 @@ class KvHttpApiTest {
     }
 
     @Test
+    void leaseReadsSeeTheLatestWriteOnEveryNode() {
+        for (int node = 0; node < 3; node++) {
+            String value = "v" + node;
+            assertThat(put(node, "lease-key", value).statusCode()).isEqualTo(200);
+            for (int reader = 0; reader < 3; reader++) {
+                HttpResponse<String> r = get(reader, "/v1/kv/lease-key?consistency=lease");
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+                assertThat(r.body()).as("a lease read on n%d after the write through n%d", reader + 1, node + 1).isEqualTo(value);
+            }
+        }
+        assertError(get(0, "/v1/kv/lease-key?consistency=lease&max-lag=3"), 400, "bad_request");
+    }
+
+    @Test
     void aBoundedStaleReadAnswersOnAnUpToDateNodeAndRefusesBadBounds() {
         assertThat(put(0, "lag", "v").statusCode()).isEqualTo(200);
         HttpResponse<String> read = get(1, "/v1/kv/lag?consistency=stale&max-lag=1000000");
