@@ -111,6 +111,32 @@ public final class RaftServer implements AutoCloseable {
     }
 
     /**
+     * Registers a new client session in the replicated state (thesis §6.3), for an application
+     * that retries its writes across its own restarts; see {@link Session}. Completes once the
+     * registration is applied here. May be called on any node, like {@link #submit}.
+     *
+     * @throws IllegalStateException if the server was not started
+     */
+    public CompletableFuture<Session> openSession() {
+        return runtime.registerSession().thenApply(id -> new Session(id, runtime));
+    }
+
+    /**
+     * A handle on a session opened before (by this process or an earlier one, on any node), to go
+     * on sending its writes. Nothing is checked here: a session the cluster does not know fails its
+     * writes with {@link SessionExpiredException}.
+     *
+     * @param id the session's {@link Session#id()}
+     * @throws IllegalArgumentException if {@code id} is below 1 (no session has such an id)
+     */
+    public Session session(long id) {
+        if (id < 1) {
+            throw new IllegalArgumentException("session ids are log indexes, from 1; was " + id);
+        }
+        return new Session(id, runtime);
+    }
+
+    /**
      * A linearizable read: the query sees every write acknowledged before this call began
      * (ReadIndex, thesis §6.4). On a follower the leader confirms the read index and the query runs
      * locally once this node has applied up to it.

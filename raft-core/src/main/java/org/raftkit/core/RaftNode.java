@@ -380,10 +380,11 @@ public final class RaftNode {
 
     /**
      * Appends a client command of {@code type} ({@link EntryType#COMMAND} or
-     * {@link EntryType#SESSION_COMMAND}), as {@link #propose(byte[])} does.
+     * {@link EntryType#SESSION_COMMAND}), or a session registration
+     * ({@link EntryType#REGISTER_SESSION}), as {@link #propose(byte[])} does.
      */
     public long propose(EntryType type, byte[] command) {
-        if (type != EntryType.COMMAND && type != EntryType.SESSION_COMMAND) {
+        if (type != EntryType.COMMAND && type != EntryType.SESSION_COMMAND && type != EntryType.REGISTER_SESSION) {
             throw new IllegalArgumentException("a client may propose commands only, not " + type);
         }
         if (role != Role.LEADER) {

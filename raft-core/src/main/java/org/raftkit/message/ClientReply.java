@@ -22,6 +22,8 @@ public record ClientReply(String from, String to, long requestId, Status status,
         /** The command may or may not have been committed. */
         UNKNOWN_OUTCOME,
         /** The state machine threw while applying or querying. */
-        STATE_MACHINE_ERROR
+        STATE_MACHINE_ERROR,
+        /** The write's registered session is unknown to the cluster (expired): it was not applied. */
+        SESSION_EXPIRED
     }
 }

@@ -14,6 +14,8 @@ public record ClientRequest(String from, String to, long requestId, Kind kind, b
         /** {@code RaftServer.submit}: replicate and apply a command. */
         WRITE,
         /** {@code RaftServer.read}: a linearizable query. */
-        READ
+        READ,
+        /** {@code RaftServer.openSession}: append a session registration; the payload is empty. */
+        REGISTER_SESSION
     }
 }

@@ -19,5 +19,10 @@ public enum EntryType {
      * A cluster configuration (thesis §4.1), its data the form of {@code Configuration.encode()}.
      * A server uses the latest one in its log, committed or not; the state machine never sees it.
      */
-    CONFIGURATION
+    CONFIGURATION,
+    /**
+     * Registers an application's client session (thesis §6.3, {@code RaftServer.openSession}): the
+     * session's id is this entry's index. No data; the state machine never sees it.
+     */
+    REGISTER_SESSION
 }

@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 
 import org.raftkit.NotLeaderException;
 import org.raftkit.StateMachine;
+import org.raftkit.SessionExpiredException;
 import org.raftkit.StateMachineException;
 import org.raftkit.UnknownOutcomeException;
 import org.raftkit.message.Entry;
@@ -214,6 +215,9 @@ final class Applier {
                     return false;
                 }
             }
+            if (e.type() == EntryType.REGISTER_SESSION) {
+                result = sessions.register(e.index()); // the session's id, for openSession
+            }
             if (e.type() == EntryType.CONFIGURATION) {
                 // The state machine skips configurations; a snapshot taken here must carry it.
                 appliedConfiguration = Configuration.decode(e.data());
@@ -242,6 +246,9 @@ final class Applier {
             return RemoteRequest.EMPTY;
         }
         Sessions.Outcome seen = sessions.before(e.index(), h);
+        if (seen.result() == Sessions.EXPIRED) {
+            return Sessions.EXPIRED;
+        }
         if (seen.duplicate()) {
             metrics.duplicateCommand();
             return seen.result();
@@ -335,6 +342,9 @@ final class Applier {
                         "another leader's entry was committed at index " + r.index + "; this one was not applied"));
             } else if (failure != null) {
                 r.fail(failure);
+            } else if (result == Sessions.EXPIRED) {
+                r.fail(new SessionExpiredException("session " + Sessions.header(r.payload).clientId()
+                        + " is unknown at index " + r.index + " (expired, evicted or never registered); the write was not applied"));
             } else if (result == Sessions.GIVEN_UP) {
                 // The client's own floor said it had given this call up; it was not applied.
                 // Nobody should still wait for it (ClientSession's invariant); if someone does,

@@ -13,6 +13,7 @@ import org.raftkit.RaftException;
 import org.raftkit.ReadTimeoutException;
 import org.raftkit.Role;
 import org.raftkit.ServerBusyException;
+import org.raftkit.SessionExpiredException;
 import org.raftkit.StateMachineException;
 import org.raftkit.TooFarBehindException;
 import org.raftkit.UnknownOutcomeException;
@@ -142,6 +143,11 @@ final class ClientCalls {
                     + " bytes exceeds the leader's maxCommandBytes " + config.maxCommandBytes());
             return;
         }
+        if (m.kind() == ClientRequest.Kind.REGISTER_SESSION && m.payload().length != 0) {
+            reply(m, ClientReply.Status.BUSY, id, "a forwarded session registration with " + m.payload().length
+                    + " bytes of payload (it has none)");
+            return;
+        }
         if (m.kind() == ClientRequest.Kind.WRITE && Sessions.header(m.payload()) == null) {
             // Every node wraps its writes in its session before forwarding them; this one did not.
             reply(m, ClientReply.Status.BUSY, id, "a forwarded write without a well-formed session header");
@@ -177,6 +183,7 @@ final class ClientCalls {
             case NOT_LEADER -> retryAfterNotLeader(r, m);
             case BUSY -> r.fail(new ServerBusyException("leader " + m.from() + " is busy: " + m.detail()));
             case STATE_MACHINE_ERROR -> r.fail(new StateMachineException("on leader " + m.from() + ": " + m.detail()));
+            case SESSION_EXPIRED -> r.fail(new SessionExpiredException("on leader " + m.from() + ": " + m.detail()));
             default -> r.fail(r.kind == Request.Kind.WRITE
                     ? new UnknownOutcomeException("leader " + m.from() + " lost track of the write: " + m.detail())
                     : new ReadTimeoutException("leader " + m.from() + " could not answer the read: " + m.detail()));
@@ -400,7 +407,7 @@ final class ClientCalls {
                     + config.maxPendingBytes() + ")"));
             return;
         }
-        long index = node.propose(EntryType.SESSION_COMMAND, r.payload);
+        long index = node.propose(r.registration ? EntryType.REGISTER_SESSION : EntryType.SESSION_COMMAND, r.payload);
         if (index == RaftNode.NOT_LEADER) {
             throw new IllegalStateException(id + ": propose refused while leader");
         }
@@ -451,7 +458,8 @@ final class ClientCalls {
         r.stage = Request.Stage.FORWARDED;
         r.sentTo = leader;
         forwarded.put(r.id, r);
-        ClientRequest.Kind kind = r.kind == Request.Kind.WRITE ? ClientRequest.Kind.WRITE : ClientRequest.Kind.READ;
+        ClientRequest.Kind kind = r.registration ? ClientRequest.Kind.REGISTER_SESSION
+                : r.kind == Request.Kind.WRITE ? ClientRequest.Kind.WRITE : ClientRequest.Kind.READ;
         transport.send(new ClientRequest(id, leader, r.id, kind, r.payload));
     }
 

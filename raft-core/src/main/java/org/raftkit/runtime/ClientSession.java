@@ -13,11 +13,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * every call below it has ended (with a result, a failure or a timeout), so nothing will send it
  * again and the replicated table may forget its result.
  *
+ * <p>The same class tracks an application's {@code Session} on this node (a registered session,
+ * whose id and sequence numbers are the application's): {@link #openGiven} then takes the
+ * application's number instead of drawing one. Public only so that {@code Session} can hold one.
+ *
  * <p>Thread-safe: {@link #open} on the calling thread of {@code submit}, {@link #close} on
  * whichever thread ends the call. Invariant: a floor computed after {@link #open} returned
  * {@code s} and before {@link #close}{@code (s)} is at most {@code s}.
  */
-final class ClientSession {
+public final class ClientSession {
 
     private final long clientId;
     private final AtomicLong nextSequence = new AtomicLong(1);
@@ -41,6 +45,14 @@ final class ClientSession {
         long sequence = nextSequence.getAndIncrement();
         open.add(sequence);
         return sequence;
+    }
+
+    /**
+     * Opens a call with the application's own sequence number. Returns false, opening nothing, if
+     * a call with that number is still open here.
+     */
+    synchronized boolean openGiven(long sequence) {
+        return open.add(sequence);
     }
 
     /** The floor to stamp on a command: the lowest sequence number still open (at most {@code sequence}). */

@@ -133,7 +133,7 @@ public final class RaftRuntime {
                 MembershipCalls.describe(node.configuration()), seed);
 
         this.budget = new RequestBudget(config.maxPendingRequests(), config.maxPendingBytes());
-        this.session = new ClientSession(scheduler.newIncarnationId());
+        this.session = new ClientSession(Sessions.nodeSessionId(scheduler.newIncarnationId()));
         // Room for the budget plus one full AppendEntries: a limit below one batch would drop every
         // batch on arrival, and a follower behind by more than it would never catch up.
         this.inbox = new Inbox(MAX_INBOUND_MESSAGES,
@@ -240,6 +240,22 @@ public final class RaftRuntime {
         return call(Request.Kind.WRITE, Objects.requireNonNull(command, "command"));
     }
 
+    /** Registers a session; completes with its id. See {@code RaftServer.openSession}. Any thread. */
+    public CompletableFuture<Long> registerSession() {
+        return call(Request.Kind.WRITE, RemoteRequest.EMPTY, -1, false, true)
+                .thenApply(id -> java.nio.ByteBuffer.wrap(id).getLong());
+    }
+
+    /** This node's tracker of an application session's open calls (for {@code org.raftkit.Session}). */
+    public ClientSession newSessionCalls(long sessionId) {
+        return new ClientSession(sessionId);
+    }
+
+    /** A write in an application's session; see {@code Session.submit}. Any thread. */
+    public CompletableFuture<byte[]> submitInSession(ClientSession calls, long sequence, byte[] command) {
+        return call(Request.Kind.WRITE, command, -1, false, false, calls, sequence);
+    }
+
     /** A linearizable read; see {@code RaftServer.read}. Any thread. */
     public CompletableFuture<byte[]> read(byte[] query) {
         return call(Request.Kind.READ, Objects.requireNonNull(query, "query"));
@@ -250,7 +266,7 @@ public final class RaftRuntime {
         if (!config.leaseReads()) {
             throw new IllegalStateException("lease reads are off on " + id + ": build it with RaftConfig.withLeaseReads");
         }
-        return call(Request.Kind.READ, Objects.requireNonNull(query, "query"), -1, true);
+        return call(Request.Kind.READ, Objects.requireNonNull(query, "query"), -1, true, false);
     }
 
     /**
@@ -452,14 +468,23 @@ public final class RaftRuntime {
     }
 
     private CompletableFuture<byte[]> call(Request.Kind kind, byte[] payload, long maxLagEntries) {
-        return call(kind, payload, maxLagEntries, false);
+        return call(kind, payload, maxLagEntries, false, false);
+    }
+
+    private CompletableFuture<byte[]> call(Request.Kind kind, byte[] payload, long maxLagEntries, boolean lease,
+                                           boolean registration) {
+        return call(kind, payload, maxLagEntries, lease, registration, session, 0);
     }
 
     /**
      * @param maxLagEntries for a stale read, how many committed entries this node may lack (-1: no bound)
      * @param lease         for a read, whether the leader's lease may answer it
+     * @param registration  a write that registers a session (empty payload, no session of its own)
+     * @param writer        a write's session: this node's own, or an application's
+     * @param givenSequence in an application's session, the write's number; 0: draw one (this node's session)
      */
-    private CompletableFuture<byte[]> call(Request.Kind kind, byte[] payload, long maxLagEntries, boolean lease) {
+    private CompletableFuture<byte[]> call(Request.Kind kind, byte[] payload, long maxLagEntries, boolean lease,
+                                           boolean registration, ClientSession writer, long givenSequence) {
         RaftStatus.State s = state.get();
         if (s == RaftStatus.State.NEW) {
             throw new IllegalStateException(id + " is not started");
@@ -481,10 +506,22 @@ public final class RaftRuntime {
                     + budget.maxBytes() + " bytes"));
         }
         LocalRequest r;
-        if (kind == Request.Kind.WRITE) {
-            long sequence = session.open();
-            r = new LocalRequest(kind, Sessions.wrap(session.clientId(), sequence, session.floor(sequence), payload),
-                    scheduler.nanoTime() + timeoutNanos, budget, session, sequence);
+        if (registration) {
+            r = new LocalRequest(kind, payload, scheduler.nanoTime() + timeoutNanos, budget);
+            r.registration = true;
+        } else if (kind == Request.Kind.WRITE) {
+            long sequence;
+            if (givenSequence == 0) {
+                sequence = writer.open();
+            } else if (writer.openGiven(givenSequence)) {
+                sequence = givenSequence;
+            } else {
+                budget.release(payload.length);
+                throw new IllegalArgumentException("session " + writer.clientId() + " already has write " + givenSequence
+                        + " in flight on this node");
+            }
+            r = new LocalRequest(kind, Sessions.wrap(writer.clientId(), sequence, writer.floor(sequence), payload),
+                    scheduler.nanoTime() + timeoutNanos, budget, writer, sequence);
         } else {
             r = new LocalRequest(kind, payload, scheduler.nanoTime() + timeoutNanos, budget);
             r.maxLagEntries = maxLagEntries;

@@ -3,6 +3,7 @@ package org.raftkit.runtime;
 import org.raftkit.NotLeaderException;
 import org.raftkit.RaftException;
 import org.raftkit.ServerBusyException;
+import org.raftkit.SessionExpiredException;
 import org.raftkit.StateMachineException;
 import org.raftkit.message.ClientReply;
 import org.raftkit.message.ClientRequest;
@@ -23,11 +24,12 @@ final class RemoteRequest extends Request {
     private final long originRequestId;
 
     RemoteRequest(ClientRequest m, long deadlineNanos, RequestBudget budget, Transport transport) {
-        super(m.kind() == ClientRequest.Kind.WRITE ? Kind.WRITE : Kind.READ, m.payload(), deadlineNanos, budget);
+        super(m.kind() == ClientRequest.Kind.READ ? Kind.READ : Kind.WRITE, m.payload(), deadlineNanos, budget);
         this.transport = transport;
         this.self = m.to();
         this.origin = m.from();
         this.originRequestId = m.requestId();
+        this.registration = m.kind() == ClientRequest.Kind.REGISTER_SESSION;
     }
 
     @Override
@@ -51,6 +53,8 @@ final class RemoteRequest extends Request {
             status = ClientReply.Status.BUSY;
         } else if (failure instanceof StateMachineException) {
             status = ClientReply.Status.STATE_MACHINE_ERROR;
+        } else if (failure instanceof SessionExpiredException) {
+            status = ClientReply.Status.SESSION_EXPIRED;
         } else {
             // Timed out, closed or failed here: a write may still be committed by the others.
             status = ClientReply.Status.UNKNOWN_OUTCOME;

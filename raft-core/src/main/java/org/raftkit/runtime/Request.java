@@ -96,6 +96,8 @@ abstract class Request {
     long maxLagEntries = -1;
     /** A read that may be answered under the leader's lease (thesis §6.4.1). */
     boolean lease;
+    /** A write that registers a session ({@code REGISTER_SESSION}) instead of carrying a command. */
+    boolean registration;
     /** A write sampled by the {@link CommandTrace}, set before the call is queued; null when not traced. */
     CommandTrace.Sample sample;
 

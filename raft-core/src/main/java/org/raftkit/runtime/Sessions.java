@@ -27,8 +27,15 @@ import java.util.TreeMap;
  * and when the table holds more than {@code maxBytes} the client whose last command is oldest is
  * dropped first. Both bounds are constants ({@link #MAX_BYTES}, {@link #EXPIRY_ENTRIES}), not
  * settings: nodes configured differently would keep different tables and answer a retry
- * differently. A retry that arrives after its session ended may be applied again; that needs a
- * client silent for a million entries, or a table filled by that many other clients' calls.
+ * differently.
+ *
+ * <p>Two kinds of client share the table. Each node's own session ({@link ClientSession}, one per
+ * incarnation) has a random negative id and is created by its first command: a retry that arrives
+ * after such a session ended may be applied again, which needs a client silent for a million
+ * entries, or a table filled by that many other clients' calls. An application's registered
+ * session ({@code org.raftkit.Session}) has as id the index of its {@code REGISTER_SESSION} entry
+ * (thesis §6.3): a command of a registered id the table does not hold (expired, evicted, or never
+ * registered) is refused, answered with {@link #EXPIRED}, so that it is never applied twice.
  *
  * <p>Apply loop only (and the constructor's caller, before the loop starts).
  */
@@ -40,7 +47,7 @@ final class Sessions {
      */
     static final long MAX_BYTES = 32L << 20;
     /** Entries applied after a client's last command before its session expires. */
-    static final long EXPIRY_ENTRIES = 1_000_000;
+    static final long EXPIRY_ENTRIES = org.raftkit.Session.EXPIRY_ENTRIES;
 
     /** Bytes before the command in a session command's payload: client id, sequence, floor. */
     static final int HEADER_BYTES = org.raftkit.message.Entry.SESSION_HEADER_BYTES;
@@ -74,6 +81,8 @@ final class Sessions {
     private long bytes;
     private long duplicates;
     private long expired;
+    private long registered;
+    private long expiredRefusals;
 
     Sessions(long maxBytes, long expiryEntries) {
         if (maxBytes < 0 || expiryEntries < 1) {
@@ -97,6 +106,46 @@ final class Sessions {
      * fails a call still waiting for it instead of completing it with this.
      */
     static final byte[] GIVEN_UP = new byte[0];
+
+    /**
+     * The answer, by identity, to a command of a registered session the table does not hold: not
+     * applied. The applier fails the call with {@code SessionExpiredException}.
+     */
+    static final byte[] EXPIRED = new byte[0];
+
+    /**
+     * Whether {@code clientId}, in a command at {@code index}, names a registered session: the index
+     * of an earlier entry. Node sessions' ids are negative ({@link #nodeSessionId}); ids drawn before
+     * that rule are random longs, in this range with odds of about index / 2^64.
+     */
+    static boolean isRegistered(long clientId, long index) {
+        return clientId >= 1 && clientId < index;
+    }
+
+    /** A node session's id from a random long: negative, so never a registered session's. */
+    static long nodeSessionId(long random) {
+        return random | Long.MIN_VALUE;
+    }
+
+    /**
+     * Applies a {@code REGISTER_SESSION} entry at {@code index}: a new session whose id is the index.
+     * Returns the id as the entry's result (8 bytes, big-endian).
+     */
+    byte[] register(long index) {
+        expire(index);
+        if (!clients.containsKey(index)) {
+            Client c = new Client();
+            c.floor = 1;
+            c.lastIndex = index;
+            clients.put(index, c);
+            bytes += CLIENT_OVERHEAD_BYTES;
+            registered++;
+            while (bytes > maxBytes && clients.size() > 1) {
+                dropOldest();
+            }
+        }
+        return ByteBuffer.allocate(Long.BYTES).putLong(index).array();
+    }
 
     static Header header(byte[] payload) {
         if (payload.length < HEADER_BYTES) {
@@ -127,6 +176,10 @@ final class Sessions {
     Outcome before(long index, Header h) {
         expire(index);
         Client c = clients.get(h.clientId());
+        if (c == null && isRegistered(h.clientId(), index)) {
+            expiredRefusals++;
+            return new Outcome(true, EXPIRED);
+        }
         if (c == null) {
             c = new Client();
             c.floor = h.floor();
@@ -205,6 +258,16 @@ final class Sessions {
     /** Commands answered from the table instead of applied again, since this node started. */
     long duplicates() {
         return duplicates;
+    }
+
+    /** Sessions registered ({@code REGISTER_SESSION} entries applied), since this node started. */
+    long registeredCount() {
+        return registered;
+    }
+
+    /** Commands refused because their registered session was unknown, since this node started. */
+    long expiredRefusals() {
+        return expiredRefusals;
     }
 
     /** Sessions dropped (expired or evicted for space), since this node started. */

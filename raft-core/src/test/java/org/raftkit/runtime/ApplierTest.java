@@ -137,8 +137,8 @@ class ApplierTest {
         applier.submit(behind);
 
         applier.submitCommitted(List.of(
-                new Entry(1, 1, org.raftkit.message.EntryType.SESSION_COMMAND, Sessions.wrap(7, 2, 2, bytes("x"))),
-                new Entry(2, 1, org.raftkit.message.EntryType.SESSION_COMMAND, Sessions.wrap(7, 1, 1, bytes("y")))));
+                new Entry(1, 1, org.raftkit.message.EntryType.SESSION_COMMAND, Sessions.wrap(Sessions.nodeSessionId(7), 2, 2, bytes("x"))),
+                new Entry(2, 1, org.raftkit.message.EntryType.SESSION_COMMAND, Sessions.wrap(Sessions.nodeSessionId(7), 1, 1, bytes("y")))));
 
         assertThat(string(Await.value(ahead.future(), WAIT))).isEqualTo("1:x");
         assertThat(Await.failure(behind.future(), WAIT)).isInstanceOf(org.raftkit.UnknownOutcomeException.class)

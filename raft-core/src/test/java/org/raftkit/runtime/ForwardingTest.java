@@ -37,10 +37,10 @@ class ForwardingTest {
         Transport probe = cluster.network().transport("probe");
         probe.start(replies::add);
 
-        probe.send(new ClientRequest("probe", leader, 1, ClientRequest.Kind.WRITE, Sessions.wrap(99, 1, 1, bytes("w"))));
+        probe.send(new ClientRequest("probe", leader, 1, ClientRequest.Kind.WRITE, Sessions.wrap(Sessions.nodeSessionId(99), 1, 1, bytes("w"))));
         Await.await(WAIT, () -> replies.size() == 1);
         probe.send(new ClientRequest("probe", leader, 2, ClientRequest.Kind.READ, bytes("last")));
-        probe.send(new ClientRequest("probe", follower, 3, ClientRequest.Kind.WRITE, Sessions.wrap(99, 2, 1, bytes("x"))));
+        probe.send(new ClientRequest("probe", follower, 3, ClientRequest.Kind.WRITE, Sessions.wrap(Sessions.nodeSessionId(99), 2, 1, bytes("x"))));
         Await.await(WAIT, () -> replies.size() == 3);
 
         ClientReply write = reply(replies, 1);
@@ -61,7 +61,7 @@ class ForwardingTest {
         List<Message> replies = Collections.synchronizedList(new ArrayList<>());
         Transport probe = cluster.network().transport("probe");
         probe.start(replies::add);
-        byte[] command = Sessions.wrap(7, 1, 1, bytes("once"));
+        byte[] command = Sessions.wrap(Sessions.nodeSessionId(7), 1, 1, bytes("once"));
 
         probe.send(new ClientRequest("probe", leader, 1, ClientRequest.Kind.WRITE, command));
         probe.send(new ClientRequest("probe", leader, 2, ClientRequest.Kind.WRITE, command));

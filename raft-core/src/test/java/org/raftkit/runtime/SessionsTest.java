@@ -18,8 +18,14 @@ class SessionsTest {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
+    /** A node session's command (its id negative, as every node's session id is). */
     private static Sessions.Header h(long client, long sequence, long floor) {
-        return new Sessions.Header(client, sequence, floor);
+        return new Sessions.Header(Sessions.nodeSessionId(client), sequence, floor);
+    }
+
+    /** A registered session's command: its id is the index of its registration. */
+    private static Sessions.Header registered(long id, long sequence, long floor) {
+        return new Sessions.Header(id, sequence, floor);
     }
 
     /** Applies like the apply loop does; returns the result, or "DUP:" + first result. */
@@ -34,7 +40,7 @@ class SessionsTest {
 
     @Test
     void aHeaderRoundTripsAndAMalformedOneIsRecognised() {
-        byte[] payload = Sessions.wrap(7, 5, 3, bytes("cmd"));
+        byte[] payload = Sessions.wrap(Sessions.nodeSessionId(7), 5, 3, bytes("cmd"));
         assertThat(Sessions.header(payload)).isEqualTo(h(7, 5, 3));
         assertThat(new String(Sessions.command(payload), StandardCharsets.UTF_8)).isEqualTo("cmd");
         assertThat(Sessions.header(new byte[23])).isNull();
@@ -139,5 +145,53 @@ class SessionsTest {
         session.close(c);
         long d = session.open();
         assertThat(session.floor(d)).isEqualTo(d);
+    }
+
+    @Test
+    void aRegisteredSessionIsKnownFromItsRegistrationAndItsRepeatsAreAnsweredOnce() {
+        Sessions s = new Sessions(1 << 20, 1_000);
+        assertThat(s.register(5)).isEqualTo(java.nio.ByteBuffer.allocate(8).putLong(5).array());
+        assertThat(apply(s, 6, registered(5, 1, 1), "r1")).isEqualTo("r1");
+        assertThat(apply(s, 7, registered(5, 1, 1), "again")).isEqualTo("DUP:r1");
+        assertThat(apply(s, 8, registered(5, 2, 1), "r2")).isEqualTo("r2");
+        assertThat(s.registeredCount()).isEqualTo(1);
+    }
+
+    @Test
+    void aCommandOfARegisteredIdTheTableDoesNotHoldIsRefusedNotApplied() {
+        Sessions s = new Sessions(1 << 20, 1_000);
+        s.register(3);
+        // Never registered: index 4 was something else.
+        assertThat(s.before(10, registered(4, 1, 1)).result()).isSameAs(Sessions.EXPIRED);
+        // Expired: silent for the expiry window.
+        apply(s, 11, registered(3, 1, 1), "r1");
+        assertThat(s.before(11 + 1_000, registered(3, 2, 1)).result()).isSameAs(Sessions.EXPIRED);
+        assertThat(s.clientCount()).isZero();
+        assertThat(s.expiredRefusals()).isEqualTo(2);
+        // An id at or after the command's own index cannot be a registration: a node session.
+        assertThat(apply(s, 2_000, registered(2_000, 1, 1), "new")).isEqualTo("new");
+    }
+
+    @Test
+    void aRegisteredSessionEvictedForSpaceIsRefusedToo() {
+        Sessions s = new Sessions(3 * Sessions.CLIENT_OVERHEAD_BYTES + 2 * (Sessions.RESULT_OVERHEAD_BYTES + 2) - 1, 1_000);
+        s.register(1);
+        apply(s, 2, registered(1, 1, 1), "r1");
+        s.register(3);
+        apply(s, 4, registered(3, 1, 1), "r3");
+        s.register(5); // past the bound: session 1, the least recently active, goes
+        assertThat(s.before(6, registered(1, 2, 1)).result()).isSameAs(Sessions.EXPIRED);
+        assertThat(apply(s, 7, registered(3, 1, 1), "x")).isEqualTo("DUP:r3");
+    }
+
+    @Test
+    void registeredSessionsTravelInSnapshots() throws IOException {
+        Sessions s = new Sessions(1 << 20, 1_000);
+        s.register(2);
+        apply(s, 3, registered(2, 1, 1), "r1");
+        Sessions restored = new Sessions(1 << 20, 1_000);
+        restored.restore(new ByteArrayInputStream(s.snapshot()));
+        assertThat(apply(restored, 4, registered(2, 1, 1), "again")).isEqualTo("DUP:r1");
+        assertThat(restored.before(5, registered(1, 1, 1)).result()).as("never registered").isSameAs(Sessions.EXPIRED);
     }
 }

@@ -48,6 +48,8 @@ final class RecordFormat {
     private static final byte CONFIGURATION = 3;
     /** A client command with its session header (thesis §6.3). */
     private static final byte SESSION_COMMAND = 4;
+    /** A client session's registration (thesis §6.3); no payload. */
+    private static final byte REGISTER_SESSION = 5;
 
     private RecordFormat() {
     }
@@ -90,7 +92,8 @@ final class RecordFormat {
         int length = buf.getInt(at + LENGTH_OFFSET);
         byte type = buf.get(at + TYPE_OFFSET);
         return length >= 0 && length <= MAX_PAYLOAD_BYTES && length <= availableBytes - HEADER_BYTES
-                && (type == COMMAND || type == NO_OP || type == CONFIGURATION || type == SESSION_COMMAND)
+                && (type == COMMAND || type == NO_OP || type == CONFIGURATION || type == SESSION_COMMAND
+                        || type == REGISTER_SESSION)
                 && buf.getLong(at + INDEX_OFFSET) >= 1 && buf.getLong(at + TERM_OFFSET) >= 1
                 && buf.getLong(at + DURABLE_INDEX_OFFSET) >= 0
                 && buf.getLong(at + DURABLE_INDEX_OFFSET) < buf.getLong(at + INDEX_OFFSET);
@@ -141,6 +144,7 @@ final class RecordFormat {
             case NO_OP -> EntryType.NO_OP;
             case CONFIGURATION -> EntryType.CONFIGURATION;
             case SESSION_COMMAND -> EntryType.SESSION_COMMAND;
+            case REGISTER_SESSION -> EntryType.REGISTER_SESSION;
             default -> EntryType.COMMAND;
         };
     }
@@ -155,6 +159,8 @@ final class RecordFormat {
                 return CONFIGURATION;
             case SESSION_COMMAND:
                 return SESSION_COMMAND;
+            case REGISTER_SESSION:
+                return REGISTER_SESSION;
             default:
                 throw new IllegalArgumentException("no record type for " + t);
         }

@@ -51,6 +51,24 @@ class SegmentedLogStorageTest {
     }
 
     @Test
+    void everyEntryTypeIsReadBackAsWritten() throws IOException {
+        List<Entry> written = new java.util.ArrayList<>();
+        long index = 1;
+        for (org.raftkit.message.EntryType type : org.raftkit.message.EntryType.values()) {
+            written.add(new Entry(index, 1, type, type == org.raftkit.message.EntryType.REGISTER_SESSION
+                    || type == org.raftkit.message.EntryType.NO_OP ? new byte[0] : new byte[] {(byte) index, 7}));
+            index++;
+        }
+        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
+            log.append(written);
+            log.sync();
+        }
+        try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {
+            assertThat(log.entries(1, index, Long.MAX_VALUE)).isEqualTo(written);
+        }
+    }
+
+    @Test
     void recordsLargerThanTheBufferAndTheSegmentGetASegmentOfTheirOwn() throws IOException {
         List<Entry> written = List.of(entry(1, 1, 10), entry(2, 1, 100_000), entry(3, 1, 10), entry(4, 2, 5000));
         try (SegmentedLogStorage log = SegmentedLogStorage.open(dir, small)) {

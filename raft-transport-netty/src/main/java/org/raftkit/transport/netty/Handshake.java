@@ -18,14 +18,18 @@ final class Handshake {
      * The protocol version this code speaks: raft.proto as it is. Version 2 is version 1 with
      * InstallSnapshot, TimeoutNow, configuration entries and session commands, which the runtime
      * now sends (every write is a session command), and which a version-1 node cannot decode.
+     * Version 3 adds registered sessions (the REGISTER_SESSION entry, the KIND_REGISTER_SESSION
+     * request and the SESSION_EXPIRED reply), which a version-2 follower would drop with every
+     * AppendEntries that carries one, and so never get past.
      */
-    static final int PROTOCOL_VERSION = 2;
+    static final int PROTOCOL_VERSION = 3;
 
     /**
-     * The oldest version this code accepts from a peer, as dialer or acceptor: 2, since a
-     * version-1 node would drop every write's entry as undecodable (docs/TRANSPORT.md, "Versioning").
+     * The oldest version this code accepts from a peer, as dialer or acceptor: 3, since an older
+     * node would drop a session registration's entry as undecodable and stop there
+     * (docs/TRANSPORT.md, "Versioning").
      */
-    static final int MIN_PROTOCOL_VERSION = 2;
+    static final int MIN_PROTOCOL_VERSION = 3;
 
     /**
      * Largest first frame either end reads (the Hello, or the answer to it), in bytes. A Hello of

@@ -233,6 +233,8 @@ final class MessageCodec {
                 return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_CONFIGURATION;
             case SESSION_COMMAND:
                 return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_SESSION_COMMAND;
+            case REGISTER_SESSION:
+                return org.raftkit.transport.netty.wire.EntryType.ENTRY_TYPE_REGISTER_SESSION;
             default:
                 throw new IllegalArgumentException("no wire form for entry type " + t);
         }
@@ -249,6 +251,8 @@ final class MessageCodec {
                 return EntryType.CONFIGURATION;
             case ENTRY_TYPE_SESSION_COMMAND:
                 return EntryType.SESSION_COMMAND;
+            case ENTRY_TYPE_REGISTER_SESSION:
+                return EntryType.REGISTER_SESSION;
             default:
                 throw unsupported("entry type", t);
         }
@@ -260,6 +264,8 @@ final class MessageCodec {
                 return org.raftkit.transport.netty.wire.ClientRequest.Kind.KIND_WRITE;
             case READ:
                 return org.raftkit.transport.netty.wire.ClientRequest.Kind.KIND_READ;
+            case REGISTER_SESSION:
+                return org.raftkit.transport.netty.wire.ClientRequest.Kind.KIND_REGISTER_SESSION;
             default:
                 throw new IllegalArgumentException("no wire form for request kind " + k);
         }
@@ -272,6 +278,8 @@ final class MessageCodec {
                 return ClientRequest.Kind.WRITE;
             case KIND_READ:
                 return ClientRequest.Kind.READ;
+            case KIND_REGISTER_SESSION:
+                return ClientRequest.Kind.REGISTER_SESSION;
             default:
                 throw unsupported("client request kind", k);
         }
@@ -289,6 +297,8 @@ final class MessageCodec {
                 return org.raftkit.transport.netty.wire.ClientReply.Status.STATUS_UNKNOWN_OUTCOME;
             case STATE_MACHINE_ERROR:
                 return org.raftkit.transport.netty.wire.ClientReply.Status.STATUS_STATE_MACHINE_ERROR;
+            case SESSION_EXPIRED:
+                return org.raftkit.transport.netty.wire.ClientReply.Status.STATUS_SESSION_EXPIRED;
             default:
                 throw new IllegalArgumentException("no wire form for reply status " + s);
         }
@@ -307,6 +317,8 @@ final class MessageCodec {
                 return ClientReply.Status.UNKNOWN_OUTCOME;
             case STATUS_STATE_MACHINE_ERROR:
                 return ClientReply.Status.STATE_MACHINE_ERROR;
+            case STATUS_SESSION_EXPIRED:
+                return ClientReply.Status.SESSION_EXPIRED;
             default:
                 throw unsupported("client reply status", s);
         }

@@ -114,12 +114,12 @@ class BadInputTest {
     void aDialerOfAnOlderProtocolVersionIsToldWhyAndClosed() throws IOException {
         expectRejected(RejectReason.UNSUPPORTED_VERSION, peer -> {
             peer.send(Envelope.newBuilder().setFrom("n2").setTo(TARGET).setHello(org.raftkit.transport.netty.wire.Hello
-                    .newBuilder().setProtocolVersion(1).setClusterId(LoopbackCluster.CLUSTER_ID)).build());
+                    .newBuilder().setProtocolVersion(Handshake.MIN_PROTOCOL_VERSION - 1).setClusterId(LoopbackCluster.CLUSTER_ID)).build());
             assertThat(peer.readFrame(WAIT).getHelloReject().getReason()).isEqualTo("UNSUPPORTED_VERSION");
         });
     }
 
-    /** A fake n3 of protocol version 1 accepts the leader's hello; the leader's transport leaves it. */
+    /** A fake n3 of the protocol version before the oldest supported accepts the leader's hello; the leader's transport leaves it. */
     @Test
     void anAcceptorOfAnOlderProtocolVersionIsLeftByTheDialer() throws Exception {
         String leader = cluster.awaitLeader(WAIT);
@@ -137,7 +137,7 @@ class BadInputTest {
                 Envelope hello = peer.readFrame(WAIT);
                 assertThat(hello.getHello().getProtocolVersion()).isEqualTo(Handshake.PROTOCOL_VERSION);
                 peer.send(Envelope.newBuilder().setFrom(fakeId).setTo(hello.getFrom())
-                        .setHelloAck(org.raftkit.transport.netty.wire.HelloAck.newBuilder().setProtocolVersion(1))
+                        .setHelloAck(org.raftkit.transport.netty.wire.HelloAck.newBuilder().setProtocolVersion(Handshake.MIN_PROTOCOL_VERSION - 1))
                         .build());
                 Await.await(WAIT, () -> leaderTransport.stats().rejected(RejectReason.UNSUPPORTED_VERSION) == before + 1,
                         () -> "the leader to leave a version-1 peer: " + leaderTransport.stats());

@@ -339,7 +339,7 @@ class MessageCodecTest {
         for (int i = 0; i < n; i++) {
             out.add(r.nextInt(5) == 0
                     ? Entry.noOp(positive(r), positive(r))
-                    : new Entry(positive(r), positive(r), r.nextInt(5) == 0 ? EntryType.CONFIGURATION : EntryType.COMMAND,
+                    : new Entry(positive(r), positive(r), r.nextInt(5) == 0 ? EntryType.values()[r.nextInt(EntryType.values().length)] : EntryType.COMMAND,
                             r.nextInt(4) == 0 ? new byte[0] : smallPayload(r)));
         }
         return out;
