@@ -8,7 +8,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * The whole-node simulation with lease reads on ({@code NodeSimulation(seed, true)}): half the
+ * The whole-node simulation with lease reads on ({@code NodeSimulation.Mode.LEASE_READS}): half the
  * linearizable reads go through {@code RaftServer.leaseRead}, and each machine's clock runs at its
  * own rate within the drift bound. The linearizability checker covers lease reads like any other,
  * under the same partitions, pauses, clock jumps, crashes and transfers. A small range runs in
@@ -27,7 +27,7 @@ class LeaseReadSimulationTest {
         long operations = 0;
         long started = System.nanoTime();
         for (long seed = first; seed < first + count; seed++) {
-            NodeSimulation sim = new NodeSimulation(seed, true);
+            NodeSimulation sim = new NodeSimulation(seed, NodeSimulation.Mode.LEASE_READS);
             NodeSimulation.Result r = sim.run();
             leaseReads += sim.leaseReadsAnswered();
             operations += r.operations();

@@ -15,6 +15,7 @@ import org.raftkit.NotLeaderException;
 import org.raftkit.RaftServer;
 import org.raftkit.ReadTimeoutException;
 import org.raftkit.ServerBusyException;
+import org.raftkit.SessionExpiredException;
 import org.raftkit.ServerClosedException;
 import org.raftkit.UnknownOutcomeException;
 import org.raftkit.sim.SimContext.Event;
@@ -57,6 +58,22 @@ final class NodeClients {
      * changes points clients at the members. Draws the same as the default for the same list.
      */
     java.util.function.Supplier<List<String>> targets;
+
+    /**
+     * Clients write through sessions of their own ({@code RaftServer.openSession}), and send a write
+     * whose outcome they did not learn again, with the same number, through a fresh handle on a
+     * random node (as an application would after a restart), until it is answered: each write then
+     * takes effect exactly once, which the cluster's "no command applied at two indexes" check and
+     * the linearizability check verify. Off by default, so that other runs draw as before.
+     */
+    boolean appSessions;
+    /** Most attempts of one write in {@link #appSessions} mode before it is left as unknown. */
+    private static final int MAX_ATTEMPTS = 30;
+    /** {@link #appSessions}: each client's session id (0: none yet) and its next write's number. */
+    private final java.util.Map<Integer, long[]> sessions = new java.util.HashMap<>();
+    /** Writes sent again with their session number, and writes answered after more than one attempt. */
+    private long resent;
+    private long answeredAfterResend;
 
     NodeClients(SimContext ctx, NodeCluster cluster, int clientCount, int keyCount) {
         this.ctx = ctx;
@@ -110,7 +127,7 @@ final class NodeClients {
      */
     void onCrash(NodeCluster.Member m, int incarnation) {
         for (Call call : new ArrayList<>(inFlight)) {
-            if (call.target == m && call.incarnation == incarnation) {
+            if (call.target == m && call.incarnation == incarnation && !resendLater(call, call.attempts)) {
                 finish(call, call.kind == OpKind.READ ? Outcome.FAILED : Outcome.UNKNOWN, null);
             }
         }
@@ -143,6 +160,10 @@ final class NodeClients {
         /** The node called, and its incarnation then: if that incarnation crashes, the call ends. */
         NodeCluster.Member target;
         int incarnation;
+        /** {@link #appSessions}: the write's session and number, and how many times it was sent. */
+        long sessionId;
+        long sequence;
+        int attempts;
 
         Call(int client, OpKind kind, boolean stale, String key, String value, String expected, byte[] command) {
             this.client = client;
@@ -155,9 +176,37 @@ final class NodeClients {
         }
     }
 
+    long resentWrites() {
+        return resent;
+    }
+
+    long answeredAfterResend() {
+        return answeredAfterResend;
+    }
+
+    /** {@link #appSessions}: opens the client's session through a random node, then starts its calls. */
+    private void openSession(int client) {
+        List<String> targets = targets();
+        RaftServer server = cluster.server(targets.get(random.nextInt(targets.size())));
+        if (server == null) {
+            ctx.schedule(ctx.now() + 20 * MILLIS + random.nextLong(100 * MILLIS), new ClientStart(client));
+            return;
+        }
+        server.openSession().whenComplete((session, error) -> {
+            if (session != null) {
+                sessions.put(client, new long[] {session.id(), 1});
+            }
+            ctx.schedule(ctx.now() + (error == null ? 0 : 20 * MILLIS + random.nextLong(100 * MILLIS)), new ClientStart(client));
+        });
+    }
+
     private void startCall(int client) {
         check();
         if (stopped) {
+            return;
+        }
+        if (appSessions && !sessions.containsKey(client)) {
+            openSession(client);
             return;
         }
         String key = "k" + random.nextInt(keyCount);
@@ -181,28 +230,79 @@ final class NodeClients {
             String value = "v" + nextOpId + "x".repeat((int) cluster.config().maxCommandBytes());
             call = new Call(client, OpKind.WRITE, false, key, value, null, SimKv.write(key, value));
         }
+        if (appSessions && call.kind != OpKind.READ && call.command.length <= cluster.config().maxCommandBytes()) {
+            long[] session = sessions.get(client);
+            call.sessionId = session[0];
+            call.sequence = session[1]++;
+        }
+        send(call);
+    }
+
+    /** Sends {@code call} to a random node (again, for a write in a session whose outcome is unknown). */
+    private void send(Call call) {
         List<String> targets = targets();
         String target = targets.get(random.nextInt(targets.size()));
         RaftServer server = cluster.server(target);
+        call.attempts++;
         if (server == null) {
-            finish(call, Outcome.FAILED, null); // connection refused: the call never arrived
+            if (call.sessionId != 0 && call.attempts < MAX_ATTEMPTS) {
+                ctx.schedule(ctx.now() + 10 * MILLIS + random.nextLong(50 * MILLIS), new Resend(call));
+                return;
+            }
+            finish(call, call.attempts > 1 ? Outcome.UNKNOWN : Outcome.FAILED, null); // connection refused
             return;
         }
         inFlight.add(call);
         call.target = cluster.member(target);
         call.incarnation = call.target.incarnation;
         CompletableFuture<byte[]> future;
-        byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+        byte[] keyBytes = call.key.getBytes(StandardCharsets.UTF_8);
         if (call.kind == OpKind.READ) {
             future = call.stale ? server.staleRead(keyBytes) : call.lease ? server.leaseRead(keyBytes) : server.read(keyBytes);
+        } else if (call.sessionId != 0) {
+            // A fresh handle every time, as after a restart of the application.
+            future = server.session(call.sessionId).submit(call.sequence, call.command);
         } else {
             future = server.submit(call.command);
         }
         // Some clients are impatient: they give up before the server would, then call again.
         long patience = random.nextInt(4) == 0 ? requestTimeoutMicros / 4 + random.nextLong(requestTimeoutMicros)
                 : requestTimeoutMicros + 500 * MILLIS;
-        ctx.schedule(ctx.now() + patience, new GiveUp(call));
-        future.whenComplete((result, error) -> onResult(call, result, error));
+        int attempt = call.attempts;
+        ctx.schedule(ctx.now() + patience, new GiveUp(call, attempt));
+        future.whenComplete((result, error) -> onResult(call, attempt, result, error));
+    }
+
+    /**
+     * {@link #appSessions}: the current attempt of a write in a session ended without telling its
+     * outcome (or saying it did not happen); send it again, same session and number, unless it has
+     * been sent too often. Returns false if the caller should end the call as usual.
+     */
+    private boolean resendLater(Call call, int attempt) {
+        if (call.sessionId == 0 || call.done || attempt != call.attempts || stopped) {
+            return false;
+        }
+        if (call.attempts >= MAX_ATTEMPTS) {
+            return false;
+        }
+        ctx.schedule(ctx.now() + 10 * MILLIS + random.nextLong(100 * MILLIS), new Resend(call));
+        return true;
+    }
+
+    private final class Resend extends Event {
+        private final Call call;
+
+        Resend(Call call) {
+            this.call = call;
+        }
+
+        @Override
+        void run() {
+            if (!call.done && !stopped) {
+                resent++;
+                send(call);
+            }
+        }
     }
 
     /**
@@ -237,8 +337,8 @@ final class NodeClients {
             Call call = new Call(-1 - i, OpKind.WRITE, false, key, value, null, SimKv.write(key, value));
             inFlight.add(call);
             CompletableFuture<byte[]> future = server.submit(call.command);
-            ctx.schedule(ctx.now() + requestTimeoutMicros / 4 + random.nextLong(requestTimeoutMicros), new GiveUp(call));
-            future.whenComplete((result, error) -> onResult(call, result, error));
+            ctx.schedule(ctx.now() + requestTimeoutMicros / 4 + random.nextLong(requestTimeoutMicros), new GiveUp(call, 0));
+            future.whenComplete((result, error) -> onResult(call, 0, result, error));
         }
     }
 
@@ -260,10 +360,26 @@ final class NodeClients {
         });
     }
 
-    private void onResult(Call call, byte[] result, Throwable error) {
+    private void onResult(Call call, int attempt, byte[] result, Throwable error) {
 
         if (error instanceof CompletionException ce && ce.getCause() != null) {
             error = ce.getCause();
+        }
+        if (call.sessionId != 0 && error instanceof SessionExpiredException) {
+            violation = "call " + call.id + ": session " + call.sessionId + " expired in a run far shorter than its expiry: " + error;
+            return;
+        }
+        if (call.sessionId != 0 && error != null && !(error instanceof CommandTooLargeException)) {
+            // Whatever the refusal, the same number may be sent again safely: at most once.
+            if (resendLater(call, attempt)) {
+                return;
+            }
+            if (attempt != call.attempts) {
+                return; // an earlier attempt's answer; the current one decides
+            }
+        }
+        if (error == null && call.sessionId != 0 && call.attempts > 1 && !call.done) {
+            answeredAfterResend++;
         }
         if (error == null) {
             if (call.kind != OpKind.READ) {
@@ -353,14 +469,16 @@ final class NodeClients {
 
     private final class GiveUp extends Event {
         private final Call call;
+        private final int attempt;
 
-        GiveUp(Call call) {
+        GiveUp(Call call, int attempt) {
             this.call = call;
+            this.attempt = attempt;
         }
 
         @Override
         void run() {
-            if (!call.done) {
+            if (!call.done && !resendLater(call, attempt) && attempt == call.attempts) {
                 finish(call, call.kind == OpKind.READ ? Outcome.FAILED : Outcome.UNKNOWN, null);
             }
         }

@@ -54,24 +54,41 @@ public final class NodeSimulation {
     }
 
     public NodeSimulation(long seed) {
-        this(seed, false);
+        this(seed, Mode.DEFAULT);
+    }
+
+    /** What a run exercises besides the default mix; each draws extra only in its own mode. */
+    public enum Mode {
+        DEFAULT,
+        /**
+         * {@code RaftConfig.leaseReads} on: half the linearizable reads are lease reads (checked for
+         * linearizability like the others), each machine's clock runs at its own rate, the fastest
+         * and slowest differing by up to the drift bound the lease allows for, and leaders are asked
+         * to hand leadership over now and then.
+         */
+        LEASE_READS,
+        /**
+         * Clients write through registered sessions and send writes of unknown outcome again, same
+         * number, until answered ({@code NodeClients.appSessions}).
+         */
+        APP_SESSIONS
     }
 
     /** Lease simulation: reads each incarnation answered under its lease, as its core counted them. */
     private final java.util.Map<String, Long> leaseReadsByIncarnation = new java.util.HashMap<>();
+
+    /** Writes sent again with their session number ({@link Mode#APP_SESSIONS}), and those answered after a resend. */
+    public long[] sessionResends() {
+        return new long[] {clients.resentWrites(), clients.answeredAfterResend()};
+    }
 
     /** Reads answered under a leader's lease in this run (0 unless lease reads are on). */
     public long leaseReadsAnswered() {
         return leaseReadsByIncarnation.values().stream().mapToLong(Long::longValue).sum();
     }
 
-    /**
-     * @param leaseReads run with {@code RaftConfig.leaseReads} on: half the linearizable reads are
-     *                   lease reads (checked for linearizability like the others), and each
-     *                   machine's clock runs at its own rate, the fastest and slowest differing by up
-     *                   to the drift bound the lease allows for
-     */
-    public NodeSimulation(long seed, boolean leaseReads) {
+    public NodeSimulation(long seed, Mode mode) {
+        boolean leaseReads = mode == Mode.LEASE_READS;
         this.seed = seed;
         this.ctx = new SimContext(seed);
         SplittableRandom random = ctx.random;
@@ -94,6 +111,7 @@ public final class NodeSimulation {
         nemesis.clients = clients;
         cluster.onCrash = clients::onCrash;
         this.forger = random.nextInt(4) == 0 ? new NodeForger(ctx, cluster, network) : null;
+        clients.appSessions = mode == Mode.APP_SESSIONS;
         if (leaseReads) {
             nemesis.transfers = true;
             cluster.afterRaftTurn = (m, core) -> leaseReadsByIncarnation.put(m.id + "#" + m.incarnation, core.leaseReadCount());
