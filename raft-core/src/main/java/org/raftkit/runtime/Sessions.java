@@ -11,7 +11,6 @@ import java.util.Arrays;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
 
 /**
  * Client sessions (thesis §6.3): the replicated table that lets each command be applied at most
@@ -71,7 +70,7 @@ final class Sessions {
     private static final class Client {
         long floor;
         long lastIndex;
-        final TreeMap<Long, byte[]> results = new TreeMap<>();
+        final ResultWindow results = new ResultWindow();
     }
 
     private final long maxBytes;
@@ -189,11 +188,7 @@ final class Sessions {
         c.lastIndex = index;
         if (h.floor() > c.floor) {
             c.floor = h.floor();
-            Iterator<Map.Entry<Long, byte[]>> it = c.results.headMap(h.floor()).entrySet().iterator();
-            while (it.hasNext()) {
-                bytes -= RESULT_OVERHEAD_BYTES + it.next().getValue().length;
-                it.remove();
-            }
+            bytes -= c.results.dropBelow(h.floor(), RESULT_OVERHEAD_BYTES);
         }
         byte[] first = c.results.get(h.sequence());
         if (first != null) {
@@ -211,8 +206,9 @@ final class Sessions {
     void after(Header h, byte[] result) {
         Client c = clients.get(h.clientId());
         byte[] kept = result == null ? RemoteRequest.EMPTY : result;
-        c.results.put(h.sequence(), kept);
-        bytes += RESULT_OVERHEAD_BYTES + kept.length;
+        byte[] replaced = c.results.put(h.sequence(), kept);
+        bytes += RESULT_OVERHEAD_BYTES + kept.length
+                - (replaced == null ? 0 : RESULT_OVERHEAD_BYTES + replaced.length);
         while (bytes > maxBytes && !clients.isEmpty()) {
             dropOldest();
         }
@@ -241,9 +237,7 @@ final class Sessions {
 
     private static long cost(Client c) {
         long b = CLIENT_OVERHEAD_BYTES;
-        for (byte[] r : c.results.values()) {
-            b += RESULT_OVERHEAD_BYTES + r.length;
-        }
+        b += c.results.bytes(RESULT_OVERHEAD_BYTES);
         return b;
     }
 
@@ -287,10 +281,10 @@ final class Sessions {
                 out.writeLong(c.floor);
                 out.writeLong(c.lastIndex);
                 out.writeInt(c.results.size());
-                for (Map.Entry<Long, byte[]> r : c.results.entrySet()) {
-                    out.writeLong(r.getKey());
-                    out.writeInt(r.getValue().length);
-                    out.write(r.getValue());
+                for (int i = 0; i < c.results.size(); i++) {
+                    out.writeLong(c.results.sequenceAt(i));
+                    out.writeInt(c.results.resultAt(i).length);
+                    out.write(c.results.resultAt(i));
                 }
             }
         } catch (IOException e) {
@@ -336,10 +330,11 @@ final class Sessions {
                 if (length < 0) {
                     throw new IOException("snapshot's session table: result of " + length + " bytes for client " + id);
                 }
-                c.results.put(sequence, data.readNBytes(length));
-                if (c.results.get(sequence).length != length) {
+                byte[] result = data.readNBytes(length);
+                if (result.length != length) {
                     throw new IOException("snapshot's session table is cut short");
                 }
+                c.results.put(sequence, result);
             }
             clients.put(id, c);
             bytes += cost(c);

@@ -26,6 +26,37 @@ class ClientSessionTest {
         assertThat(session.floor(second)).isEqualTo(second);
     }
 
+    @Test
+    void theFloorIsTheLowestOpenNumberHoweverManyAreOpenAndInWhateverOrderTheyClose() {
+        ClientSession session = new ClientSession(7);
+        java.util.TreeSet<Long> open = new java.util.TreeSet<>();
+        java.util.SplittableRandom random = new java.util.SplittableRandom(3);
+        for (int step = 0; step < 20_000; step++) {
+            if (open.size() < 2_000 && (open.isEmpty() || random.nextInt(3) > 0)) {
+                open.add(session.open()); // up to 2,000 open: the ring grows past its first 256
+            } else {
+                Long victim = open.ceiling(open.first() + random.nextLong(open.last() - open.first() + 1));
+                open.remove(victim);
+                session.close(victim);
+                session.close(victim); // twice: harmless
+            }
+            long probe = open.isEmpty() ? Long.MAX_VALUE : open.last();
+            assertThat(session.floor(probe)).isEqualTo(open.isEmpty() ? probe : open.first());
+        }
+    }
+
+    @Test
+    void givenNumbersMayComeInAnyOrder() {
+        ClientSession session = new ClientSession(9);
+        assertThat(session.openGiven(5)).isTrue();
+        assertThat(session.openGiven(3)).isTrue();
+        assertThat(session.openGiven(5)).as("5 is open already").isFalse();
+        assertThat(session.floor(5)).isEqualTo(3);
+        session.close(3);
+        assertThat(session.floor(5)).isEqualTo(5);
+        assertThat(session.floor(8)).isEqualTo(5);
+    }
+
     /**
      * Found by the membership benchmarks (issue 11), on a real cluster under load: a write
      * answered with an empty result although it was never applied. One thread drew its sequence
