@@ -46,8 +46,9 @@ final class ResultWindow {
             results[at] = result;
             return old;
         }
-        int insertAt = -at - 1;
+        // Room first: making it may slide the window, which moves every position.
         makeRoom();
+        int insertAt = -find(sequence) - 1;
         int end = head + size;
         System.arraycopy(sequences, insertAt, sequences, insertAt + 1, end - insertAt);
         System.arraycopy(results, insertAt, results, insertAt + 1, end - insertAt);

@@ -2,9 +2,6 @@ package org.raftkit.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
-import java.util.List;
-
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,30 +17,17 @@ class LeaseReadSimulationTest {
 
     @Test
     void leaseReadsAreLinearizableUnderEveryFault() {
-        long first = Long.getLong("sim.seed", 1);
-        long count = Long.getLong("sim.seeds", 30);
-        List<Long> failures = new ArrayList<>();
-        long leaseReads = 0;
-        long operations = 0;
-        long started = System.nanoTime();
-        for (long seed = first; seed < first + count; seed++) {
+        long[] totals = new long[2]; // reads answered under a lease, client calls
+        SeedLoop.Outcome o = SeedLoop.run("LeaseReadSimulationTest", seed -> {
             NodeSimulation sim = new NodeSimulation(seed, NodeSimulation.Mode.LEASE_READS);
             NodeSimulation.Result r = sim.run();
-            leaseReads += sim.leaseReadsAnswered();
-            operations += r.operations();
-            if (!r.passed()) {
-                failures.add(seed);
-                System.out.println("FAILED seed=" + seed + " (" + r.nodes() + " nodes): " + r.failure());
-                System.out.println("  replay: mvn -B -q -pl raft-core test -Dtest=LeaseReadSimulationTest -Dsim.seed=" + seed
-                        + " -Dsim.seeds=1");
-                if (failures.size() <= 3) {
-                    System.out.println("  last events:\n" + r.trace().indent(4));
-                }
-            }
-        }
+            totals[0] += sim.leaseReadsAnswered();
+            totals[1] += r.operations();
+            return r;
+        });
         System.out.printf("LEASE SIMULATION seeds=%d failures=%d (first seed %d; %d client calls, %d reads answered under a"
-                + " lease; %.1f s)%n", count, failures.size(), first, operations, leaseReads, (System.nanoTime() - started) / 1e9);
-        assertThat(failures).as("failed seeds (see FAILED lines above)").isEmpty();
-        assertThat(leaseReads).as("leases were used, not just fallen back from").isPositive();
+                + " lease; %.1f s)%n", o.count(), o.failures().size(), o.first(), totals[1], totals[0], o.seconds());
+        assertThat(o.failures()).as("failed seeds (see FAILED lines above)").isEmpty();
+        assertThat(totals[0]).as("leases were used, not just fallen back from").isPositive();
     }
 }

@@ -2,9 +2,6 @@ package org.raftkit.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.util.ArrayList;
-import java.util.List;
-
 import org.junit.jupiter.api.Test;
 
 /**
@@ -21,33 +18,19 @@ class SessionSimulationTest {
 
     @Test
     void writesSentAgainInTheirSessionTakeEffectOnce() {
-        long first = Long.getLong("sim.seed", 1);
-        long count = Long.getLong("sim.seeds", 30);
-        List<Long> failures = new ArrayList<>();
-        long resent = 0;
-        long answeredAfterResend = 0;
-        long operations = 0;
-        long started = System.nanoTime();
-        for (long seed = first; seed < first + count; seed++) {
+        long[] totals = new long[3]; // writes sent again, answered after being sent again, client calls
+        SeedLoop.Outcome o = SeedLoop.run("SessionSimulationTest", seed -> {
             NodeSimulation sim = new NodeSimulation(seed, NodeSimulation.Mode.APP_SESSIONS);
             NodeSimulation.Result r = sim.run();
-            resent += sim.sessionResends()[0];
-            answeredAfterResend += sim.sessionResends()[1];
-            operations += r.operations();
-            if (!r.passed()) {
-                failures.add(seed);
-                System.out.println("FAILED seed=" + seed + " (" + r.nodes() + " nodes): " + r.failure());
-                System.out.println("  replay: mvn -B -q -pl raft-core test -Dtest=SessionSimulationTest -Dsim.seed=" + seed
-                        + " -Dsim.seeds=1");
-                if (failures.size() <= 3) {
-                    System.out.println("  last events:\n" + r.trace().indent(4));
-                }
-            }
-        }
+            totals[0] += sim.sessionResends()[0];
+            totals[1] += sim.sessionResends()[1];
+            totals[2] += r.operations();
+            return r;
+        });
         System.out.printf("SESSION SIMULATION seeds=%d failures=%d (first seed %d; %d client calls, %d writes sent again,"
-                + " %d answered after being sent again; %.1f s)%n", count, failures.size(), first, operations, resent,
-                answeredAfterResend, (System.nanoTime() - started) / 1e9);
-        assertThat(failures).as("failed seeds (see FAILED lines above)").isEmpty();
-        assertThat(answeredAfterResend).as("writes were sent again and answered").isPositive();
+                + " %d answered after being sent again; %.1f s)%n", o.count(), o.failures().size(), o.first(), totals[2],
+                totals[0], totals[1], o.seconds());
+        assertThat(o.failures()).as("failed seeds (see FAILED lines above)").isEmpty();
+        assertThat(totals[1]).as("writes were sent again and answered").isPositive();
     }
 }
