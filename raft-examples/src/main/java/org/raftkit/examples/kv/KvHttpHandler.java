@@ -85,8 +85,28 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
      */
     static final class Drain {
         final java.util.concurrent.atomic.AtomicInteger inFlight = new java.util.concurrent.atomic.AtomicInteger();
+        /** Connections open now. */
+        final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
+        /** When the last request was read ({@code System.nanoTime}). */
+        volatile long lastReadNanos = System.nanoTime();
         volatile boolean draining;
     }
+
+    // Counted from the pipeline's point of view: over HTTPS this handler joins an active channel
+    // after the handshake, so channelActive would never reach it.
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+        drain.connections.incrementAndGet();
+        super.handlerAdded(ctx);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) throws Exception {
+        drain.connections.decrementAndGet();
+        super.handlerRemoved(ctx);
+    }
+
+
 
     /** A handler whose {@code /v1/members} shows no address for members the configuration names by id alone. */
     KvHttpHandler(RaftServer server, ClusterView view, int maxPipelined) {
@@ -137,6 +157,7 @@ final class KvHttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 && !drain.draining);
         pending.add(slot);
         drain.inFlight.incrementAndGet();
+        drain.lastReadNanos = System.nanoTime();
         readOnlyWhileBounded(ctx);
         CompletableFuture<FullHttpResponse> answer;
         try {
