@@ -152,9 +152,10 @@ public final class RaftServer implements AutoCloseable {
      * A linearizable read that trusts the leader's lease (thesis §6.4.1) instead of confirming
      * leadership with a round of heartbeats: on the leader, while a majority acknowledged a heartbeat
      * sent within the lease ({@code RaftConfig.leaseTicks()}, a little under the minimum election
-     * timeout), it is answered from the leader's commit index at once. Otherwise (no lease yet, a
-     * leadership transfer started this term, the configuration just changed), and on a follower,
-     * it is a {@link #read}.
+     * timeout), it is answered from the leader's commit index at once; on a follower, the leader
+     * answers the follower's request for a read index the same way, and the follower answers once
+     * it has applied up to it. Otherwise (no lease yet, a leadership transfer started this term,
+     * the configuration just changed) it is a {@link #read}.
      *
      * <p>What it assumes, unlike {@link #read}: that no node's clock runs faster than another's by
      * more than {@code RaftConfig.clockDriftBound()} over an election timeout, and that every node

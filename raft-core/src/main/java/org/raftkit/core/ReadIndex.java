@@ -74,13 +74,19 @@ final class ReadIndex {
             return RaftNode.ReadAccepted.NO_LEADER;
         }
         forwarded.put(context, new Asked(node.leaderId, node.currentTerm, ticks));
-        node.sendNow(new ReadIndexRequest(node.id, node.leaderId, node.currentTerm, context));
+        node.sendNow(new ReadIndexRequest(node.id, node.leaderId, node.currentTerm, context, lease));
         return RaftNode.ReadAccepted.ACCEPTED;
     }
 
     void handleReadIndexRequest(ReadIndexRequest r) {
         if (node.role != Role.LEADER) {
             node.send(new ReadIndexReply(node.id, r.from(), node.currentTerm, r.requestId(), false, 0));
+            return;
+        }
+        if (r.lease() && node.config.leaseReads() && node.leader.leaseHolds() && committedInCurrentTerm()) {
+            // A follower's lease read: the same reasoning as the leader's own (thesis §6.4.1).
+            leaseReads++;
+            node.send(new ReadIndexReply(node.id, r.from(), node.currentTerm, r.requestId(), true, node.log.commitIndex()));
             return;
         }
         accept(new PendingRead(r.requestId(), r.from(), 0, 0));

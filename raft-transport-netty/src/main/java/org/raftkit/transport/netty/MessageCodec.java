@@ -65,7 +65,7 @@ final class MessageCodec {
                     .setTerm(r.term()).setVoteGranted(r.voteGranted()).setPreVote(r.preVote()));
         } else if (m instanceof ReadIndexRequest r) {
             e.setReadIndexRequest(org.raftkit.transport.netty.wire.ReadIndexRequest.newBuilder()
-                    .setTerm(r.term()).setRequestId(r.requestId()));
+                    .setTerm(r.term()).setRequestId(r.requestId()).setLease(r.lease()));
         } else if (m instanceof ReadIndexReply r) {
             e.setReadIndexReply(org.raftkit.transport.netty.wire.ReadIndexReply.newBuilder()
                     .setTerm(r.term()).setRequestId(r.requestId()).setSuccess(r.success())
@@ -132,7 +132,7 @@ final class MessageCodec {
             }
             case READ_INDEX_REQUEST: {
                 var r = e.getReadIndexRequest();
-                return new ReadIndexRequest(from, to, r.getTerm(), r.getRequestId());
+                return new ReadIndexRequest(from, to, r.getTerm(), r.getRequestId(), r.getLease());
             }
             case READ_INDEX_REPLY: {
                 var r = e.getReadIndexReply();
