@@ -31,7 +31,8 @@ import org.raftkit.transport.netty.TlsConfig;
  * transport and segmented storage in temporary directories, driven through {@code RaftServer.submit}
  * on the leader with a fixed number of writes in flight. A progress line goes to stderr every
  * second; the result is one JSON object on stdout (and in {@code --out FILE}). That is
- * {@code --mode in-jvm}, the default; {@code --mode processes} and {@code --mode failover} ({@link KvProcessBench})
+ * {@code --mode in-jvm}, the default; {@code --mode reads} ({@link KvReadBench}) reads the same
+ * cluster in every way instead of writing; {@code --mode processes} and {@code --mode failover} ({@link KvProcessBench})
  * and {@code --mode replace} and {@code --mode rolling-restart} ({@link KvMembershipBench}) run each
  * node in a process of its own instead.
  */
@@ -52,7 +53,7 @@ final class KvBench {
                 "phase", "stop", "pause"));
         PROCESS_FLAGS = Set.copyOf(processFlags);
         Set<String> all = new java.util.HashSet<>(processFlags);
-        all.addAll(List.of("nodes", "clients", "payload", "duration", "warmup", "fsync", "out", "mode"));
+        all.addAll(List.of("nodes", "clients", "payload", "duration", "warmup", "fsync", "out", "mode", "rounds"));
         FLAGS = Set.copyOf(all);
     }
 
@@ -65,15 +66,18 @@ final class KvBench {
     static int run(Flags f, PrintStream out, PrintStream err) throws InterruptedException {
         f.expectPositional();
         String mode = f.string("mode", "in-jvm");
+        if (!mode.equals("reads") && f.has("rounds")) {
+            throw new Flags.UsageException("--rounds is for --mode reads");
+        }
         switch (mode) {
-            case "in-jvm" -> {
+            case "in-jvm", "reads" -> {
                 for (String flag : PROCESS_FLAGS) {
                     if (f.has(flag)) {
                         throw new Flags.UsageException("--" + flag + " is for --mode processes, failover, replace or "
                                 + "rolling-restart");
                     }
                 }
-                return inJvm(f, out, err);
+                return inJvm(mode, f, out, err);
             }
             case "processes", "failover" -> {
                 for (String flag : List.of("phase", "stop", "pause")) {
@@ -87,7 +91,7 @@ final class KvBench {
                 KvMembershipBench.checkFlags(mode, f);
                 return inProcesses(mode, f, out, err);
             }
-            default -> throw new Flags.UsageException("--mode must be in-jvm, processes, failover, replace or "
+            default -> throw new Flags.UsageException("--mode must be in-jvm, reads, processes, failover, replace or "
                     + "rolling-restart, was '" + mode + "'");
         }
     }
@@ -129,8 +133,12 @@ final class KvBench {
         }
     }
 
-    /** {@code --mode in-jvm} (the default): every node in this JVM, driven through {@code RaftServer.submit}. */
-    private static int inJvm(Flags f, PrintStream out, PrintStream err) throws InterruptedException {
+    /**
+     * {@code --mode in-jvm} (the default): every node in this JVM, driven through {@code RaftServer.submit};
+     * {@code --mode reads}: the same cluster, read in every way ({@link KvReadBench}).
+     */
+    private static int inJvm(String mode, Flags f, PrintStream out, PrintStream err) throws InterruptedException {
+        int rounds = f.integer("rounds", 3, 1, 100);
         int nodes = f.integer("nodes", 3, 1, 9);
         int clients = f.integer("clients", 64, 1, 65_536);
         int payload = f.integer("payload", 128, 0, KvNode.DEFAULT_MAX_VALUE_BYTES);
@@ -165,8 +173,9 @@ final class KvBench {
                         KvNode.DEFAULT_MAX_VALUE_BYTES, KvNode.DEFAULT_CLUSTER_ID,
                         security.getOrDefault(id, TlsConfig.plaintext())), KvNode.loggingListener()));
             }
-            String json = "{\"tls\":" + tls + ","
-                    + drive(cluster, nodes, clients, payload, fsync, durationMillis, warmupMillis, err).substring(1);
+            String json = "{\"tls\":" + tls + "," + (mode.equals("reads")
+                    ? KvReadBench.drive(cluster, clients, durationMillis, warmupMillis, rounds, err)
+                    : drive(cluster, nodes, clients, payload, fsync, durationMillis, warmupMillis, err)).substring(1);
             out.println(json);
             if (outFile != null) {
                 try {

@@ -64,6 +64,8 @@ public final class KvMain {
                         the CAs to trust for https:// endpoints (instead of the JDK's default ones)
               bench     [--nodes 3] [--clients 64] [--payload 128] [--duration 10s] [--warmup 3s]
                         [--fsync true|false] [--tls] [--out FILE]   (every node in this JVM)
+              bench --mode reads [--clients 64] [--duration 10s] [--warmup 3s] [--rounds 3] [--fsync true|false]
+                        (linearizable, lease and stale reads through the leader and a follower, in turns)
               bench --mode processes [--nodes 3] [--clients 64] [--connections clients/32] [--payload 128]
                         [--duration 10s] [--warmup 3s] [--fsync true|false] [--target leader|all]
                         [--trace-every N] [--node-java-options '-Xmx1g …'] [--node-jar JAR] [--dir DIR] [--out FILE]

@@ -68,9 +68,24 @@ class KvProcessBenchTest {
         assertThat(in.hasRemaining()).isFalse();
     }
 
+    /** {@code --mode reads}, briefly: six runs, every kind of read through the leader and a follower, none failing. */
+    @Test
+    void theReadModeReadsEveryWayThroughTheLeaderAndAFollower() {
+        Run r = run("bench", "--mode", "reads", "--clients", "8", "--duration", "300ms", "--warmup", "100ms",
+                "--rounds", "1", "--fsync", "false");
+        assertThat(r.code()).as(r.err()).isZero();
+        for (String read : new String[] {"linearizable", "lease", "stale"}) {
+            for (String through : new String[] {"leader", "follower"}) {
+                assertThat(r.out()).contains("\"read\":\"" + read + "\",\"through\":\"" + through + "\"");
+            }
+        }
+        assertThat(r.out()).doesNotContainPattern("\"errors\":[1-9]").doesNotContain("\"opsPerSecond\":0,");
+    }
+
     @Test
     void eachModeRefusesTheOthersFlags() {
-        assertThat(run("bench", "--mode", "sideways").err()).contains("--mode must be in-jvm, processes, failover, replace or rolling-restart");
+        assertThat(run("bench", "--mode", "sideways").err()).contains("--mode must be in-jvm, reads, processes, failover, replace or rolling-restart");
+        assertThat(run("bench", "--rounds", "2").err()).contains("--rounds is for --mode reads");
         assertThat(run("bench", "--kills", "3").err()).contains("--kills is for --mode processes, failover, replace or");
         assertThat(run("bench", "--mode", "processes", "--tls").err()).contains("--tls is for --mode in-jvm");
         assertThat(run("bench", "--mode", "failover", "--clients", "8", "--dir", dir.toString()).err())
