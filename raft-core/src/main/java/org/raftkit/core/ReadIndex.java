@@ -60,10 +60,7 @@ final class ReadIndex {
 
     RaftNode.ReadAccepted readIndex(long context, boolean lease) {
         if (node.role == Role.LEADER) {
-            if (lease && node.leader.leaseHolds() && committedInCurrentTerm()) {
-                // Thesis §6.4.1: no other leader can have been elected yet, so the commit index is
-                // still the latest; skip the round.
-                leaseReads++;
+            if (lease && leaseAnswers()) {
                 node.readStates.add(new ReadState(context, node.log.commitIndex()));
                 return RaftNode.ReadAccepted.ACCEPTED;
             }
@@ -83,9 +80,7 @@ final class ReadIndex {
             node.send(new ReadIndexReply(node.id, r.from(), node.currentTerm, r.requestId(), false, 0));
             return;
         }
-        if (r.lease() && node.config.leaseReads() && node.leader.leaseHolds() && committedInCurrentTerm()) {
-            // A follower's lease read: the same reasoning as the leader's own (thesis §6.4.1).
-            leaseReads++;
+        if (r.lease() && leaseAnswers()) {
             node.send(new ReadIndexReply(node.id, r.from(), node.currentTerm, r.requestId(), true, node.log.commitIndex()));
             return;
         }
@@ -124,6 +119,20 @@ final class ReadIndex {
         }
         waitingForQuorum.addLast(new PendingRead(read.context, read.origin, readIndex, node.leader.readRound() + 1));
         roundNeeded = true;
+    }
+
+    /**
+     * Leader: whether a lease read (its own or a follower's) may be answered from the commit index
+     * now, without a round (thesis §6.4.1): the lease holds, so no other leader can have been
+     * elected, and an entry of this term is committed, so the commit index is the latest. Counts
+     * the read when it may.
+     */
+    private boolean leaseAnswers() {
+        if (node.leader.leaseHolds() && committedInCurrentTerm()) {
+            leaseReads++;
+            return true;
+        }
+        return false;
     }
 
     private boolean committedInCurrentTerm() {

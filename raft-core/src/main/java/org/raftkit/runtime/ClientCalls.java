@@ -66,6 +66,15 @@ final class ClientCalls {
     private final Scheduler clock;
     /** When the Raft loop ticks the core next (set by it after every tick); for lease reads. */
     long nextTickNanos;
+
+    /**
+     * Whether the core's tick count is up to date with the clock (no tick overdue), so that a lease
+     * measured in ticks is not longer than it is in time. Raft loop only; read just before the core
+     * is asked to answer from its lease.
+     */
+    boolean coreTicksCurrent() {
+        return clock.nanoTime() - nextTickNanos < 0;
+    }
     private final RuntimeMetrics metrics;
     private final StorageWriter storage;
     private final long leaderWaitNanos;
@@ -433,7 +442,7 @@ final class ClientCalls {
     private void readIndex(Request r) {
         // The lease is measured in the core's ticks, so only while they are up to date with the
         // clock: no tick due yet. Otherwise (a turn that has not ticked yet) it is a ReadIndex read.
-        boolean lease = r.lease && clock.nanoTime() - nextTickNanos < 0;
+        boolean lease = r.lease && coreTicksCurrent();
         RaftNode.ReadAccepted accepted = lease ? node.leaseRead(r.id) : node.readIndex(r.id);
         if (accepted == RaftNode.ReadAccepted.ACCEPTED) {
             r.stage = Request.Stage.READING;

@@ -201,7 +201,7 @@ final class RaftThread {
                         taken += e.sizeBytes();
                     }
                 }
-                if (rm instanceof ReadIndexRequest r && r.lease() && clock.nanoTime() - nextTick >= 0) {
+                if (rm instanceof ReadIndexRequest r && r.lease() && !calls.coreTicksCurrent()) {
                     // A tick is overdue, so the core's count is behind the clock and its lease
                     // could look longer than it is: confirm this one with a round (as ClientCalls
                     // does for a local lease read).
