@@ -57,6 +57,44 @@ class FileSnapshotStoreTest {
     }
 
     @Test
+    void aLargeSnapshotIsForcedInStepsWhileWrittenAndWhileReceived() throws IOException {
+        byte[] incoming;
+        try (SnapshotStore scratch = new org.raftkit.memory.MemorySnapshotStore()) {
+            incoming = file(scratch, write(scratch, 20, 1, state(1_000_000, 2)), 64 << 10);
+        }
+        FileSnapshotStore.Options stepped = options.withForceStepBytes(100_000);
+        try (FileSnapshotStore store = FileSnapshotStore.open(dir, stepped)) {
+            int before = disk.forces();
+            write(store, 7, 3, state(1_000_000, 1));
+            // 1,000,000 bytes of state: 10 steps of 100,000, then the file and the directory at publication.
+            assertThat(disk.forces() - before).isBetween(11, 12);
+            before = disk.forces();
+            receive(store, 20, 1, incoming, 64 << 10);
+            assertThat(disk.forces() - before).isBetween(11, 12);
+        }
+        try (FileSnapshotStore store = FileSnapshotStore.open(dir, stepped.withSyncPolicy(SyncPolicy.NEVER))) {
+            int before = disk.forces();
+            write(store, 30, 3, state(1_000_000, 1));
+            assertThat(disk.forces()).as("no force at all without real syncs").isEqualTo(before);
+        }
+        assertThatThrownBy(() -> FileSnapshotStore.Options.defaults().withForceStepBytes(-1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("forceStepBytes");
+    }
+
+    @Test
+    void aStepForceThatFailsDiscardsTheSnapshotAndKeepsThePreviousOne() throws IOException {
+        try (FileSnapshotStore store = FileSnapshotStore.open(dir, options.withForceStepBytes(100_000))) {
+            SnapshotInfo previous = write(store, 10, 1, state(1000, 1));
+            disk.failForces();
+            assertThatThrownBy(() -> write(store, 20, 1, state(1_000_000, 2))).isInstanceOf(IOException.class)
+                    .hasMessageContaining("injected EIO on fsync");
+            disk.heal();
+            assertThat(names()).containsExactly(store.file(10, 1).getFileName().toString(), "snapshot.lock");
+            assertThat(store.list()).containsExactly(previous);
+        }
+    }
+
+    @Test
     void leftoverTemporaryFilesAreDeletedAtOpenButNotOtherStoresOnes() throws IOException {
         Files.createDirectories(dir);
         Files.write(dir.resolve("snapshot-00000000000000000007-00000000000000000003.snap.tmp"), new byte[100]);
