@@ -50,7 +50,7 @@ final class KvBench {
         Set<String> processFlags = new java.util.HashSet<>(RaftFlags.NAMES);
         processFlags.remove("fsync");
         processFlags.addAll(List.of("connections", "target", "trace-every", "node-java-options", "node-jar", "kills", "dir",
-                "phase", "stop", "pause"));
+                "phase", "stop", "pause", "floor"));
         PROCESS_FLAGS = Set.copyOf(processFlags);
         Set<String> all = new java.util.HashSet<>(processFlags);
         all.addAll(List.of("nodes", "clients", "payload", "duration", "warmup", "fsync", "out", "mode", "rounds"));

@@ -33,7 +33,7 @@ final class KvMembershipBench {
 
     /** Refuses the flags of the other process modes, and {@code --stop}/{@code --pause} outside rolling-restart. */
     static void checkFlags(String mode, Flags f) {
-        for (String flag : List.of("nodes", "payload", "duration", "connections", "trace-every", "kills")) {
+        for (String flag : List.of("nodes", "payload", "duration", "connections", "trace-every", "kills", "floor")) {
             if (f.has(flag)) {
                 throw new Flags.UsageException("--" + flag + " is not for --mode " + mode + ", which runs three nodes "
                         + "and " + (flag.equals("duration") ? "--phase of load before and after" : "a load of its own"));

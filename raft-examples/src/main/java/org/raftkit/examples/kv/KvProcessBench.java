@@ -76,6 +76,7 @@ final class KvProcessBench {
                     + HttpLimits.DEFAULTS.maxPipelined() + " pipelined requests a connection, which a node does not read");
         }
         int traceEvery = f.integer("trace-every", 0, 0, 1_000_000);
+        boolean floor = f.bool("floor", clients == 1 && fsync);
         List<String> jvm = new ArrayList<>(splitOptions(f.string("node-java-options", "")));
         if (traceEvery > 0) {
             jvm.add("-Draftkit.trace.every=" + traceEvery);
@@ -107,6 +108,9 @@ final class KvProcessBench {
             String still = bench.nodes.awaitLeader();
             bench.nodes.stopAll();
             List<String> traces = traceEvery > 0 ? bench.nodes.stageTraces() : List.of();
+            // With the nodes stopped, so that they do not compete with it; on the nodes' file system.
+            OneWriteFloor.Result floorResult = floor ? OneWriteFloor.measure(dir.resolve("floor"), payload, 2_000, 5_000)
+                    : null;
             double seconds = r.windowNanos() / 1e9;
             long[] lat = r.sortedLatencyMicros();
             StringBuilder cpu = new StringBuilder();
@@ -143,6 +147,8 @@ final class KvProcessBench {
                     + ",\"cpuMicrosPerCommandByProcess\":{" + cpu + "},\"byThread\":{" + byThread + "},\"cpuCoresBusy\":" + round2(totalCpu / (double) r.windowNanos())
                     + ",\"errors\":" + r.failed() + ",\"errorsByStatus\":" + Json.quote(r.failedByStatus().toString()) + ",\"leaderBefore\":\"" + leader + "\",\"leaderAfter\":\"" + still + "\""
                     + ",\"loadAverage\":" + loadAverage()
+                    + (floorResult == null ? "" : ",\"floor\":" + floorResult.json() + ",\"p50OverFloor\":"
+                            + round2(KvBench.percentile(lat, 0.50) / floorResult.floorMicros()))
                     + (traceEvery > 0 ? ",\"stageTrace\":[" + String.join(",", traces) + "]" : "") + "}";
             return json;
         } finally {
@@ -248,7 +254,7 @@ final class KvProcessBench {
     /** Kills the leader {@code --kills} times under a light load; returns the JSON result. */
     static String failover(Flags f, Path dir, PrintStream err) throws InterruptedException, IOException {
         for (String flag : List.of("nodes", "clients", "payload", "duration", "warmup", "connections", "target",
-                "trace-every")) {
+                "trace-every", "floor")) {
             if (f.has(flag)) {
                 throw new Flags.UsageException("--" + flag + " is for --mode processes; failover runs three nodes "
                         + "under a light load of its own");

@@ -111,6 +111,15 @@ class KvProcessBenchTest {
     }
 
     @Test
+    void theOneWriteFloorIsTwoFsyncsAndOneRoundTrip() throws Exception {
+        OneWriteFloor.Result floor = OneWriteFloor.measure(dir.resolve("floor"), 16, 20, 200);
+        assertThat(floor.fsyncMicros()).isPositive();
+        assertThat(floor.roundTripMicros()).isPositive();
+        assertThat(floor.floorMicros()).isEqualTo(2 * floor.fsyncMicros() + floor.roundTripMicros());
+        assertThat(dir.resolve("floor")).isEmptyDirectory(); // its file is gone
+    }
+
+    @Test
     void theLongestGapBetweenWritesCountsTheWindowsEdges() {
         // Writes done at 10, 20 and 70 ms in a window of 0 to 100 ms: the gap from 20 to 70 is the longest.
         long ms = 1_000_000;
@@ -124,12 +133,13 @@ class KvProcessBenchTest {
     @Test
     void processesModeReportsThroughputLatencyCpuPerWriteAndTheLeadersStages() {
         Run r = run("bench", "--mode", "processes", "--clients", "8", "--connections", "2", "--payload", "16",
-                "--duration", "1s", "--warmup", "1s", "--fsync", "false", "--trace-every", "5",
+                "--duration", "1s", "--warmup", "1s", "--fsync", "false", "--trace-every", "5", "--floor", "true",
                 "--node-java-options", "-Xmx256m -XX:+UseSerialGC", "--dir", dir.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(Long.parseLong(Json.field(r.out(), "operations"))).as(r.out()).isPositive();
         assertThat(r.out()).contains("\"cpuMicrosPerCommand\":", "\"jitCpuMicrosPerCommand\":", "\"byThread\":", "\"loadGenerator\":", "\"n1\":", "\"p999\":",
-                "\"stageTrace\":[", "\"replied\":{\"n\":");
+                "\"stageTrace\":[", "\"replied\":{\"n\":", "\"floor\":{\"fsyncMicrosP50\":", "\"loopbackRoundTripMicrosP50\":");
+        assertThat(Double.parseDouble(Json.field(r.out(), "p50OverFloor"))).isPositive();
         assertThat(Double.parseDouble(Json.field(r.out(), "cpuMicrosPerCommand"))).isPositive();
     }
 
