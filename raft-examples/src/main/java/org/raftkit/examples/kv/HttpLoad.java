@@ -32,18 +32,26 @@ final class HttpLoad {
         void closed();
     }
 
-    /** The counts and latencies of the measured window. */
+    /**
+     * The counts and latencies of the measured window: sorted, and in the order the answers came
+     * with each request's send time ({@link System#nanoTime}), so that a driver can cut the window
+     * into phases.
+     */
     record Result(long completed, long failed, java.util.Map<Integer, Long> failedByStatus, long[] sortedLatencyMicros,
-                  long windowNanos) {
+                  long windowNanos, long[] latencyMicros, long[] sentAtNanos) {
     }
 
-    private static final int KEYS = 100_000;
+    /** Distinct keys written by default, so the map stays a realistic size without growing without end. */
+    static final int DEFAULT_KEYS = 100_000;
     private static final byte[] CRLF2 = "\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final List<InetSocketAddress> targets;
     private final int connections;
     private final int inFlight;
+    private final int keys;
     private final byte[] value;
+    private volatile boolean stopping;
+    private volatile Selector running;
 
     /**
      * @param targets     the nodes to send to; connections go round-robin over them
@@ -53,6 +61,15 @@ final class HttpLoad {
      * @param valueBytes  the size of each {@code PUT}'s value
      */
     HttpLoad(List<InetSocketAddress> targets, int connections, int inFlight, int valueBytes) {
+        this(targets, connections, inFlight, valueBytes, DEFAULT_KEYS);
+    }
+
+    /** As above, writing keys {@code key-0} to {@code key-(keys - 1)} in turn, over and over. */
+    HttpLoad(List<InetSocketAddress> targets, int connections, int inFlight, int valueBytes, int keys) {
+        if (keys < 1) {
+            throw new IllegalArgumentException("keys must be positive, was " + keys);
+        }
+        this.keys = keys;
         if (connections < 1 || inFlight < connections) {
             throw new IllegalArgumentException("need at least one request in flight per connection: " + inFlight
                     + " in flight over " + connections + " connections");
@@ -85,19 +102,32 @@ final class HttpLoad {
 
     private long nextKey;
 
+    /** Ends a {@link #run} at its next turn, as if its window had closed; any thread. */
+    void stop() {
+        stopping = true;
+        Selector selector = running;
+        if (selector != null) {
+            selector.wakeup();
+        }
+    }
+
     /**
-     * Runs for {@code warmupNanos} plus {@code windowNanos}, then closes the connections.
+     * Runs for {@code warmupNanos} plus {@code windowNanos} (or until {@link #stop}), then closes
+     * the connections. The result's {@code windowNanos} is the window as it was measured.
      *
      * @throws IOException if a connection cannot be made, or a node closes one (a load run needs
      *                     every node up)
      */
     Result run(long warmupNanos, long windowNanos, Window window) throws IOException {
         long[] latencies = new long[1 << 16];
+        long[] sentTimes = new long[1 << 16];
         int recorded = 0;
+        long measuredNanos = 0;
         long completed = 0;
         long failed = 0;
         java.util.Map<Integer, Long> failedByStatus = new java.util.TreeMap<>();
         try (Selector selector = Selector.open()) {
+            running = selector;
             List<Connection> all = new ArrayList<>();
             for (int i = 0; i < connections; i++) {
                 SocketChannel ch = SocketChannel.open(targets.get(i % targets.size()));
@@ -127,7 +157,8 @@ final class HttpLoad {
                     recorded = 0;
                     window.opened();
                 }
-                if (now - closesAt >= 0) {
+                if (now - closesAt >= 0 || stopping) {
+                    measuredNanos = open ? now - opensAt : 0;
                     window.closed();
                     break;
                 }
@@ -156,7 +187,9 @@ final class HttpLoad {
                             if (open && sent - opensAt >= 0) {
                                 if (recorded == latencies.length) {
                                     latencies = java.util.Arrays.copyOf(latencies, recorded * 2);
+                                    sentTimes = java.util.Arrays.copyOf(sentTimes, recorded * 2);
                                 }
+                                sentTimes[recorded] = sent;
                                 latencies[recorded++] = (done - sent) / 1_000;
                             }
                         } else {
@@ -174,9 +207,11 @@ final class HttpLoad {
                 c.channel.close();
             }
         }
-        long[] sorted = java.util.Arrays.copyOf(latencies, recorded);
+        long[] inOrder = java.util.Arrays.copyOf(latencies, recorded);
+        long[] sorted = inOrder.clone();
         java.util.Arrays.sort(sorted);
-        return new Result(completed, failed, failedByStatus, sorted, windowNanos);
+        return new Result(completed, failed, failedByStatus, sorted, measuredNanos, inOrder,
+                java.util.Arrays.copyOf(sentTimes, recorded));
     }
 
     /** Queues requests on {@code c} until it has its share in flight. */
@@ -187,7 +222,7 @@ final class HttpLoad {
         ByteBuffer out = c.out;
         out.compact();
         while (c.pending < c.depth) {
-            byte[] request = request(nextKey++ % KEYS);
+            byte[] request = request(nextKey++ % keys);
             if (out.remaining() < request.length) {
                 ByteBuffer bigger = ByteBuffer.allocate(Math.max(out.capacity() * 2, out.position() + request.length));
                 out.flip();

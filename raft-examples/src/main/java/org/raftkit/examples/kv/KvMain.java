@@ -69,7 +69,9 @@ public final class KvMain {
               bench --mode processes [--nodes 3] [--clients 64] [--connections clients/32] [--payload 128]
                         [--duration 10s] [--warmup 3s] [--fsync true|false] [--target leader|all]
                         [--trace-every N] [--node-java-options '-Xmx1g …'] [--node-jar JAR] [--dir DIR] [--out FILE]
-                        each node a serve process, load over HTTP from this one; CPU per write from /proc
+                        [--floor true|false] (default: true with --clients 1 and fsync on)
+                        each node a serve process, load over HTTP from this one; CPU per write from /proc;
+                        the floor: one fsync + one loopback round trip + one fsync, measured in the same run
               bench --mode failover [--kills 20] [--fsync true|false] [--node-java-options …] [--node-jar JAR] [--dir DIR]
                         kill -9 the leader, time the first write through a follower, restart, repeat
               bench --mode replace [--clients 16] [--phase 10s] [--warmup 5s] [--target leader|all]
@@ -83,7 +85,11 @@ public final class KvMain {
               bench-log [--payload 128] [--batch 64] [--seconds 10] [--dir DIR]
               bench-snapshot [--mode snapshot|restart] [--keys N] [--writes 10000000] [--payload 128]
                         [--clients 256] [--phase 10s] [--rounds 2] [--snapshot-entries N]
-                        [--snapshot-trailing 10000] [--segment-bytes 64MiB] [--dir DIR] [--out FILE]
+                        [--snapshot-trailing 10000] [--segment-bytes 64MiB] [--chunk-bytes 1MiB]
+                        [--chunks-in-flight 4] [--dir DIR] [--out FILE]
+              bench-snapshot --processes [--keys N] [--payload 128] [--clients 256] [--phase 10s] [--rounds 2]
+                        [--node-jar JAR] [--node-java-options …] [--dir DIR] [--out FILE]
+                        write p99 while snapshots are taken and a follower installs one, each node a serve process
             endpoints default to""" + " " + KvClient.DEFAULT_ENDPOINTS;
 
     private KvMain() {
@@ -125,7 +131,7 @@ public final class KvMain {
                     return KvBench.run(Flags.parse("bench", rest, KvBench.FLAGS, Set.of(TlsFlags.GENERATE)), out, err);
                 }
                 case "bench-snapshot" -> {
-                    return KvSnapshotBench.run(Flags.parse("bench-snapshot", rest, KvSnapshotBench.FLAGS, Set.of()),
+                    return KvSnapshotBench.run(Flags.parse("bench-snapshot", rest, KvSnapshotBench.FLAGS, Set.of("processes")),
                             out, err);
                 }
                 case "bench-log" -> {

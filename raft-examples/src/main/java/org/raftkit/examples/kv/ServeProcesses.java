@@ -175,6 +175,21 @@ final class ServeProcesses {
         }
     }
 
+    /** {@code POST path} at {@code m} itself (not its leader); returns the 200 answer's body. */
+    String post(ClusterLauncher.Member m, String path) throws InterruptedException {
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(m.httpUri().resolve(path))
+                    .timeout(Duration.ofMillis(WAIT_MILLIS)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() != 200) {
+                throw new IllegalStateException("POST " + path + " at " + m.id() + ": " + r.statusCode() + " " + r.body());
+            }
+            return r.body();
+        } catch (IOException e) {
+            throw new UncheckedIOException("POST " + path + " at " + m.id() + " failed", e);
+        }
+    }
+
     /**
      * A membership call at the current leader, as an operator would make it with curl: again at
      * the new leader on a 503 until it succeeds. Returns the 200 answer's body.
