@@ -97,6 +97,11 @@ public final class FileSnapshotStore implements SnapshotStore {
             }
         }
 
+        /** As the canonical constructor, forcing in steps of {@link #DEFAULT_FORCE_STEP_BYTES}. */
+        public Options(int keepSnapshots, SyncPolicy syncPolicy, FileChannelFactory channelFactory) {
+            this(keepSnapshots, syncPolicy, channelFactory, DEFAULT_FORCE_STEP_BYTES);
+        }
+
         /** Keep 2, sync always, the JDK's channels, force in steps of 1 MiB. */
         public static Options defaults() {
             return new Options(DEFAULT_KEEP_SNAPSHOTS, SyncPolicy.ALWAYS, FileChannelFactory.DEFAULT,
