@@ -132,12 +132,12 @@ class KvHttpsTest {
 
     @Test
     void theCliWithCacertPutsGetsAndShowsStatus() {
-        Run put = cli("put", "cli-key", "cli-value", "--cacert", ca.toString(), "--endpoints", endpoints());
+        KvMainRun put = cli("put", "cli-key", "cli-value", "--cacert", ca.toString(), "--endpoints", endpoints());
         assertThat(put.code()).as(put.err()).isZero();
         assertThat(put.out()).startsWith("OK revision=");
-        Run get = cli("get", "cli-key", "--cacert", ca.toString(), "--endpoints", endpoints());
+        KvMainRun get = cli("get", "cli-key", "--cacert", ca.toString(), "--endpoints", endpoints());
         assertThat(get.out()).isEqualTo("cli-value" + System.lineSeparator());
-        Run status = cli("status", "--cacert", ca.toString(), "--endpoints", endpoints());
+        KvMainRun status = cli("status", "--cacert", ca.toString(), "--endpoints", endpoints());
         assertThat(status.code()).isZero();
         assertThat(status.out()).containsPattern("https://127.0.0.1:" + httpPeers.get("n3").getPort() + " +n3 ")
                 .doesNotContain("unreachable");
@@ -146,14 +146,14 @@ class KvHttpsTest {
     @Test
     void theCliWithoutCacertSaysTheCertificateIsNotTrustedAndSuggestsCacert() {
         long started = System.nanoTime();
-        Run get = cli("get", "anything", "--endpoints", endpoints());
+        KvMainRun get = cli("get", "anything", "--endpoints", endpoints());
         assertThat(get.code()).isEqualTo(1);
         assertThat(get.err()).startsWith("error: the HTTPS certificate of " + url("n1", ""))
                 .contains("is not trusted").contains("--cacert DIR/ca.pem");
         assertThat(Duration.ofNanos(System.nanoTime() - started)).as("a wrong CA is not retried until the timeout")
                 .isLessThan(Duration.ofSeconds(5));
 
-        Run status = cli("status", "--endpoints", endpoints());
+        KvMainRun status = cli("status", "--endpoints", endpoints());
         assertThat(status.code()).isEqualTo(1);
         assertThat(status.out()).contains("unreachable (certificate not accepted)");
         assertThat(status.err()).contains("is not trusted").contains("--cacert");
@@ -163,7 +163,7 @@ class KvHttpsTest {
     void aCacertFromAnotherCaIsNamedInTheError() throws Exception {
         Path other = dir.resolve("other-ca");
         org.raftkit.transport.netty.tls.DevCertificates.createAuthority(other, "another-ca");
-        Run get = cli("get", "anything", "--cacert", other.resolve("ca.pem").toString(), "--endpoints", endpoints());
+        KvMainRun get = cli("get", "anything", "--cacert", other.resolve("ca.pem").toString(), "--endpoints", endpoints());
         assertThat(get.code()).isEqualTo(1);
         assertThat(get.err()).contains("is not trusted by --cacert " + other.resolve("ca.pem"));
     }
@@ -207,7 +207,7 @@ class KvHttpsTest {
         Path missing = dir.resolve("api.pem");
         Path data = dir.resolve("never-started");
         String raft = "127.0.0.1:" + freePort().getPort();
-        Run serve = cli("serve", "--id", "n1", "--raft", raft,
+        KvMainRun serve = cli("serve", "--id", "n1", "--raft", raft,
                 "--http", "127.0.0.1:" + freePort().getPort(), "--peers", "n1=" + raft, "--data", data.toString(),
                 "--tls-cert", dir.resolve("n1/tls/node.pem").toString(), "--tls-key", dir.resolve("n1/tls/node.key").toString(),
                 "--tls-ca", ca.toString(), "--http-tls-cert", missing.toString());
@@ -221,7 +221,7 @@ class KvHttpsTest {
         Path data = dir.resolve("never-started-2");
         String raft = "127.0.0.1:" + freePort().getPort();
         Path otherKey = dir.resolve("n2/tls/node.key"); // n2's key with n1's certificate
-        Run serve = cli("serve", "--id", "n1", "--raft", raft,
+        KvMainRun serve = cli("serve", "--id", "n1", "--raft", raft,
                 "--http", "127.0.0.1:" + freePort().getPort(), "--peers", "n1=" + raft, "--data", data.toString(),
                 "--tls-cert", dir.resolve("n1/tls/node.pem").toString(), "--tls-key", dir.resolve("n1/tls/node.key").toString(),
                 "--tls-ca", ca.toString(), "--http-tls-key", otherKey.toString());
@@ -253,15 +253,8 @@ class KvHttpsTest {
 
     // ---------------------------------------------------------------------------------------------
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run cli(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = KvMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static KvMainRun cli(String... args) {
+        return KvMainRun.of(args);
     }
 
     private static String endpoints() {

@@ -2,29 +2,19 @@ package org.raftkit.examples.kv;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 
 import org.junit.jupiter.api.Test;
 
 /** A wrong command line gets exit code 2 and one line naming what was wrong. */
 class KvMainTest {
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = KvMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static KvMainRun run(String... args) {
+        return KvMainRun.of(args);
     }
 
     @Test
     void helpListsEveryCommand() {
-        Run r = run("help");
+        KvMainRun r = run("help");
         assertThat(r.code()).isZero();
         assertThat(r.out()).contains("cluster", "serve", "put", "get", "delete", "status", "snapshot", "bench",
                 "bench-log", "--snapshot-entries", "--snapshot-bytes", "--snapshot-interval", "--snapshot-trailing", "--segment-bytes",
@@ -85,7 +75,7 @@ class KvMainTest {
 
     @Test
     void flagsAreCheckedPerCommand() {
-        Run r = run("put", "k", "v", "--consistency", "stale");
+        KvMainRun r = run("put", "k", "v", "--consistency", "stale");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("unknown flag --consistency for 'put'");
         assertThat(run("delete", "k", "--if-none-match", "*").err()).contains("unknown flag --if-none-match for 'delete'");
@@ -101,7 +91,7 @@ class KvMainTest {
 
     @Test
     void anUnresolvableHostIsNamedNotNull() {
-        Run r = run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "no-such-host.invalid:8001",
+        KvMainRun r = run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "no-such-host.invalid:8001",
                 "--peers", "n1=127.0.0.1:7001", "--data", "x");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("--http: cannot resolve host 'no-such-host.invalid'").doesNotContain("null");
@@ -109,7 +99,7 @@ class KvMainTest {
 
     @Test
     void clusterRefusesOverlappingPortRangesUpFront() {
-        Run r = run("cluster", "--http-port", "7002", "--raft-port", "7001");
+        KvMainRun r = run("cluster", "--http-port", "7002", "--raft-port", "7001");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("--http-port 7002..7004 overlaps --raft-port 7001..7003");
     }
@@ -120,14 +110,14 @@ class KvMainTest {
         for (String id : java.util.List.of("n1", "n2", "n3")) {
             java.nio.file.Files.createDirectories(dir.resolve(id).resolve("log"));
         }
-        Run r = run("cluster", "--nodes", "5", "--dir", dir.toString());
+        KvMainRun r = run("cluster", "--nodes", "5", "--dir", dir.toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("holds the data of a 3-node cluster [n1, n2, n3]; --nodes 5 would start a different cluster");
     }
 
     @Test
     void tuningFlagsAreCheckedAndPassedToEveryNode() {
-        Run r = run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
+        KvMainRun r = run("serve", "--id", "n1", "--raft", "127.0.0.1:7001", "--http", "127.0.0.1:8001",
                 "--peers", "n1=127.0.0.1:7001", "--data", "x", "--election-timeout-min", "300ms",
                 "--election-timeout-max", "200ms");
         assertThat(r.code()).isEqualTo(2);
@@ -178,7 +168,7 @@ class KvMainTest {
     void theSnapshotCommandTakesOnlyEndpointsAndATimeout() {
         assertThat(run("snapshot", "n1").err()).contains("'snapshot' takes 0 argument(s)");
         assertThat(run("snapshot", "--if-match", "3").err()).contains("unknown flag --if-match for 'snapshot'");
-        Run unreachable = run("snapshot", "--endpoints", "http://127.0.0.1:1", "--timeout", "1s");
+        KvMainRun unreachable = run("snapshot", "--endpoints", "http://127.0.0.1:1", "--timeout", "1s");
         assertThat(unreachable.code()).isEqualTo(1);
         assertThat(unreachable.err()).startsWith("error: gave up");
     }

@@ -2,8 +2,6 @@ package org.raftkit.examples.kv;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -22,15 +20,8 @@ class KvProcessBenchTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = KvMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static KvMainRun run(String... args) {
+        return KvMainRun.of(args);
     }
 
     @Test
@@ -71,7 +62,7 @@ class KvProcessBenchTest {
     /** {@code --mode reads}, briefly: six runs, every kind of read through the leader and a follower, none failing. */
     @Test
     void theReadModeReadsEveryWayThroughTheLeaderAndAFollower() {
-        Run r = run("bench", "--mode", "reads", "--clients", "8", "--duration", "300ms", "--warmup", "100ms",
+        KvMainRun r = run("bench", "--mode", "reads", "--clients", "8", "--duration", "300ms", "--warmup", "100ms",
                 "--rounds", "1", "--fsync", "false");
         assertThat(r.code()).as(r.err()).isZero();
         for (String read : new String[] {"linearizable", "lease", "stale"}) {
@@ -90,7 +81,7 @@ class KvProcessBenchTest {
         assertThat(run("bench", "--mode", "processes", "--tls").err()).contains("--tls is for --mode in-jvm");
         assertThat(run("bench", "--mode", "failover", "--clients", "8", "--dir", dir.toString()).err())
                 .contains("--clients is for --mode processes");
-        Run tooDeep = run("bench", "--mode", "processes", "--clients", "256", "--connections", "1", "--dir", dir.toString());
+        KvMainRun tooDeep = run("bench", "--mode", "processes", "--clients", "256", "--connections", "1", "--dir", dir.toString());
         assertThat(tooDeep.code()).isEqualTo(2);
         assertThat(tooDeep.err()).contains("64 pipelined requests a connection");
     }
@@ -132,7 +123,7 @@ class KvProcessBenchTest {
 
     @Test
     void processesModeReportsThroughputLatencyCpuPerWriteAndTheLeadersStages() {
-        Run r = run("bench", "--mode", "processes", "--clients", "8", "--connections", "2", "--payload", "16",
+        KvMainRun r = run("bench", "--mode", "processes", "--clients", "8", "--connections", "2", "--payload", "16",
                 "--duration", "1s", "--warmup", "1s", "--fsync", "false", "--trace-every", "5", "--floor", "true",
                 "--node-java-options", "-Xmx256m -XX:+UseSerialGC", "--dir", dir.toString());
         assertThat(r.code()).as(r.err()).isZero();
@@ -145,7 +136,7 @@ class KvProcessBenchTest {
 
     @Test
     void failoverModeTimesTheFirstWriteAfterKillingTheLeader() {
-        Run r = run("bench", "--mode", "failover", "--kills", "1", "--node-java-options", "-Xmx256m -XX:+UseSerialGC",
+        KvMainRun r = run("bench", "--mode", "failover", "--kills", "1", "--node-java-options", "-Xmx256m -XX:+UseSerialGC",
                 "--dir", dir.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("\"killToFirstWriteMicros\":{\"p50\":", "\"electionTimeoutMillis\":",

@@ -2,9 +2,6 @@ package org.raftkit.examples.kv;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 import org.junit.jupiter.api.Test;
@@ -19,15 +16,8 @@ class KvSnapshotBenchTest {
     @TempDir
     Path dir;
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = KvMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Run(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static KvMainRun run(String... args) {
+        return KvMainRun.of(args);
     }
 
     @Test
@@ -42,7 +32,7 @@ class KvSnapshotBenchTest {
 
     @Test
     void aTrailingWindowThatCoversTheWholeLogIsReportedNotWaitedOnForever() {
-        Run r = run("bench-snapshot", "--keys", "500", "--clients", "4", "--phase", "100ms", "--rounds", "1",
+        KvMainRun r = run("bench-snapshot", "--keys", "500", "--clients", "4", "--phase", "100ms", "--rounds", "1",
                 "--dir", dir.toString());
         assertThat(r.code()).isNotZero();
         assertThat(r.err()).contains("the leader's log still starts at index 1", "--snapshot-trailing (10000)");
@@ -50,7 +40,7 @@ class KvSnapshotBenchTest {
 
     @Test
     void inOneJvmEveryPhaseRunsAndEachLoadedPhaseIsComparedWithTheQuietOneBefore() {
-        Run r = run("bench-snapshot", "--keys", "2000", "--clients", "8", "--phase", "200ms", "--rounds", "1",
+        KvMainRun r = run("bench-snapshot", "--keys", "2000", "--clients", "8", "--phase", "200ms", "--rounds", "1",
                 "--snapshot-trailing", "100", "--dir", dir.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("\"during\":\"none\"", "\"during\":\"snapshots\"", "\"during\":\"install\"",
@@ -59,7 +49,7 @@ class KvSnapshotBenchTest {
 
     @Test
     void withAProcessPerNodeAKilledFollowerCatchesUpBySnapshotWhileTheLoadGoesOn() {
-        Run r = run("bench-snapshot", "--processes", "--keys", "2000", "--clients", "8", "--phase", "300ms",
+        KvMainRun r = run("bench-snapshot", "--processes", "--keys", "2000", "--clients", "8", "--phase", "300ms",
                 "--rounds", "1", "--node-java-options", "-Xmx256m -XX:+UseSerialGC", "--dir", dir.toString());
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(r.out()).contains("\"processes\":true", "\"during\":\"none\"", "\"during\":\"snapshots\"",
