@@ -63,8 +63,11 @@ public final class SegmentedLogStorage implements LogStorage {
      *                          would take it past this size (a single larger record gets a segment
      *                          of its own); 1 KiB .. 1 GiB, default 64 MiB
      * @param cacheBytes        recent entries kept in memory for reads, counted as
-     *                          {@link Entry#sizeBytes()}; 0 .. any, default 16 MiB. Entries still in
-     *                          the write buffer are kept whatever this says
+     *                          {@link Entry#sizeBytes()}; 0 .. any, default 4 MiB. Entries still in
+     *                          the write buffer are kept whatever this says. Cached entries outlive
+     *                          young collections, which copy them: a larger cache lengthens every
+     *                          young pause (docs/BENCHMARKS.md, "The log's entry cache and the
+     *                          collector"); a read of an entry no longer cached goes to its segment file
      * @param syncPolicy        whether {@code sync()} forces; default {@link SyncPolicy#ALWAYS}
      * @param writeBufferBytes  appends collect in a buffer of this size before it goes to the file;
      *                          4 KiB .. 64 MiB, default 256 KiB
@@ -79,8 +82,11 @@ public final class SegmentedLogStorage implements LogStorage {
 
         /** 64 MiB. */
         public static final long DEFAULT_SEGMENT_SIZE_BYTES = 64L << 20;
-        /** 16 MiB. */
-        public static final long DEFAULT_CACHE_BYTES = 16L << 20;
+        /**
+         * 4 MiB: some hundred milliseconds of writes at 100,000 small entries a second, enough for a
+         * follower a little behind. 16 MiB, the earlier default, set the p99.9 through the collector.
+         */
+        public static final long DEFAULT_CACHE_BYTES = 4L << 20;
         /** 256 KiB. */
         public static final int DEFAULT_WRITE_BUFFER_BYTES = 256 << 10;
         /** 1 MiB. */
@@ -105,7 +111,7 @@ public final class SegmentedLogStorage implements LogStorage {
             Objects.requireNonNull(channelFactory, "channelFactory");
         }
 
-        /** 64 MiB segments, 16 MiB cache, sync always, 256 KiB write buffer, 1 MiB preallocation. */
+        /** 64 MiB segments, 4 MiB cache, sync always, 256 KiB write buffer, 1 MiB preallocation. */
         public static Options defaults() {
             return new Options(DEFAULT_SEGMENT_SIZE_BYTES, DEFAULT_CACHE_BYTES, SyncPolicy.ALWAYS,
                     DEFAULT_WRITE_BUFFER_BYTES, DEFAULT_PREALLOCATE_BYTES, FileChannelFactory.DEFAULT);
