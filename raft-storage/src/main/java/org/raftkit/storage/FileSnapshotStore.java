@@ -81,7 +81,7 @@ public final class FileSnapshotStore implements SnapshotStore {
         /**
          * 1 MiB: a log sync waits behind at most a millisecond or so of the disk's bandwidth. Against
          * 4 MiB and no steps in docs/BENCHMARKS.md ("Snapshots"): the write p99 while snapshots are
-         * taken rose 1.3–2.7× over none with 1 MiB, 1.7–2.0× with 4 MiB, 4.3–5.5× without steps.
+         * taken rose 1.3–2.7× over none with 1 MiB, 1.3–2.0× with 4 MiB, 4.3–5.5× without steps.
          */
         public static final long DEFAULT_FORCE_STEP_BYTES = 1L << 20;
 
