@@ -109,7 +109,7 @@ final class KvSnapshotProcessBench {
                 }
                 phases.add(new Phase(round, "snapshots", start, System.nanoTime(), "\"snapshotsTaken\":" + taken));
                 phases.add(quiet(round, phaseMillis));
-                phases.add(install(round, leader));
+                phases.add(install(round, leader, loader, failure));
             }
         } finally {
             load.stop();
@@ -136,7 +136,8 @@ final class KvSnapshotProcessBench {
      * Kills a follower, lets the leader compact past it, starts it again and waits until it has
      * installed the leader's snapshot: the phase is from the start to the install.
      */
-    private Phase install(int round, String leader) throws InterruptedException {
+    private Phase install(int round, String leader, Thread loader, AtomicReference<Throwable> failure)
+            throws InterruptedException, IOException {
         ClusterLauncher.Member victim = nodes.members.stream().filter(m -> !m.id().equals(leader)).findFirst()
                 .orElseThrow();
         ClusterLauncher.Member leaderMember = nodes.member(leader);
@@ -152,7 +153,7 @@ final class KvSnapshotProcessBench {
         long goal = (before == null ? 0 : Long.parseLong(Json.field(before, "commitIndex")))
                 + SnapshotConfig.DEFAULT_TRAILING_ENTRIES + 1_000;
         Thread.sleep(ONE_SECOND_MILLIS);
-        awaitCommittedWhileLoading(leaderMember, goal);
+        awaitCommitted(leaderMember, goal, loader, failure);
         String taken = nodes.admin("POST", KvHttpHandler.SNAPSHOT_PATH, null);
         long index = Long.parseLong(Json.field(taken, "snapshotIndex"));
         int installsBefore = nodes.count(victim, " installed the snapshot at index ");
@@ -179,24 +180,15 @@ final class KvSnapshotProcessBench {
                 victim.id(), index, (end - start) / 1e9, installs > 0));
     }
 
-    private void awaitCommittedWhileLoading(ClusterLauncher.Member leader, long index) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(ServeProcesses.WAIT_MILLIS);
-        while (true) {
-            String s = nodes.status(leader);
-            if (s != null && Long.parseLong(Json.field(s, "commitIndex")) >= index) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException(leader.id() + " did not commit index " + index + " within "
-                        + ServeProcesses.WAIT_MILLIS + " ms with one follower down");
-            }
-            Thread.sleep(20);
-        }
-    }
-
-    /** Waits until {@code leader} has committed {@code index}, the load still running; returns its commit index. */
-    private long awaitCommitted(ClusterLauncher.Member leader, long index, Thread loader, AtomicReference<Throwable> failure)
-            throws InterruptedException, IOException {
+    /**
+     * Waits until {@code leader} has committed {@code index} under the load; returns its commit
+     * index. Fails if the load stops, or if the commit index does not move for
+     * {@link ServeProcesses#WAIT_MILLIS} (a progress deadline: filling a million keys takes longer).
+     */
+    private long awaitCommitted(ClusterLauncher.Member leader, long index, Thread loader,
+                                AtomicReference<Throwable> failure) throws InterruptedException, IOException {
+        long last = -1;
+        long deadline = 0;
         while (true) {
             String s = nodes.status(leader);
             long commit = s == null ? 0 : Long.parseLong(Json.field(s, "commitIndex"));
@@ -204,9 +196,18 @@ final class KvSnapshotProcessBench {
                 return commit;
             }
             if (!loader.isAlive()) {
-                throw new IOException("the load stopped before every key was written: " + failure.get());
+                throw new IOException("the load stopped before " + leader.id() + " committed index " + index + ": "
+                        + failure.get());
             }
-            Thread.sleep(100);
+            long now = System.nanoTime();
+            if (commit > last) {
+                last = commit;
+                deadline = now + TimeUnit.MILLISECONDS.toNanos(ServeProcesses.WAIT_MILLIS);
+            } else if (now > deadline) {
+                throw new IllegalStateException(leader.id() + " committed nothing past index " + commit + " for "
+                        + ServeProcesses.WAIT_MILLIS + " ms; see its node.log");
+            }
+            Thread.sleep(20);
         }
     }
 
