@@ -142,13 +142,15 @@ final class ClusterLauncher {
         for (Child c : children) {
             watch(c);
         }
-        String leader = awaitLeader();
+        Map<String, String> roles = awaitLeaderAndAnswers();
+        String leader = roles.entrySet().stream().filter(e -> "leader".equals(e.getValue())).map(Map.Entry::getKey)
+                .findFirst().orElse(null);
         if (leader == null) {
             out.println("no leader was elected within " + LEADER_WAIT_MILLIS / 1000 + " s; see the logs under "
                     + members.get(0).dataDir().getParent() + "/n*/node.log");
             return 1;
         }
-        printTable(leader);
+        printTable(leader, roles);
         for (Child c : children) {
             c.process().onExit().join();
         }
@@ -238,26 +240,41 @@ final class ClusterLauncher {
     }
 
     /** Polls every node's status until one says it leads; returns its id, or null at the deadline. */
-    private String awaitLeader() throws InterruptedException {
+    /**
+     * Waits until one node answers as leader and every node still running answers at all, so that
+     * the table printed next (and the curl line under it, which names n1) is true when it appears:
+     * a leader elected while another node's HTTP server is still starting would otherwise be
+     * printed with that node as a "follower" that refuses connections. Returns each answering
+     * node's role by id; at the deadline, what answered by then (no leader: none is in the map).
+     */
+    private Map<String, String> awaitLeaderAndAnswers() throws InterruptedException {
         HttpClient.Builder client = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500));
         if (httpsCa != null) {
             client.sslContext(CaBundle.trustOnly(httpsCa, "the trust bundle"));
         }
         HttpClient http = client.build();
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LEADER_WAIT_MILLIS);
+        Map<String, String> roles = new java.util.LinkedHashMap<>();
         while (System.nanoTime() < deadline) {
-            for (Member m : members) {
-                String role = role(http, m);
-                if ("leader".equals(role)) {
-                    return m.id();
+            roles.clear();
+            boolean allAnswered = true;
+            for (Child c : children) {
+                String role = role(http, c.member());
+                if (role != null) {
+                    roles.put(c.member().id(), role);
+                } else if (c.process().isAlive()) {
+                    allAnswered = false;
                 }
             }
+            if (allAnswered && roles.containsValue("leader")) {
+                return roles;
+            }
             if (children.stream().allMatch(c -> !c.process().isAlive())) {
-                return null;
+                return roles;
             }
             Thread.sleep(100);
         }
-        return null;
+        return roles;
     }
 
     /**
@@ -281,7 +298,7 @@ final class ClusterLauncher {
         }
     }
 
-    private void printTable(String leader) {
+    private void printTable(String leader, Map<String, String> roles) {
         out.printf("%-4s %-8s %-24s %-16s %s%n", "id", "pid", "http", "raft", "role");
         long leaderPid = 0;
         for (Child c : children) {
@@ -291,7 +308,8 @@ final class ClusterLauncher {
                 leaderPid = c.process().pid();
             }
             out.printf("%-4s %-8d %-24s %-16s %s%n", m.id(), c.process().pid(), m.httpUri(),
-                    HOST + ":" + m.raft().getPort(), !c.process().isAlive() ? "exited" : isLeader ? "leader" : "follower");
+                    HOST + ":" + m.raft().getPort(), !c.process().isAlive() ? "exited"
+                            : isLeader ? "leader" : roles.getOrDefault(m.id(), "not answering yet"));
         }
         int port = members.get(0).http().getPort();
         if (httpsCa == null) {
